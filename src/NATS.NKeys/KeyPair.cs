@@ -1,0 +1,1 @@
+namespace NATS.NKeys; public sealed class KeyPair : IDisposable { public static KeyPair FromSeed(ReadOnlySpan<char> seed) => throw new NotImplementedException(); public string GetPublicKey() => throw new NotImplementedException(); public void Sign(ReadOnlyMemory<byte> input, Memory<byte> output) => throw new NotImplementedException(); public void Dispose(){} }

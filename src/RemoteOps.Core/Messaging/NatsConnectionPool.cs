@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using NATS.Client.Core;
+using RemoteOps.Config;
+
+namespace RemoteOps.Messaging;
+
+/// <summary>One NATS connection per distinct connection settings, per process (so per PowerShell session),
+/// reused across cmdlet calls: a loop of Send-Remaphore must not reconnect each time.</summary>
+public static class NatsConnectionPool
+{
+    private static readonly ConcurrentDictionary<string, Lazy<NatsConnection>> Connections = new();
+
+    /// <summary>Returns the shared, connected connection for this config.</summary>
+    /// <exception cref="RemoteOpsConnectionException">The servers cannot be reached or refuse the credentials.</exception>
+    public static async ValueTask<NatsConnection> GetAsync(RemoteOpsConfig config, CancellationToken cancellationToken = default)
+    {
+        var key = config.ConnectionKey;
+        var lazy = Connections.GetOrAdd(key, _ => new Lazy<NatsConnection>(() => new NatsConnection(BuildOptions(config))));
+        var connection = lazy.Value;
+        if (connection.ConnectionState == NatsConnectionState.Open) return connection;
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception e) when (e is NatsException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            // A connection that never opened is not worth keeping: the next call starts afresh.
+            if (Connections.TryRemove(new KeyValuePair<string, Lazy<NatsConnection>>(key, lazy)))
+                await connection.DisposeAsync().ConfigureAwait(false);
+            throw new RemoteOpsConnectionException($"Cannot connect to NATS at {string.Join(", ", config.Servers)}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Closes the shared connection for this config (or all of them). Returns how many were closed.</summary>
+    public static async ValueTask<int> DisconnectAsync(RemoteOpsConfig? config = null)
+    {
+        var keys = config is null ? Connections.Keys.ToArray() : new[] { config.ConnectionKey };
+        int closed = 0;
+        foreach (var key in keys)
+        {
+            if (Connections.TryRemove(key, out var lazy) && lazy.IsValueCreated)
+            {
+                await lazy.Value.DisposeAsync().ConfigureAwait(false);
+                closed++;
+            }
+        }
+        return closed;
+    }
+
+    public static NatsOpts BuildOptions(RemoteOpsConfig config)
+    {
+        var auth = NatsAuthOpts.Default;
+        if (!string.IsNullOrEmpty(config.Credentials)) auth = auth with { CredsFile = config.Credentials };
+        if (!string.IsNullOrEmpty(config.NkeySeedFile)) auth = auth with { NKeyFile = config.NkeySeedFile };
+        if (!string.IsNullOrEmpty(config.User)) auth = auth with { Username = config.User, Password = config.Password };
+        if (!string.IsNullOrEmpty(config.Token)) auth = auth with { Token = config.Token };
+
+        var tls = NatsTlsOpts.Default;
+        if (config.Tls is { } t)
+        {
+            tls = tls with { CaFile = t.Ca, CertFile = t.Cert, KeyFile = t.Key, Mode = TlsMode.Require };
+        }
+
+        return NatsOpts.Default with
+        {
+            Url = string.Join(",", config.Servers),
+            Name = "RemoteOps",
+            AuthOpts = auth,
+            TlsOpts = tls,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            // Keep trying while a server restarts; a cmdlet decides itself how long it waits.
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+        };
+    }
+}
+
+/// <summary>NATS is unreachable or refused us: distinct from "nothing matched".</summary>
+public sealed class RemoteOpsConnectionException(string message, Exception? inner = null) : Exception(message, inner);

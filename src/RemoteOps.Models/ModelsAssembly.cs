@@ -1,0 +1,1 @@
+namespace RemoteOps; internal static class ModelsAssembly { }

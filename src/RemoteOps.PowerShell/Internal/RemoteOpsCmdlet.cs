@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+
+namespace RemoteOps.PowerShell.Internal;
+
+/// <summary>Base of every RemoteOps cmdlet: -ConfigPath, a CancellationToken that StopProcessing (Ctrl+C) cancels,
+/// and <see cref="RunAsync"/>, which runs async core work off the pipeline thread while every
+/// WriteObject/WriteError/WriteVerbose happens on the pipeline thread, as PowerShell requires.</summary>
+public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Config file to use; default $env:REMOTEOPS_CONFIG, then the per-user file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
+    protected CancellationToken StopToken => _stop.Token;
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    /// <summary>Resolves -ConfigPath against the PowerShell current location (not the process's).</summary>
+    protected string? ResolvedConfigPath =>
+        ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath);
+
+    /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
+    /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
+    protected void RunAsync(Func<PipelineWriter, CancellationToken, Task> work)
+    {
+        using var queue = new BlockingCollection<Action<Cmdlet>>();
+        var writer = new PipelineWriter(queue);
+        var task = Task.Run(async () =>
+        {
+            try { await work(writer, _stop.Token).ConfigureAwait(false); }
+            finally { queue.CompleteAdding(); }
+        });
+        try
+        {
+            foreach (var write in queue.GetConsumingEnumerable())
+                write(this);
+        }
+        catch (PipelineStoppedException)
+        {
+            _stop.Cancel();
+            throw;
+        }
+        // The queue completes only when the work has ended, so this does not block.
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>Writes a non-terminating error with a stable id and category.</summary>
+    protected void WriteError(Exception exception, string errorId, ErrorCategory category, object? target) =>
+        WriteError(new ErrorRecord(exception, errorId, category, target));
+
+    public void Dispose()
+    {
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>What async work may write: each call is queued and performed on the pipeline thread.</summary>
+public sealed class PipelineWriter
+{
+    private readonly BlockingCollection<Action<Cmdlet>> _queue;
+    internal PipelineWriter(BlockingCollection<Action<Cmdlet>> queue) => _queue = queue;
+
+    private void Post(Action<Cmdlet> write)
+    {
+        try { _queue.Add(write); }
+        catch (InvalidOperationException) { /* the pipeline is gone (stopped); nothing to write to */ }
+    }
+
+    public void WriteObject(object? value) => Post(c => c.WriteObject(value));
+    public void WriteError(ErrorRecord record) => Post(c => c.WriteError(record));
+    public void WriteError(Exception exception, string errorId, ErrorCategory category, object? target) =>
+        Post(c => c.WriteError(new ErrorRecord(exception, errorId, category, target)));
+    public void WriteVerbose(string text) => Post(c => c.WriteVerbose(text));
+    public void WriteWarning(string text) => Post(c => c.WriteWarning(text));
+    public void WriteDebug(string text) => Post(c => c.WriteDebug(text));
+}
