@@ -31,6 +31,8 @@ public sealed class RemoteOpsConfigInfo
     public string LatchBucket { get; set; } = "";
     public int MaxPayload { get; set; }
     public RemoteOpsSeaportInfo Seaport { get; set; } = new();
+    /// <summary>Set by -TestConnection: the state of this session's connection for the config.</summary>
+    public RemoteOpsConnectionInfo? Connection { get; set; }
 
     public override string ToString() => Path ?? "(built-in defaults)";
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using RemoteOps.Config;
+using RemoteOps.Messaging;
 using RemoteOps.PowerShell.Internal;
 
 namespace RemoteOps.PowerShell.Cmdlets;
@@ -9,9 +10,26 @@ namespace RemoteOps.PowerShell.Cmdlets;
 [OutputType(typeof(RemoteOpsConfigInfo))]
 public sealed class GetRemoteOpsConfigCommand : RemoteOpsCmdlet
 {
+    /// <summary>Also connect (through the session's shared connection) and report the server in Connection.</summary>
+    [Parameter]
+    public SwitchParameter TestConnection { get; set; }
+
     protected override void EndProcessing()
     {
         var config = LoadConfig();
-        WriteObject(ConfigDescriber.Describe(config, ConfigPath));
+        var info = ConfigDescriber.Describe(config, ConfigPath);
+        if (!TestConnection)
+        {
+            WriteObject(info);
+            return;
+        }
+        RunAsync(async (output, ct) =>
+        {
+            info.Connection = await ConnectionProbe.TestAsync(config, ct).ConfigureAwait(false);
+            output.WriteObject(info);
+            if (!info.Connection.Connected)
+                output.WriteError(new RemoteOpsConnectionException(info.Connection.Error ?? "not connected"),
+                    "RemoteOps.ConnectionError", ErrorCategory.ConnectionError, string.Join(",", config.Servers));
+        });
     }
 }
