@@ -43,7 +43,7 @@ public class FoundationConfigTests
         var id = PSObject.AsPSObject(Assert.Single(identities));
         Assert.Equal(Prop(info, "DefaultIdentity"), Prop(id, "PublicKey"));
         Assert.Null(Prop(id, "PrivateKey"));
-        Assert.StartsWith(Path.Combine(dir.Path, "nested", "dir", "keys"), (string)Prop(id, "PrivateKeyFile")!);
+        Assert.Equal(Path.Combine(dir.Path, "nested", "dir", "keys", (string)Prop(id, "PublicKey")! + ".key"), (string)Prop(id, "PrivateKeyFile")!);
         Assert.True((bool)Prop(id, "IsDefault")!);
     }
 
@@ -166,6 +166,11 @@ public class FoundationConfigTests
 
         var again = pwsh.Run("param($p) New-RemoteOpsIdentity -Path $p", P(("p", path)));
         Assert.Equal("RemoteOps.KeyFileExists", Assert.Single(again.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        // A path ending in a separator is a directory (created when missing): the key goes to <public>.key in it.
+        var inDir = pwsh.Run("param($p) New-RemoteOpsIdentity -Path $p", P(("p", dir.File("more/keys") + "/"))).Output.Single();
+        Assert.Equal(Path.Combine(dir.Path, "more", "keys", (string)Prop(inDir, "PublicKey")! + ".key"), Prop(inDir, "PrivateKeyFile"));
+        Assert.True(File.Exists((string)Prop(inDir, "PrivateKeyFile")!));
+
         var bad = pwsh.Run("New-RemoteOpsIdentity -Verb 'two words'");
         Assert.Equal("RemoteOps.InvalidVerb", Assert.Single(bad.Errors).FullyQualifiedErrorId.Split(',')[0]);
     }

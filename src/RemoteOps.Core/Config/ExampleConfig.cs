@@ -119,7 +119,8 @@ peers:
             throw new ConfigFileExistsException(path);
         var directory = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(directory);
-        var identity = IdentityFactory.Create(["*"], Path.Combine(directory, "keys"), force: false);
+        // A trailing separator makes it a directory: the key goes to keys/<public>.key.
+        var identity = IdentityFactory.Create(["*"], Path.Combine(directory, "keys") + Path.DirectorySeparatorChar, force: false);
         var relativeKey = Path.GetRelativePath(directory, identity.PrivateKeyFile!).Replace('\\', '/');
         var text = Text(servers is { Count: > 0 } ? servers : ["nats://127.0.0.1:4222"], destination ?? DefaultDestination(), identity.PublicKey, relativeKey);
         SecureFile.WriteAllText(path, text, overwrite: true);

@@ -26,7 +26,9 @@ public class ExampleConfigTests
         Assert.Equal("com.example.me", c.Destination);
         Assert.Equal(result.PublicKey, c.DefaultIdentity);
         var id = Assert.Single(c.Identities);
+        Assert.Equal(Path.Combine(dir.Path, "sub", "dir", "keys", result.PublicKey + ".key"), result.PrivateKeyFile);
         Assert.Equal(result.PrivateKeyFile, id.PrivateFile);
+        Assert.Contains($"private_file: keys/{result.PublicKey}.key", File.ReadAllText(path));
         Assert.Equal(["*"], id.Verbs);
         var (_, key) = IdentityStore.Resolve(c, verb: "anything");
         Assert.Equal(result.PublicKey, key.PublicBase58);

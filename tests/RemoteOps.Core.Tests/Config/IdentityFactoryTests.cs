@@ -52,5 +52,9 @@ public class IdentityFactoryTests
         // A directory gets <public>.key inside it.
         var inDir = IdentityFactory.Create(null, dir.Path);
         Assert.Equal(Path.Combine(dir.Path, inDir.PublicKey + ".key"), inDir.PrivateKeyFile);
+        // So does a path ending in a separator, created when missing.
+        var newDir = IdentityFactory.Create(null, dir.File("new/keys") + Path.DirectorySeparatorChar);
+        Assert.Equal(Path.Combine(dir.Path, "new", "keys", newDir.PublicKey + ".key"), newDir.PrivateKeyFile);
+        Assert.True(File.Exists(newDir.PrivateKeyFile));
     }
 }
