@@ -6,6 +6,8 @@ namespace RemoteOps.PowerShell.Tests;
 
 /// <summary>New-RemoteOpsConfig, Get-RemoteOpsConfig, New-RemoteOpsIdentity, ConvertFrom-RemaphoreConfig, and how
 /// every cmdlet reports a broken config.</summary>
+// File modes are Unix; the suites run on Linux (CI) and macOS.
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class FoundationConfigTests
 {
     private static Hashtable P(params (string Key, object? Value)[] items)

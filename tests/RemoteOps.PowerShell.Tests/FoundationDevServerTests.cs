@@ -108,9 +108,9 @@ public class FoundationDevServerTests
     }
 
     [Fact]
-    public void A_taken_port_is_a_clear_error()
+    public async Task A_taken_port_is_a_clear_error()
     {
-        using var server = NatsServer.StartAsync().GetAwaiter().GetResult();
+        await using var server = await NatsServer.StartAsync();
         using var pwsh = new Pwsh();
         var r = pwsh.Run("param($p) Start-RemoteOpsDevServer -Port $p", new Hashtable { ["p"] = server.Port });
         var error = Assert.Single(r.Errors);

@@ -4,6 +4,8 @@ using RemoteOps.TestSupport;
 
 namespace RemoteOps.Core.Tests.Config;
 
+// File modes are Unix; the suites run on Linux (CI) and macOS.
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class ConfigLoaderTests
 {
     private static ConfigException Fails(string yaml, string file = "/cfg/config.yaml") =>

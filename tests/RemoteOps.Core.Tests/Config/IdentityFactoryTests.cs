@@ -5,6 +5,8 @@ using SimpleBase;
 
 namespace RemoteOps.Core.Tests.Config;
 
+// File modes are Unix; the suites run on Linux (CI) and macOS.
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class IdentityFactoryTests
 {
     [Fact]
