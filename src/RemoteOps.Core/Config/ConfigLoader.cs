@@ -45,6 +45,10 @@ public static class ConfigLoader
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(yaml)); }
+        catch (YamlException e) when (e.Message.StartsWith("Duplicate key ", StringComparison.Ordinal))
+        {
+            throw new ConfigException(path, (int)e.Start.Line, e.Message["Duplicate key ".Length..].Trim(), "the key appears more than once; give each key once (servers: takes a list).");
+        }
         catch (YamlException e)
         {
             throw new ConfigException(path, (int)e.Start.Line, null, "not valid YAML: " + FirstLine(e.InnerException?.Message ?? e.Message));
@@ -54,6 +58,7 @@ public static class ConfigLoader
             return config;
         var reader = new Reader(path);
         var root = reader.Mapping(stream.Documents[0].RootNode, "(top level)");
+        int defaultIdentityLine = 0;
         foreach (var (keyNode, value) in root.Children)
         {
             var key = reader.Key(keyNode);
@@ -84,7 +89,10 @@ public static class ConfigLoader
                 case "subject": config.Subject = reader.Subject(value, key); break;
                 case "destination": config.Destination = reader.String(value, key); break;
                 case "allow_skew": config.AllowSkew = reader.Duration(value, key); break;
-                case "default_identity": config.DefaultIdentity = reader.String(value, key); break;
+                case "default_identity":
+                    config.DefaultIdentity = reader.PublicKey(value, key);
+                    defaultIdentityLine = (int)value.Start.Line;
+                    break;
                 case "latch_bucket": config.LatchBucket = reader.String(value, key) ?? config.LatchBucket; break;
                 case "max_payload": config.MaxPayload = reader.Int(value, key, 1, 8 * 1024 * 1024); break;
                 case "identities":
@@ -96,7 +104,7 @@ public static class ConfigLoader
                             var ik = reader.Key(k);
                             switch (ik)
                             {
-                                case "public": id.Public = reader.String(v, "identities.public") ?? ""; break;
+                                case "public": id.Public = reader.PublicKey(v, "identities.public") ?? ""; break;
                                 case "private": id.Private = reader.String(v, "identities.private"); break;
                                 case "private_file": id.PrivateFile = reader.PathValue(v, "identities.private_file", path); break;
                                 case "verbs": id.Verbs = reader.StringList(v, "identities.verbs"); break;
@@ -119,7 +127,7 @@ public static class ConfigLoader
                             switch (pk)
                             {
                                 case "destination": peer.Destination = reader.String(v, "peers.destination") ?? ""; break;
-                                case "public": peer.Public = reader.String(v, "peers.public") ?? ""; break;
+                                case "public": peer.Public = reader.PublicKey(v, "peers.public") ?? ""; break;
                                 case "verbs": peer.Verbs = reader.StringList(v, "peers.verbs"); break;
                                 default: throw reader.Unknown(k, "peers." + pk, "destination, public, verbs");
                             }
@@ -153,6 +161,8 @@ public static class ConfigLoader
             }
         }
         if (config.Servers.Count == 0) throw new ConfigException(path, 0, "servers", "list at least one NATS server URL.");
+        if (config.DefaultIdentity is { } defaultIdentity && config.Identities.All(i => i.Public != defaultIdentity))
+            throw new ConfigException(path, defaultIdentityLine, "default_identity", $"{defaultIdentity} is not the public key of any of the identities.");
         return config;
     }
 
@@ -221,6 +231,15 @@ public static class ConfigLoader
             return int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
                 ? v
                 : throw new ConfigException(path, (int)node.Start.Line, key, $"'{text}' is not a whole number from {min} to {max}.");
+        }
+
+        /// <summary>A base58 Ed25519 public key (32 bytes), as remaphore writes them.</summary>
+        public string? PublicKey(YamlNode node, string key)
+        {
+            var value = String(node, key);
+            if (value is not null && !Identity.SigningKey.TryDecodePublic(value, out _))
+                throw new ConfigException(path, (int)node.Start.Line, key, $"'{value}' is not a public key (base58, 32 bytes; New-RemoteOpsIdentity makes key pairs).");
+            return value;
         }
 
         public string Subject(YamlNode node, string key)

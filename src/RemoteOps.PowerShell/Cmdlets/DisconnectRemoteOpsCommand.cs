@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using RemoteOps.Config;
 using RemoteOps.Messaging;
 using RemoteOps.PowerShell.Internal;
 
@@ -16,9 +15,9 @@ public sealed class DisconnectRemoteOpsCommand : RemoteOpsCmdlet
 
     protected override void EndProcessing()
     {
+        var config = All ? null : LoadConfig();
         RunAsync(async (output, _) =>
         {
-            var config = All ? null : ConfigLoader.Load(ResolvedConfigPath);
             var closed = await NatsConnectionPool.DisconnectAsync(config).ConfigureAwait(false);
             output.WriteVerbose($"Closed {closed} NATS connection(s).");
         });

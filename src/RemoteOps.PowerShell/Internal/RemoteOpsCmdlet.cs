@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
+using RemoteOps.Config;
 
 namespace RemoteOps.PowerShell.Internal;
 
@@ -22,6 +23,30 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
     /// <summary>Resolves -ConfigPath against the PowerShell current location (not the process's).</summary>
     protected string? ResolvedConfigPath =>
         ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath);
+
+    /// <summary>Loads the effective config (-ConfigPath, else $env:REMOTEOPS_CONFIG, else the per-user file).
+    /// Call it on the pipeline thread (BeginProcessing/ProcessRecord/EndProcessing), before RunAsync.
+    /// A bad config ends the cmdlet with one terminating ErrorRecord (id RemoteOps.ConfigInvalid; category
+    /// ObjectNotFound for a missing file, InvalidData otherwise) whose message names file, line and key;
+    /// a private key file readable by others becomes a warning (WriteWarning).</summary>
+    protected RemoteOpsConfig LoadConfig()
+    {
+        try
+        {
+            return ConfigLoader.Load(ResolvedConfigPath, WriteWarning);
+        }
+        catch (ConfigException e)
+        {
+            ThrowTerminatingError(ConfigErrorRecord(e));
+            throw; // unreachable: ThrowTerminatingError always throws
+        }
+    }
+
+    /// <summary>The ErrorRecord for a config problem: id RemoteOps.ConfigInvalid, the located message, no stack trace.</summary>
+    public static ErrorRecord ConfigErrorRecord(ConfigException e) =>
+        new(e, "RemoteOps.ConfigInvalid",
+            e.Line == 0 && !File.Exists(e.File) ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData,
+            e.File);
 
     /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
     /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
@@ -52,6 +77,11 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
+        }
+        catch (ConfigException e)
+        {
+            // A config read inside the async work still surfaces as one clean ErrorRecord.
+            ThrowTerminatingError(ConfigErrorRecord(e));
         }
     }
 

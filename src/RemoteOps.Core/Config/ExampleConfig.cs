@@ -1,0 +1,143 @@
+using System.Text;
+using RemoteOps.Identity;
+
+namespace RemoteOps.Config;
+
+/// <summary>The commented example config that New-RemoteOpsConfig writes (the seed's <c>remaphore -C</c>): every key
+/// documented, with a fresh identity that may send every verb and that this node accepts as a peer, so
+/// Send-Remaphore and Wait-Remaphore work on one machine straight away.</summary>
+public static class ExampleConfig
+{
+    /// <summary>What <see cref="Write"/> produced.</summary>
+    public sealed record Result(string ConfigPath, string PublicKey, string PrivateKeyFile);
+
+    /// <summary>The example text for a given identity and private key file (relative to the config's directory).</summary>
+    public static string Text(IReadOnlyList<string> servers, string destination, string publicKey, string privateKeyFile)
+    {
+        var s = YamlText.Scalar;
+        var sb = new StringBuilder();
+        sb.Append($$"""
+# RemoteOps configuration (YAML), written by New-RemoteOpsConfig.
+# Every RemoteOps cmdlet reads it: -ConfigPath, else $env:REMOTEOPS_CONFIG, else the per-user file
+# (~/.config/remoteops/config.yaml; %APPDATA%\RemoteOps\config.yaml on Windows).
+# Lines starting with "#key:" are optional settings shown with an example value: remove the "#" to use one.
+# Durations: Go style as in remaphore (1h2m3s4ms, 5s, 250ms), plain seconds (30) or hh:mm:ss.
+# File paths: relative ones are relative to this file's directory; ~/ is your home directory.
+# Check the result with: Get-RemoteOpsConfig -ConfigPath <this file>
+
+# ---- Connection -----------------------------------------------------------------------------
+# servers: NATS server URLs, tried in turn for failover (remaphore's repeated "server:" lines).
+# Start-RemoteOpsDevServer runs a local one on nats://127.0.0.1:4222.
+servers:
+
+""");
+        foreach (var server in servers) sb.Append("  - ").Append(s(server)).Append('\n');
+        sb.Append($$"""
+# credentials: a NATS .creds file (user JWT and NKey seed), as remaphore's "credentials:".
+#credentials: ~/.config/remoteops/remoteops.creds
+# nkey_seed_file: a file holding a NATS NKey user seed (SU...), for NKey authentication.
+#nkey_seed_file: ~/.config/remoteops/user.nk
+# user: a NATS user name.
+#user: remoteops
+# password: that user's password.
+#password: change-me
+# token: a NATS authentication token.
+#token: change-me
+# tls: client TLS.
+#   ca    the CA certificate that verifies the server
+#   cert  a client certificate to present
+#   key   the client certificate's private key
+#tls:
+#  ca: /etc/remoteops/ca.pem
+#  cert: /etc/remoteops/client.pem
+#  key: /etc/remoteops/client-key.pem
+
+# ---- Remaphore (signed remote semaphores) ---------------------------------------------------
+# subject: the NATS subject root; messages travel on <subject>.all, or <subject>.<name> with -Subject.
+# Leave it unless every node of the fleet changes it too.
+subject: remaphore
+# destination: this node's name, reverse-dotted (tld.domain.host...); it should be globally unique.
+# Senders reach it with patterns such as local.*, local.** or the exact name.
+destination: {{s(destination)}}
+# allow_skew: the largest difference between the sender's clock and ours; older or newer messages are
+# dropped, and a message seen twice within it is dropped as a replay.
+allow_skew: 5s
+# default_identity: the public key of the identity used when a send names neither -Identity nor a verb
+# that selects another one.
+default_identity: {{s(publicKey)}}
+# identities: the key pairs this node signs with (New-RemoteOpsIdentity makes more).
+#   public        base58 Ed25519 public key
+#   private       the base58 private key inline, or instead
+#   private_file  a file holding it (keep it mode 600: RemoteOps warns when others can read it)
+#   verbs         the verbs this identity may send; "*" means all. The verb of a send selects the identity.
+identities:
+  - public: {{s(publicKey)}}
+    private_file: {{s(privateKeyFile)}}
+    #private: (the base58 private key itself, instead of private_file)
+    verbs: ["*"]
+# peers: who may send to this node. A message from a key not listed here, or with a verb the peer may
+# not use, is dropped. Invoke-Remaphore expects replies from the peers whose destination matches.
+#   destination  the peer's destination
+#   public       its public key
+#   verbs        what it may send ("*" for all)
+# This node is listed so that it can signal itself; add an entry per peer.
+peers:
+  - destination: {{s(destination)}}
+    public: {{s(publicKey)}}
+    verbs: ["*"]
+# latch_bucket: the JetStream key-value bucket that keeps latched signals (Send-Remaphore -Latch),
+# so a Wait-Remaphore -Uuid started later still sees them.
+#latch_bucket: remaphore_latch
+# max_payload: the largest message payload, in bytes (1 to 8388608), sent or acted upon.
+#max_payload: 65536
+
+# ---- Seaport (signed service registry) ------------------------------------------------------
+# seaport: the registry settings.
+#   bucket      the JetStream key-value bucket of the registry
+#   heartbeat   how often a live registration is refreshed
+#   timeout     a registration not refreshed for this long has expired (default 3 x heartbeat)
+#   range       the ports assigned when none is given, low then high (kept below the OS ephemeral ports)
+#   authorized  public keys whose registrations are trusted; empty trusts every signer
+#seaport:
+#  bucket: seaport
+#  heartbeat: 15s
+#  timeout: 45s
+#  range: [20000, 32767]
+#  authorized: [{{s(publicKey)}}]
+
+""");
+        return sb.ToString();
+    }
+
+    /// <summary>Writes the example to <paramref name="path"/> (directory created; refused when the file exists unless
+    /// <paramref name="force"/>), with a new identity whose private key goes to keys/&lt;public&gt;.key (mode 600).</summary>
+    /// <exception cref="IOException">The file exists and <paramref name="force"/> is false.</exception>
+    public static Result Write(string path, bool force, IReadOnlyList<string>? servers = null, string? destination = null)
+    {
+        path = Path.GetFullPath(path);
+        if (File.Exists(path) && !force)
+            throw new ConfigFileExistsException(path);
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory);
+        // A trailing separator makes it a directory: the key goes to keys/<public>.key.
+        var identity = IdentityFactory.Create(["*"], Path.Combine(directory, "keys") + Path.DirectorySeparatorChar, force: false);
+        var relativeKey = Path.GetRelativePath(directory, identity.PrivateKeyFile!).Replace('\\', '/');
+        var text = Text(servers is { Count: > 0 } ? servers : ["nats://127.0.0.1:4222"], destination ?? DefaultDestination(), identity.PublicKey, relativeKey);
+        SecureFile.WriteAllText(path, text, overwrite: true);
+        return new Result(path, identity.PublicKey, identity.PrivateKeyFile!);
+    }
+
+    /// <summary>local.&lt;host name&gt;, lower case, as a reverse-dotted destination.</summary>
+    public static string DefaultDestination()
+    {
+        var host = new string(Environment.MachineName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        return "local." + (host.Length == 0 ? "node" : host);
+    }
+}
+
+/// <summary>A file that would be overwritten without -Force.</summary>
+public sealed class ConfigFileExistsException(string path)
+    : IOException($"'{path}' already exists; use -Force to overwrite it.")
+{
+    public string Path { get; } = path;
+}

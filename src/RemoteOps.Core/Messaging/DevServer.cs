@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace RemoteOps.Messaging;
+
+/// <summary>A local nats-server for development (Start-RemoteOpsDevServer): JetStream on, listening on loopback only,
+/// its store, config and log in one data directory. Servers started here are remembered per owner (a PowerShell
+/// session) so that Stop-RemoteOpsDevServer without arguments stops exactly those.</summary>
+public static class DevServer
+{
+    public const int DefaultPort = 4222;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly ConcurrentDictionary<int, (RemoteOpsDevServer Server, Guid Owner)> Started = new();
+
+    /// <summary>nats-server from PATH, else the sbin directories where Debian puts it.</summary>
+    public static string? FindExecutable()
+    {
+        var name = OperatingSystem.IsWindows() ? "nats-server.exe" : "nats-server";
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(OperatingSystem.IsWindows() ? [] : ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin"]);
+        foreach (var dir in dirs)
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>Starts nats-server on 127.0.0.1:<paramref name="port"/> (0 picks a free port) and returns once it
+    /// accepts client connections. <paramref name="monitorPort"/> (0 = free port) also opens the HTTP monitoring
+    /// endpoint (/varz, /connz) on loopback.</summary>
+    /// <exception cref="DevServerException">nats-server is missing, the port is taken, or the server did not start.</exception>
+    public static async Task<RemoteOpsDevServer> StartAsync(int port, string? dataDirectory, int? monitorPort, Guid owner, CancellationToken cancellationToken = default)
+    {
+        var exe = FindExecutable() ?? throw new DevServerException(
+            "nats-server was not found on PATH (nor in /usr/sbin). Install it: apt-get install nats-server, brew install nats-server, "
+            + "or download it from https://github.com/nats-io/nats-server/releases.");
+        if (port is < 0 or > 65535) throw new DevServerException($"{port} is not a port number (1-65535, or 0 for a free port).");
+        if (port == 0) port = FreePort();
+        else if (!IsFree(port)) throw new DevServerException($"Port {port} on 127.0.0.1 is already in use (another nats-server?). Use -Port 0 to pick a free port.");
+        int? monitor = monitorPort switch
+        {
+            null => null,
+            0 => FreePort(),
+            < 0 or > 65535 => throw new DevServerException($"{monitorPort} is not a port number (1-65535, or 0 for a free port)."),
+            { } m when !IsFree(m) => throw new DevServerException($"Monitoring port {m} on 127.0.0.1 is already in use."),
+            { } m => m,
+        };
+
+        bool temporary = string.IsNullOrEmpty(dataDirectory);
+        var data = temporary ? Directory.CreateTempSubdirectory("remoteops-devserver-").FullName : Path.GetFullPath(dataDirectory!);
+        Directory.CreateDirectory(data);
+        var serverName = "remoteops-dev-" + Guid.NewGuid().ToString("N")[..12];
+        var configPath = Path.Combine(data, "nats-server.conf");
+        var logPath = Path.Combine(data, "nats-server.log");
+        string Q(string p) => "\"" + p.Replace("\\", "/").Replace("\"", "\\\"") + "\"";
+        var config = new StringBuilder()
+            .Append("# Written by Start-RemoteOpsDevServer: a development server, loopback only, JetStream on.\n")
+            .Append($"server_name: {serverName}\n")
+            .Append($"listen: 127.0.0.1:{port}\n")
+            .Append(monitor is { } mp ? $"http: 127.0.0.1:{mp}\n" : "")
+            .Append($"jetstream {{\n  store_dir: {Q(Path.Combine(data, "jetstream"))}\n}}\n")
+            .Append($"log_file: {Q(logPath)}\n");
+        File.WriteAllText(configPath, config.ToString());
+
+        // On Linux, a new session keeps Ctrl+C at the terminal (SIGINT to the foreground process group) from stopping
+        // the dev server along with whatever command the user interrupts. setsid execs in place: the pid stays.
+        var setsid = OperatingSystem.IsLinux() ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists) : null;
+        var psi = setsid is null ? new ProcessStartInfo(exe) : new ProcessStartInfo(setsid) { ArgumentList = { exe } };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(configPath);
+        psi.UseShellExecute = false;
+        psi.WorkingDirectory = data;
+
+        Process process;
+        try { process = Process.Start(psi) ?? throw new DevServerException("nats-server did not start."); }
+        catch (System.ComponentModel.Win32Exception e) { throw new DevServerException($"Cannot run {exe}: {e.Message}", e); }
+
+        var server = new RemoteOpsDevServer
+        {
+            Url = $"nats://127.0.0.1:{port}",
+            Port = port,
+            ProcessId = process.Id,
+            Process = process,
+            DataDirectory = data,
+            ConfigPath = configPath,
+            LogPath = logPath,
+            MonitorUrl = monitor is { } mu ? $"http://127.0.0.1:{mu}" : null,
+            TemporaryDataDirectory = temporary,
+            StartTime = DateTimeOffset.Now,
+        };
+        try
+        {
+            await WaitUntilReadyAsync(server, serverName, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Kill(process);
+            if (temporary) TryDelete(data);
+            throw;
+        }
+        Started[process.Id] = (server, owner);
+        return server;
+    }
+
+    /// <summary>Ready means: a client connection gets this server's INFO (its own server_name), so it is ours and
+    /// not another process on the port.</summary>
+    private static async Task WaitUntilReadyAsync(RemoteOpsDevServer server, string serverName, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        while (true)
+        {
+            if (server.Process!.HasExited)
+                throw new DevServerException($"nats-server exited with code {server.Process.ExitCode} while starting. {LogTail(server.LogPath)}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, server.Port, timeout.Token).ConfigureAwait(false);
+                using var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+                var info = await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+                if (info is not null && info.StartsWith("INFO", StringComparison.Ordinal) && info.Contains($"\"{serverName}\"", StringComparison.Ordinal))
+                    return;
+                if (info is not null && info.StartsWith("INFO", StringComparison.Ordinal))
+                    throw new DevServerException($"Another NATS server answers on port {server.Port}.");
+            }
+            catch (SocketException) { /* not listening yet */ }
+            catch (IOException) { /* closed while starting */ }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DevServerException($"nats-server did not accept connections within {StartTimeout.TotalSeconds:0} s. {LogTail(server.LogPath)}");
+            }
+            // Nothing to await: the server gives no signal but the open port, so try again shortly.
+            try { await Task.Delay(50, timeout.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DevServerException($"nats-server did not accept connections within {StartTimeout.TotalSeconds:0} s. {LogTail(server.LogPath)}");
+            }
+        }
+    }
+
+    /// <summary>The servers started by <paramref name="owner"/> that are still remembered.</summary>
+    public static IReadOnlyList<RemoteOpsDevServer> StartedBy(Guid owner) =>
+        Started.Values.Where(v => v.Owner == owner).Select(v => v.Server).OrderBy(s => s.StartTime).ToList();
+
+    /// <summary>Stops a dev server: SIGTERM (a clean JetStream shutdown), then a kill after 10 s. Removes a temporary
+    /// data directory. A process id not started here must be a nats-server: nothing else is ever stopped.</summary>
+    /// <returns>The server stopped, or null when that process had already exited.</returns>
+    /// <exception cref="DevServerException">The process is not a nats-server.</exception>
+    public static async Task<RemoteOpsDevServer?> StopAsync(int processId, CancellationToken cancellationToken = default)
+    {
+        Started.TryGetValue(processId, out var entry);
+        var server = entry.Server;
+        Process? process = server?.Process;
+        if (process is null)
+        {
+            try { process = Process.GetProcessById(processId); }
+            catch (ArgumentException) { process = null; }
+            if (process is not null && !process.ProcessName.StartsWith("nats-server", StringComparison.OrdinalIgnoreCase))
+                throw new DevServerException($"Process {processId} is {process.ProcessName}, not a nats-server; it was not stopped.");
+        }
+        bool wasRunning = false;
+        if (process is not null)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    wasRunning = true;
+                    Terminate(process);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    wait.CancelAfter(StopTimeout);
+                    try { await process.WaitForExitAsync(wait.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { Kill(process); }
+                }
+            }
+            catch (InvalidOperationException) { /* exited and reaped meanwhile */ }
+        }
+        Started.TryRemove(processId, out _);
+        if (server is { TemporaryDataDirectory: true }) TryDelete(server.DataDirectory);
+        return wasRunning ? server ?? new RemoteOpsDevServer { ProcessId = processId } : null;
+    }
+
+    private static void Terminate(Process process)
+    {
+        if (!OperatingSystem.IsWindows() && Sys.Kill(process.Id, 15) == 0) return;
+        Kill(process);
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { }
+        catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    private static string LogTail(string logPath)
+    {
+        try
+        {
+            if (!File.Exists(logPath)) return "";
+            var lines = File.ReadAllLines(logPath);
+            return "Its log (" + logPath + ") ends: " + string.Join(" | ", lines.TakeLast(5));
+        }
+        catch (IOException) { return ""; }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try { Directory.Delete(directory, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException) { return false; }
+    }
+
+    private static class Sys
+    {
+        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        internal static extern int Kill(int pid, int signal);
+    }
+}
+
+/// <summary>The dev server could not be started or stopped.</summary>
+public sealed class DevServerException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,45 @@
+# Pester 5 smoke tests for people with pwsh and Pester (./build.ps1 Test runs them when Pester is installed).
+# The xunit suites under tests/ are the real gate; these check the module as an interactive user meets it.
+
+BeforeDiscovery {
+    $script:Manifest = Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1'
+    $script:CmdletNames = (Import-PowerShellDataFile $script:Manifest).CmdletsToExport
+}
+
+BeforeAll {
+    $script:Manifest = Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1'
+    Import-Module $script:Manifest -Force
+}
+
+AfterAll {
+    Remove-Module RemoteOps -ErrorAction SilentlyContinue
+}
+
+Describe 'RemoteOps module' {
+    It 'imports' {
+        Get-Module RemoteOps | Should -Not -BeNullOrEmpty
+    }
+
+    It 'exports every cmdlet its manifest lists' {
+        $expected = (Import-PowerShellDataFile $script:Manifest).CmdletsToExport
+        (Get-Command -Module RemoteOps -CommandType Cmdlet).Count | Should -Be $expected.Count
+    }
+
+    It '<_> has a synopsis and an example' -ForEach $CmdletNames {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -BeLike "$_ *"
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+    }
+
+    It 'has about_RemoteOps' {
+        Get-Help about_RemoteOps | Out-String | Should -BeLike '*New-RemoteOpsConfig*'
+    }
+
+    It 'makes an identity without touching any config' {
+        $id = New-RemoteOpsIdentity -Verb ping
+        $id.PublicKey | Should -Match '^[1-9A-HJ-NP-Za-km-z]{32,44}$'
+        $id.Verbs | Should -Be @('ping')
+        $id.Yaml | Should -BeLike '- public: *'
+    }
+}
