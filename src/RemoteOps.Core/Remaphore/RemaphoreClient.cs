@@ -1,0 +1,130 @@
+using NATS.Client.Core;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
+using NatsConnectionPool = RemoteOps.Messaging.NatsConnectionPool;
+
+namespace RemoteOps.Remaphore;
+
+/// <summary>What to send: the seed's -s (and -r) options.</summary>
+public sealed class RemaphoreSendOptions
+{
+    public string Payload { get; set; } = "";
+    /// <summary>Destination pattern; the seed's default ** reaches every node.</summary>
+    public string Destination { get; set; } = DestinationPattern.All;
+    public string Verb { get; set; } = "ping";
+    public string? Uuid { get; set; }
+    /// <summary>Public key of the identity to sign with; default: the identity the verb selects.</summary>
+    public string? Identity { get; set; }
+    /// <summary>The seed's -S: the subject becomes &lt;config subject&gt;.&lt;this&gt; instead of &lt;config subject&gt;.all.</summary>
+    public string? Subject { get; set; }
+    /// <summary>Also keep the signed message in the latch bucket, so a waiter that starts later still sees it.</summary>
+    public bool Latch { get; set; }
+    public TimeSpan LatchTtl { get; set; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>A signed message ready to publish.</summary>
+public sealed class PreparedMessage
+{
+    public required byte[] Wire { get; init; }
+    public required byte[] Hash { get; init; }
+    public required byte[] Uuid { get; init; }
+    public required string Subject { get; init; }
+    public required RemaphoreMessage Message { get; init; }
+    public required SigningKey Key { get; init; }
+}
+
+/// <summary>The remaphore engine's entry points. The cmdlets bind parameters and call these.</summary>
+public static class RemaphoreClient
+{
+    /// <summary>Fire and forget (the seed's -s): signs, publishes on the shared connection, and returns once the
+    /// server has the message (a PING/PONG round trip, as the original's Flush).</summary>
+    public static async Task<RemaphoreMessage> SendAsync(RemoteOpsConfig config, RemaphoreSendOptions options, CancellationToken cancellationToken = default)
+    {
+        var prepared = Prepare(config, options, requestReply: false);
+        var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        if (options.Latch)
+            await RemaphoreLatch.PutAsync(connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
+        await connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await connection.PingAsync(cancellationToken).ConfigureAwait(false);
+        return prepared.Message;
+    }
+
+    /// <summary>Validates the options, picks the identity and signs. Throws <see cref="RemaphoreArgumentException"/>,
+    /// <see cref="RemaphorePatternException"/> or <see cref="IdentityException"/> with a clear message.</summary>
+    public static PreparedMessage Prepare(RemoteOpsConfig config, RemaphoreSendOptions options, bool requestReply)
+    {
+        DestinationPattern.Validate(options.Destination);
+        ValidateVerb(options.Verb);
+        var subject = RemaphoreWire.MessageSubject(config.Subject, ValidateSubject(options.Subject));
+        var (identity, key) = IdentityStore.Resolve(config, options.Identity, options.Verb);
+        if (!IdentityStore.MayUse(identity, options.Verb))
+            throw new IdentityException($"Identity {identity.Public} may not send verb '{options.Verb}' (its verbs: {(identity.Verbs.Count == 0 ? "none" : string.Join(", ", identity.Verbs))}).");
+        var payloadBytes = System.Text.Encoding.UTF8.GetByteCount(options.Payload);
+        if (payloadBytes > config.MaxPayload)
+            throw new RemaphoreArgumentException($"The message is {payloadBytes} bytes; max_payload is {config.MaxPayload} (receivers drop larger ones). remaphore is for signals, not file transfer.");
+        if (options.Latch && options.LatchTtl <= TimeSpan.Zero)
+            throw new RemaphoreArgumentException("LatchTtl must be positive.");
+
+        var uuid = RemaphoreWire.UuidBytes(options.Uuid);
+        var now = RemaphoreWire.NowNanos();
+        var wire = RemaphoreWire.Encode(key, options.Destination, now, uuid, options.Verb, requestReply, options.Payload);
+        var hash = System.Security.Cryptography.SHA256.HashData(wire);
+        return new PreparedMessage
+        {
+            Wire = wire,
+            Hash = hash,
+            Uuid = uuid,
+            Subject = subject,
+            Key = key,
+            Message = new RemaphoreMessage
+            {
+                Sender = key.PublicBase58,
+                Verb = options.Verb,
+                Time = RemaphoreWire.FromNanos(now),
+                Uuid = RemaphoreWire.UuidText(uuid),
+                UuidHex = Convert.ToHexStringLower(uuid),
+                Payload = options.Payload,
+                Destination = options.Destination,
+                DestinationMatch = config.Destination is { } d && DestinationPattern.Matches(d, options.Destination) ? d : null,
+                ReplyRequested = requestReply,
+                Subject = subject,
+                Hash = Convert.ToHexStringLower(hash),
+            },
+        };
+    }
+
+    public static void ValidateVerb(string? verb)
+    {
+        if (string.IsNullOrEmpty(verb)) throw new RemaphoreArgumentException("The verb cannot be empty.");
+        if (verb.Contains(',')) throw new RemaphoreArgumentException($"The verb '{verb}' contains a comma, the message separator.");
+        if (verb.Any(char.IsControl)) throw new RemaphoreArgumentException("The verb contains a control character.");
+    }
+
+    /// <summary>The -Subject suffix must be one or more NATS subject tokens without wildcards.</summary>
+    public static string? ValidateSubject(string? subject)
+    {
+        if (string.IsNullOrEmpty(subject)) return null;
+        if (subject.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '*' or '>') || subject.StartsWith('.') || subject.EndsWith('.') || subject.Contains(".."))
+            throw new RemaphoreArgumentException($"'{subject}' is not a valid subject (NATS tokens separated by dots; no spaces or wildcards).");
+        return subject;
+    }
+
+    /// <summary>The public key a -Sender/-ExpectedResponder names, normalised; throws when it is not one.</summary>
+    public static string ValidatePublicKey(string text, string what)
+    {
+        if (!SigningKey.TryDecodePublic(text, out var raw))
+            throw new RemaphoreArgumentException($"{what} '{text}' is not an Ed25519 public key (32 bytes, base58).");
+        return SimpleBase.Base58.Bitcoin.Encode(raw);
+    }
+
+    /// <summary>Truncates to at most <paramref name="maxBytes"/> UTF-8 bytes without splitting a character.</summary>
+    internal static string TruncateUtf8(string s, int maxBytes)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(s) <= maxBytes) return s;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(s);
+        int n = Math.Max(0, maxBytes);
+        while (n > 0 && (bytes[n] & 0xC0) == 0x80) n--;
+        return System.Text.Encoding.UTF8.GetString(bytes, 0, n);
+    }
+}
