@@ -122,7 +122,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var msg))
-                    if (msg.Data is not null) _work.Writer.TryWrite((msg.Data, Stopwatch.GetTimestamp()));
+                    _work.Writer.TryWrite((msg.Data ?? [], Stopwatch.GetTimestamp()));
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested) { }

@@ -139,8 +139,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             {
                 while (reader.TryRead(out var msg))
                 {
-                    if (msg.Data is null) continue;
-                    if (Handle(msg.Data, latched: false)) return;
+                    if (Handle(msg.Data ?? [], latched: false)) return;
                 }
             }
         }

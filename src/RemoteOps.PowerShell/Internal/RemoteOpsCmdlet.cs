@@ -85,4 +85,21 @@ public sealed class PipelineWriter
     public void WriteVerbose(string text) => Post(c => c.WriteVerbose(text));
     public void WriteWarning(string text) => Post(c => c.WriteWarning(text));
     public void WriteDebug(string text) => Post(c => c.WriteDebug(text));
+
+    /// <summary>Runs <paramref name="action"/> on the pipeline thread (e.g. to invoke a script block, which must run
+    /// there) and returns its result. Await it with a cancellation token: once the pipeline stops, it never runs.</summary>
+    public Task<T> InvokeOnPipeline<T>(Func<Cmdlet, T> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            _queue.Add(c =>
+            {
+                try { done.TrySetResult(action(c)); }
+                catch (Exception e) { done.TrySetException(e); throw; }
+            });
+        }
+        catch (InvalidOperationException) { done.TrySetCanceled(); }
+        return done.Task;
+    }
 }

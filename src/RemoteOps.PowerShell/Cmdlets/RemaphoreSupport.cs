@@ -1,0 +1,64 @@
+using System.Management.Automation;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
+using RemoteOps.Remaphore;
+
+namespace RemoteOps.PowerShell.Cmdlets;
+
+/// <summary>A malformed destination pattern is a parameter error, raised while binding.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateDestinationPatternAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        var value = arguments is PSObject p ? p.BaseObject : arguments;
+        if (value is string s) Check(s);
+    }
+
+    // Kept apart so that the core (in the module's load context) is only touched when validating.
+    private static void Check(string s)
+    {
+        if (!DestinationPattern.TryValidate(s, out var problem))
+            throw new ValidationMetadataException($"'{s}' is not a destination pattern: {problem} Patterns are reverse-dotted names (com.crypto.host.us), with one * per segment (com.crypto.*.us) and an optional last ** (com.crypto.**).");
+    }
+}
+
+/// <summary>What the remaphore cmdlets share: config loading and turning core exceptions into ErrorRecords.</summary>
+internal static class RemaphoreSupport
+{
+    public static RemoteOpsConfig LoadConfig(PSCmdlet cmdlet, string? path)
+    {
+        try
+        {
+            return ConfigLoader.Load(path, cmdlet.WriteWarning);
+        }
+        catch (ConfigException e)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(e, "RemoteOps.ConfigError", ErrorCategory.InvalidData, e.File));
+            throw; // unreachable
+        }
+    }
+
+    /// <summary>The ErrorRecord for an exception the core raises on purpose; null for anything else (a bug: let it surface).</summary>
+    public static ErrorRecord? ToErrorRecord(Exception e, object? target) => e switch
+    {
+        RemaphorePatternException => new ErrorRecord(e, "RemoteOps.RemaphoreInvalidPattern", ErrorCategory.InvalidArgument, target),
+        RemaphoreArgumentException => new ErrorRecord(e, "RemoteOps.RemaphoreInvalidArgument", ErrorCategory.InvalidArgument, target),
+        IdentityException => new ErrorRecord(e, "RemoteOps.IdentityError", ErrorCategory.InvalidArgument, target),
+        RemoteOpsConnectionException => new ErrorRecord(e, "RemoteOps.ConnectionError", ErrorCategory.ConnectionError, target),
+        RemaphoreLatchException => new ErrorRecord(e, "RemoteOps.RemaphoreLatchError", ErrorCategory.ResourceUnavailable, target),
+        ConfigException c => new ErrorRecord(e, "RemoteOps.ConfigError", ErrorCategory.InvalidData, c.File),
+        TimeoutException => new ErrorRecord(e, "RemoteOps.RemaphoreTimeout", ErrorCategory.OperationTimeout, target),
+        // NATS's own exceptions (by name: their assembly lives in the module's load context, not ours).
+        _ when e.GetType().Namespace?.StartsWith("NATS.", StringComparison.Ordinal) == true
+            => new ErrorRecord(e, "RemoteOps.ConnectionError", ErrorCategory.ConnectionError, target),
+        _ => null,
+    };
+
+    /// <summary>Verbs as the seed takes them: an array, or one comma-separated string.</summary>
+    public static string[]? SplitVerbs(string[]? verbs) =>
+        verbs?.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToArray();
+
+    public static string Describe(TimeSpan t) => Duration.Format(t);
+}
