@@ -219,7 +219,8 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         var m = Assert.Single(await waiter.CompletedAsync());
         Assert.Equal(3, Prop<int?>(m, "ExitCode"));
         var output = Prop<string>(m, "Output");
-        var fields = output.Split('\n')[0].Split('|');
+        // stdout and stderr are two pipes: their relative order in the combined output is not fixed.
+        var fields = output.Split('\n').Single(l => l.Contains('|')).Split('|');
         Assert.Equal("deploy", fields[0]);
         Assert.Equal("hello world", fields[1]);
         Assert.Equal(a.Public, fields[2]);

@@ -108,8 +108,10 @@ public sealed class BackgroundPwsh : IDisposable
 
     public BackgroundPwsh(string script, IDictionary? parameters = null)
     {
+        // A session variable rather than a second statement: a batch of statements runs on a work item that
+        // outlives Stop() and touches the runspace after it is closed.
+        _pwsh.Runspace.SessionStateProxy.SetVariable("VerbosePreference", ActionPreference.Continue);
         _shell = System.Management.Automation.PowerShell.Create(_pwsh.Runspace);
-        _shell.AddScript("$VerbosePreference = 'Continue'").AddStatement();
         _shell.AddScript(script);
         if (parameters is not null) _shell.AddParameters(parameters);
         _shell.Streams.Verbose.DataAdded += (_, e) =>

@@ -11,7 +11,7 @@ public sealed record RemaphoreCommandResult(int ExitCode, string Output, string?
 /// <summary>Runs the waiter's command as the original does (src/subprocess/exec.go): <c>cmd [args...] $verb $payload</c>
 /// with REMAPHORE_SENDER, _VERB, _TIME (unix seconds), _UUID (hex), _MSG and, when our destination matched,
 /// REMAPHORE_DESTMATCH. Unlike the original, which gives the command only those variables, the command also inherits
-/// our environment (PATH and the rest). Output is stdout and stderr combined, in arrival order.</summary>
+/// our environment (PATH and the rest). Output is stdout and stderr combined, each in order (the original shares one pipe; here they are two, so how the two interleave is approximate).</summary>
 public static class RemaphoreCommand
 {
     /// <summary>Most output kept (the reply carries at most max_payload of it).</summary>

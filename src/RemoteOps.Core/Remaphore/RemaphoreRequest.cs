@@ -51,7 +51,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew));
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _timeout = new CancellationTokenSource();
-        _timeout.Token.Register(() => { TimedOut = true; _stop.Cancel(); });
+        _timeout.Token.Register(OnTimeout);
         _run = Task.Run(RunAsync);
     }
 
@@ -187,6 +187,13 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         if (comma > 0 && int.TryParse(payload.AsSpan(0, comma), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code))
             return (code, payload[(comma + 1)..]);
         return (null, payload);
+    }
+
+    private void OnTimeout()
+    {
+        TimedOut = true;
+        // The timer may fire while the wait is being disposed.
+        try { _stop.Cancel(); } catch (ObjectDisposedException) { }
     }
 
     public async ValueTask DisposeAsync()

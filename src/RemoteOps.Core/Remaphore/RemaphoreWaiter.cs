@@ -72,7 +72,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         if (options.Timeout is { } t && t > TimeSpan.Zero && t < TimeSpan.MaxValue)
         {
             _timeout = new CancellationTokenSource(t < TimeSpan.FromDays(365) ? t : TimeSpan.FromDays(365));
-            _timeout.Token.Register(() => { TimedOut = true; _stop.Cancel(); });
+            _timeout.Token.Register(OnTimeout);
         }
         _loop = Task.Run(RunAsync);
     }
@@ -214,6 +214,13 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         var subject = RemaphoreWire.ReplySubject(_config.Subject, Convert.FromHexString(message.Hash));
         await _connection.PublishAsync(subject, wire, cancellationToken: cancellationToken).ConfigureAwait(false);
         await _connection.PingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnTimeout()
+    {
+        TimedOut = true;
+        // The timer may fire while the wait is being disposed.
+        try { _stop.Cancel(); } catch (ObjectDisposedException) { }
     }
 
     public async ValueTask DisposeAsync()

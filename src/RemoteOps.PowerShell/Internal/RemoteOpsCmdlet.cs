@@ -99,7 +99,7 @@ public sealed class PipelineWriter
                 catch (Exception e) { done.TrySetException(e); throw; }
             });
         }
-        catch (InvalidOperationException) { done.TrySetCanceled(); }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException) { done.TrySetCanceled(); }
         return done.Task;
     }
 }
