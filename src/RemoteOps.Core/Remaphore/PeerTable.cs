@@ -61,6 +61,9 @@ public sealed class PeerTable
         return key is null ? null : KeyCache.GetOrAdd(publicBase58, key);
     }
 
+    /// <summary>A configured peer's key if some config of this process imported it.</summary>
+    public static PublicKey? Cached(string publicBase58) => KeyCache.GetValueOrDefault(publicBase58);
+
     /// <summary>Imports raw key bytes without caching (for senders we do not know).</summary>
     public static PublicKey? ImportRaw(ReadOnlySpan<byte> raw) =>
         raw.Length == 32 && PublicKey.TryImport(SignatureAlgorithm.Ed25519, raw, KeyBlobFormat.RawPublicKey, out var key) ? key : null;

@@ -5,7 +5,6 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 using RemoteOps.Config;
-using SimpleBase;
 
 namespace RemoteOps.Remaphore;
 
@@ -42,7 +41,7 @@ public static class RemaphoreLatch
             ?? throw new InvalidOperationException("unreachable");
         var expiry = RemaphoreWire.NowNanos() + (long)Math.Min(ttl.TotalNanoseconds, long.MaxValue / 2);
         var expiryHex = expiry.ToString("x", CultureInfo.InvariantCulture);
-        var signature = Base58.Bitcoin.Encode(prepared.Key.Sign(LatchSignedBytes(prepared.Subject, expiryHex, prepared.Wire)));
+        var signature = Base58Fast.Encode(prepared.Key.Sign(LatchSignedBytes(prepared.Subject, expiryHex, prepared.Wire)));
         byte[] value = [.. Encoding.ASCII.GetBytes($"{expiryHex},{signature}\n"), .. prepared.Wire];
         try
         {
@@ -106,9 +105,7 @@ public static class RemaphoreLatch
             note($"Dropped latched message {key}: bad encoding.");
             return null;
         }
-        byte[] signature;
-        try { signature = Base58.Bitcoin.Decode(signatureText); }
-        catch (Exception e) when (e is ArgumentException or FormatException) { signature = []; }
+        if (!Base58Fast.TryDecode(signatureText.AsSpan(), out var signature)) signature = [];
         // The latch signature must be the message sender's; an unknown sender is reported by the message verification.
         var peerKey = peers.Find(message.SenderBase58)?.Key;
         if (peerKey is not null && !PeerTable.Verify(peerKey, LatchSignedBytes(subject, expiryHex, wire), signature))

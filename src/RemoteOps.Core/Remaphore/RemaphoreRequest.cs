@@ -20,7 +20,6 @@ public sealed class RemaphoreRequest : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PeerEntry> _waitingFor;
     private readonly ConcurrentDictionary<string, byte> _answered = new(StringComparer.Ordinal);
     private readonly Channel<RemaphoreEvent> _events = Channel.CreateUnbounded<RemaphoreEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<(byte[] Data, long At)> _work = Channel.CreateUnbounded<(byte[], long)>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly CancellationTokenSource _timeout;
     private readonly Task _run;
@@ -113,40 +112,28 @@ public sealed class RemaphoreRequest : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var token = _stop.Token;
+        // Verification is the cost of fan-in: a reader per core, each taking messages straight off the subscription
+        // (its channel allows several readers) and verifying them in parallel.
         var workers = new Task[Math.Max(1, Environment.ProcessorCount)];
-        for (int i = 0; i < workers.Length; i++) workers[i] = Task.Run(() => VerifyLoopAsync());
-        try
-        {
-            var reader = _sub.Msgs;
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var msg))
-                    _work.Writer.TryWrite((msg.Data ?? [], Stopwatch.GetTimestamp()));
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested) { }
+        for (int i = 0; i < workers.Length; i++) workers[i] = Task.Run(VerifyLoopAsync);
+        try { await Task.WhenAll(workers).ConfigureAwait(false); }
         catch (Exception e) { _events.Writer.TryComplete(e); }
-        finally
-        {
-            _work.Writer.TryComplete();
-            try { await Task.WhenAll(workers).ConfigureAwait(false); } catch (Exception e) { _events.Writer.TryComplete(e); }
-            _events.Writer.TryComplete();
-        }
+        _events.Writer.TryComplete();
     }
 
     private async Task VerifyLoopAsync()
     {
-        var reader = _work.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var token = _stop.Token;
+        var reader = _sub.Msgs;
+        try
         {
-            while (reader.TryRead(out var item))
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
-                // After everyone answered, what is still queued no longer matters.
-                if (_stop.IsCancellationRequested) continue;
-                Handle(item.Data, item.At);
+                while (!token.IsCancellationRequested && reader.TryRead(out var msg))
+                    Handle(msg.Data ?? [], Stopwatch.GetTimestamp());
             }
         }
+        catch (OperationCanceledException) when (token.IsCancellationRequested) { }
     }
 
     private void Handle(byte[] raw, long at)

@@ -17,6 +17,9 @@ public enum DropReason
     NotAReply,
 }
 
+/// <summary>A decoded message (null when the bytes are not one, with the reason) and whether its signature holds.</summary>
+public sealed record Envelope(WireMessage? Message, string Error, bool SignatureValid, int Length);
+
 /// <summary>The outcome of verifying one wire message.</summary>
 public readonly record struct Verdict(WireMessage? Message, PeerEntry? Peer, DropReason? Drop, string Reason)
 {
@@ -59,16 +62,19 @@ public sealed class RemaphoreVerifier
     /// read by every late waiter). It must still not come from the future.</summary>
     public Verdict VerifyLatched(byte[] raw, string? destination, long nowNanos) => Verify(raw, destination, nowNanos, reply: false, latched: true);
 
-    private Verdict Verify(byte[] raw, string? destination, long nowNanos, bool reply, bool latched)
-    {
-        // 1. Encoding.
-        if (!RemaphoreWire.TryDecode(raw, out var m, out var problem))
-            return Drop(null, null, DropReason.BadEncoding, $"bad encoding ({problem}; {raw.Length} bytes)");
+    /// <summary>Judges a message already opened by <see cref="Open"/> (the shared subscription does that once per message).</summary>
+    public Verdict VerifyMessage(Envelope envelope, string? destination, long nowNanos) => Verify(envelope, destination, nowNanos, reply: false, latched: false);
 
-        // 2. Signature, before anything in the message is believed.
+    private Verdict Verify(byte[] raw, string? destination, long nowNanos, bool reply, bool latched) =>
+        Verify(Open(raw), destination, nowNanos, reply, latched);
+
+    private Verdict Verify(Envelope envelope, string? destination, long nowNanos, bool reply, bool latched)
+    {
+        // 1. Encoding and 2. signature, before anything in the message is believed.
+        if (envelope.Message is not { } m)
+            return Drop(null, null, DropReason.BadEncoding, $"bad encoding ({envelope.Error}; {envelope.Length} bytes)");
         var peer = _peers.Find(m.SenderBase58);
-        var key = peer?.Key ?? PeerTable.ImportRaw(m.SenderKey);
-        if (key is null || !PeerTable.Verify(key, m.SignedBytes, m.Signature))
+        if (!envelope.SignatureValid)
             return Drop(m, peer, DropReason.BadSignature, "bad signature");
 
         // 3. Known sender.
@@ -107,6 +113,17 @@ public sealed class RemaphoreVerifier
             return Drop(m, peer, DropReason.Oversize, $"payload of {m.PayloadBytes} bytes exceeds max_payload {_maxPayload}");
 
         return new Verdict(m, peer, null, "");
+    }
+
+    /// <summary>Decodes a message and checks its signature: what depends on the bytes alone, done once per message
+    /// however many waiters receive it (see <see cref="SignalHub"/>). Configured peers' keys come from the import cache;
+    /// an unknown sender's key is imported just for this check.</summary>
+    public static Envelope Open(byte[] raw)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(raw);
+        if (!RemaphoreWire.TryDecode(raw, hash, out var m, out var problem)) return new Envelope(null, problem, false, raw.Length);
+        var publicKey = PeerTable.Cached(m.SenderBase58) ?? PeerTable.ImportRaw(m.SenderKey);
+        return new Envelope(m, "", publicKey is not null && PeerTable.Verify(publicKey, m.SignedBytes, m.Signature), raw.Length);
     }
 
     /// <summary>Whether a message addressed to <paramref name="messageDestination"/> is for <paramref name="ours"/>:

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using NATS.Client.Core;
 using RemoteOps.Config;
@@ -27,40 +28,39 @@ public sealed class RemaphoreWaitOptions
     public bool CheckLatch { get; set; } = true;
 }
 
-/// <summary>A subscription that verifies every message and reports, in order, the ones that pass the filters
-/// (and, as notes, why others were dropped). Reply to a request with <see cref="ReplyAsync"/>.</summary>
+/// <summary>A subscription that verifies every message and yields, in order, the ones that pass the filters (and, as
+/// notes, why others were dropped). Verification runs on the reader's own thread as it enumerates
+/// (<see cref="ReadAllAsync"/>), with no extra hand-off. Reply to a request with <see cref="ReplyAsync"/>.</summary>
 public sealed class RemaphoreWaiter : IAsyncDisposable
 {
     private readonly RemoteOpsConfig _config;
     private readonly RemaphoreWaitOptions _options;
     private readonly NatsConnection _connection;
-    private readonly INatsSub<byte[]> _sub;
+    private readonly SignalHub.Registration _inbox;
     private readonly RemaphoreVerifier _verifier;
     private readonly string? _destination;
     private readonly byte[]? _uuid;
     private readonly string? _sender;
     private readonly HashSet<string>? _verbs;
     private readonly bool _once;
-    private readonly Channel<RemaphoreEvent> _events = Channel.CreateUnbounded<RemaphoreEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly CancellationTokenSource? _timeout;
-    private readonly Task _loop;
     private int _accepted;
+    private int _reading;
 
     public string Subject { get; }
-    /// <summary>Messages accepted (written) so far.</summary>
+    /// <summary>Messages accepted (yielded) so far.</summary>
     public int Accepted => Volatile.Read(ref _accepted);
     /// <summary>The timeout ended the wait.</summary>
     public bool TimedOut { get; private set; }
-    public ChannelReader<RemaphoreEvent> Events => _events.Reader;
 
-    private RemaphoreWaiter(RemoteOpsConfig config, RemaphoreWaitOptions options, NatsConnection connection, INatsSub<byte[]> sub,
+    private RemaphoreWaiter(RemoteOpsConfig config, RemaphoreWaitOptions options, NatsConnection connection, SignalHub.Registration inbox,
         string subject, string? destination, byte[]? uuid, string? sender, CancellationToken cancellationToken)
     {
         _config = config;
         _options = options;
         _connection = connection;
-        _sub = sub;
+        _inbox = inbox;
         Subject = subject;
         _destination = destination;
         _uuid = uuid;
@@ -74,10 +74,9 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             _timeout = new CancellationTokenSource(t < TimeSpan.FromDays(365) ? t : TimeSpan.FromDays(365));
             _timeout.Token.Register(OnTimeout);
         }
-        _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Validates the options, subscribes (and makes sure the server has the subscription) and starts reading.</summary>
+    /// <summary>Validates the options, subscribes (and makes sure the server has the subscription); the timeout starts now.</summary>
     public static async Task<RemaphoreWaiter> StartAsync(RemoteOpsConfig config, RemaphoreWaitOptions options, CancellationToken cancellationToken = default)
     {
         string? destination = null;
@@ -105,79 +104,98 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         if (options.Verbs is not null) foreach (var verb in options.Verbs) RemaphoreClient.ValidateVerb(verb);
         var subject = RemaphoreWire.MessageSubject(config.Subject, RemaphoreClient.ValidateSubject(options.Subject));
 
+        PeerTable.For(config); // import the peer keys now, not on the first message
         var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
-        var sub = await connection.SubscribeCoreAsync<byte[]>(subject, opts: new NatsSubOpts { ChannelOpts = new NatsSubChannelOpts { Capacity = 65536, FullMode = BoundedChannelFullMode.Wait } },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+        // One subscription per subject per process, shared; a waiter that falls far behind loses the newest messages
+        // (and says so) rather than stalling the shared connection.
+        var inbox = await SignalHub.RegisterAsync(connection, subject, 65536, cancellationToken).ConfigureAwait(false);
         try
         {
             // The server handles a client's commands in order: after this round trip it has the subscription,
-            // so a message sent from now on reaches us (and a latch stored before it is visible below).
+            // so a message sent from now on reaches us (and a latch stored before it is visible to the lookup).
             await connection.PingAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await sub.DisposeAsync().ConfigureAwait(false);
+            await inbox.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        return new RemaphoreWaiter(config, options, connection, sub, subject, destination, uuid, sender, cancellationToken);
+        return new RemaphoreWaiter(config, options, connection, inbox, subject, destination, uuid, sender, cancellationToken);
     }
 
-    private async Task RunAsync()
+    /// <summary>Notes (why messages were dropped, readiness) and accepted messages, in order, until Once is satisfied, the
+    /// timeout, or disposal; cancelling <paramref name="cancellationToken"/> throws. Enumerate it once.</summary>
+    public async IAsyncEnumerable<RemaphoreEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var token = _stop.Token;
+        if (Interlocked.Exchange(ref _reading, 1) != 0) throw new InvalidOperationException("A waiter is read once.");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, cancellationToken);
+        var token = linked.Token;
+        yield return new RemaphoreNote($"Waiting on subject {Subject}" + (_destination is null ? " for any destination" : $" for destination {_destination}") +
+            (_uuid is null ? "" : $", uuid {RemaphoreWire.UuidText(_uuid)}") + (_verbs is null ? "" : $", verbs {string.Join(",", _verbs)}") + ".");
+        if (_uuid is not null && _options.CheckLatch)
+        {
+            var notes = new List<string>();
+            byte[]? latched = null;
+            try
+            {
+                latched = await RemaphoreLatch.TryGetAsync(_connection, _config, Subject, _uuid, PeerTable.For(_config), notes.Add, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { yield break; }
+            foreach (var n in notes) yield return new RemaphoreNote(n);
+            if (latched is not null)
+            {
+                var (e, done) = Handle(RemaphoreVerifier.Open(latched), latched, latched: true);
+                if (e is not null) yield return e;
+                if (done) yield break;
+            }
+        }
+        var reader = _inbox.Reader;
+        while (await WaitToReadAsync(reader, token, cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var delivery))
+            {
+                var (e, done) = Handle(delivery.Envelope, delivery.Raw, latched: false);
+                if (e is not null) yield return e;
+                if (done) yield break;
+                if (token.IsCancellationRequested) break;
+            }
+            if (_inbox.TakeDropped() is > 0 and var dropped)
+                yield return new RemaphoreWarning($"{dropped} message(s) on {Subject} were dropped because this wait fell behind.");
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>False when the wait is over (timeout or disposal); throws when the caller cancels.</summary>
+    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<SignalDelivery> reader, CancellationToken token, CancellationToken caller)
+    {
         try
         {
-            Post(new RemaphoreNote($"Waiting on subject {Subject}" + (_destination is null ? " for any destination" : $" for destination {_destination}") +
-                (_uuid is null ? "" : $", uuid {RemaphoreWire.UuidText(_uuid)}") + (_verbs is null ? "" : $", verbs {string.Join(",", _verbs)}") + "."));
-            if (_uuid is not null && _options.CheckLatch)
-            {
-                var latched = await RemaphoreLatch.TryGetAsync(_connection, _config, Subject, _uuid, PeerTable.For(_config), t => Post(new RemaphoreNote(t)), token).ConfigureAwait(false);
-                if (latched is not null && Handle(latched, latched: true)) return;
-            }
-            var reader = _sub.Msgs;
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var msg))
-                {
-                    if (Handle(msg.Data ?? [], latched: false)) return;
-                }
-            }
+            return await reader.WaitToReadAsync(token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested)
         {
-            // Timeout, Once satisfied, or the caller stopped: the reader learns which from TimedOut / its own token.
+            return false;
         }
-        catch (Exception e)
+        catch (NatsException)
         {
-            _events.Writer.TryComplete(e);
-            return;
-        }
-        finally
-        {
-            _events.Writer.TryComplete();
+            return false;
         }
     }
 
-    /// <summary>Returns true when the wait is over (Once satisfied).</summary>
-    private bool Handle(byte[] raw, bool latched)
+    /// <summary>The event for one message (or null when there is nothing to say), and whether the wait is over.</summary>
+    private (RemaphoreEvent? Event, bool Done) Handle(Envelope envelope, byte[] raw, bool latched)
     {
         var now = RemaphoreWire.NowNanos();
-        var verdict = latched ? _verifier.VerifyLatched(raw, _destination, now) : _verifier.VerifyMessage(raw, _destination, now);
+        var verdict = latched ? _verifier.VerifyLatched(raw, _destination, now) : _verifier.VerifyMessage(envelope, _destination, now);
         if (!verdict.Accepted)
-        {
-            Post(new RemaphoreNote(latched ? "Latch: " + verdict.Reason : verdict.Reason));
-            return false;
-        }
+            return (new RemaphoreNote(latched ? "Latch: " + verdict.Reason : verdict.Reason), false);
         var m = verdict.Message!;
         string? skip = null;
         if (_uuid is not null && !m.Uuid.AsSpan().SequenceEqual(_uuid)) skip = $"uuid {RemaphoreVerifier.Clean(RemaphoreWire.UuidText(m.Uuid))} is not the one waited for";
         else if (_verbs is not null && !_verbs.Contains(m.Verb)) skip = $"verb '{RemaphoreVerifier.Clean(m.Verb)}' is not one waited for";
         else if (_sender is not null && m.SenderBase58 != _sender) skip = "not from the sender waited for";
         if (skip is not null)
-        {
-            Post(new RemaphoreNote($"Skipped message {Convert.ToHexStringLower(m.Hash.AsSpan(0, 6))} from {verdict.Peer!.Destination}: {skip}."));
-            return false;
-        }
+            return (new RemaphoreNote($"Skipped message {Convert.ToHexStringLower(m.Hash.AsSpan(0, 6))} from {verdict.Peer!.Destination}: {skip}."), false);
         string? match = _destination ?? (_config.Destination is { } own && DestinationPattern.Matches(own, m.Destination) ? own : null);
         var message = new RemaphoreMessage
         {
@@ -195,11 +213,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             Latched = latched,
         };
         Interlocked.Increment(ref _accepted);
-        Post(new RemaphoreReceived(message));
-        return _once;
+        return (new RemaphoreReceived(message), _once);
     }
-
-    private void Post(RemaphoreEvent e) => _events.Writer.TryWrite(e);
 
     /// <summary>Answers a request (when the sender asked for a reply; otherwise does nothing), as the original does:
     /// a message with verb "reply", signed by our default identity, payload "exitcode,output" — or "NO_DATA" when
@@ -225,9 +240,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        try { await _loop.ConfigureAwait(false); } catch (Exception) { /* reported through Events */ }
-        try { await _sub.DisposeAsync().ConfigureAwait(false); } catch (Exception e) when (e is NatsException or ObjectDisposedException) { }
+        try { _stop.Cancel(); } catch (ObjectDisposedException) { return; }
+        await _inbox.DisposeAsync().ConfigureAwait(false);
         _timeout?.Dispose();
         _stop.Dispose();
     }

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using RemoteOps.Identity;
-using SimpleBase;
 
 namespace RemoteOps.Remaphore;
 
@@ -22,8 +21,6 @@ public static class RemaphoreWire
     /// <summary>The reply payload of a receiver that ran nothing (the original's wording).</summary>
     public const string NoData = "NO_DATA";
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
-
     /// <summary>The uuid rule of the original: none given, 12 random bytes; up to 12 bytes, the bytes as given (UTF-8);
     /// longer, the first 12 bytes of their SHA-256.</summary>
     public static byte[] UuidBytes(string? text)
@@ -37,12 +34,12 @@ public static class RemaphoreWire
     public static string UuidText(ReadOnlySpan<byte> uuid)
     {
         if (uuid.Length == 0) return "";
-        try
+        // Random uuids are rarely valid UTF-8: test without the cost of a decoder exception.
+        if (System.Text.Unicode.Utf8.IsValid(uuid))
         {
-            var s = StrictUtf8.GetString(uuid);
-            if (s.All(c => !char.IsControl(c) && !char.IsWhiteSpace(c) && c != '\uFFFD')) return s;
+            var s = Encoding.UTF8.GetString(uuid);
+            if (s.All(c => !char.IsControl(c) && !char.IsWhiteSpace(c))) return s;
         }
-        catch (DecoderFallbackException) { }
         return Convert.ToHexStringLower(uuid);
     }
 
@@ -86,7 +83,7 @@ public static class RemaphoreWire
         var pre = PreMessage(destination, timeNanos, uuid, verb, requestReply, payload);
         Span<byte> signature = stackalloc byte[64];
         key.Sign(pre, signature);
-        var sig = Base58.Bitcoin.Encode(signature);
+        var sig = Base58Fast.Encode(signature);
         var pub = key.PublicBase58;
         var result = new byte[pub.Length + 1 + sig.Length + 1 + pre.Length];
         int n = Encoding.ASCII.GetBytes(pub, result);
@@ -99,7 +96,10 @@ public static class RemaphoreWire
 
     /// <summary>Parses a wire message without judging it (no signature check). Returns false with a reason when the
     /// bytes are not a well-formed, canonical remaphore message.</summary>
-    public static bool TryDecode(byte[] raw, out WireMessage message, out string error)
+    public static bool TryDecode(byte[] raw, out WireMessage message, out string error) => TryDecode(raw, null, out message, out error);
+
+    /// <param name="hash">SHA-256 of <paramref name="raw"/> when already computed.</param>
+    public static bool TryDecode(byte[] raw, byte[]? hash, out WireMessage message, out string error)
     {
         message = null!;
         var span = raw.AsSpan();
@@ -134,14 +134,14 @@ public static class RemaphoreWire
         if (!TryParseTime(time, out var nanos)) { error = "the time field is not canonical hex"; return false; }
         if (uuid.Length % 2 != 0 || !IsLowerHex(uuid)) { error = "the uuid field is not lowercase hex"; return false; }
         if (rr.Length != 1 || rr[0] is not (RequestCode or NoRequestCode)) { error = "the request field is neither Q nor _"; return false; }
-        string dest, verbText, payloadText;
-        try
+        if (!System.Text.Unicode.Utf8.IsValid(destination) || !System.Text.Unicode.Utf8.IsValid(verb) || !System.Text.Unicode.Utf8.IsValid(payload))
         {
-            dest = StrictUtf8.GetString(destination);
-            verbText = StrictUtf8.GetString(verb);
-            payloadText = StrictUtf8.GetString(payload);
+            error = "a text field is not valid UTF-8";
+            return false;
         }
-        catch (DecoderFallbackException) { error = "a text field is not valid UTF-8"; return false; }
+        var dest = Encoding.UTF8.GetString(destination);
+        var verbText = Encoding.UTF8.GetString(verb);
+        var payloadText = Encoding.UTF8.GetString(payload);
 
         message = new WireMessage
         {
@@ -157,6 +157,7 @@ public static class RemaphoreWire
             RequestReply = rr[0] == RequestCode,
             Payload = payloadText,
             PayloadBytes = payload.Length,
+            Hash = hash ?? SHA256.HashData(raw),
         };
         error = "";
         return true;
@@ -166,20 +167,7 @@ public static class RemaphoreWire
     {
         bytes = [];
         if (ascii.Length == 0 || ascii.Length > 100) return false;
-        Span<char> chars = stackalloc char[ascii.Length];
-        for (int i = 0; i < ascii.Length; i++)
-        {
-            if (ascii[i] > 127) return false;
-            chars[i] = (char)ascii[i];
-        }
-        Span<byte> buffer = stackalloc byte[ascii.Length];
-        try
-        {
-            if (!Base58.Bitcoin.TryDecode(chars, buffer, out int written) || written != expected) return false;
-            bytes = buffer[..written].ToArray();
-            return true;
-        }
-        catch (ArgumentException) { return false; }
+        return Base58Fast.TryDecode(ascii, out bytes) && bytes.Length == expected;
     }
 
     private static bool IsLowerHex(ReadOnlySpan<byte> s)
@@ -207,7 +195,6 @@ public static class RemaphoreWire
 /// <summary>A parsed, not yet verified, wire message.</summary>
 public sealed class WireMessage
 {
-    private byte[]? _hash;
 
     public required byte[] Raw { get; init; }
     public required string SenderBase58 { get; init; }
@@ -226,5 +213,5 @@ public sealed class WireMessage
     public ReadOnlySpan<byte> SignedBytes => Raw.AsSpan(SignedOffset);
 
     /// <summary>SHA-256 of the whole wire message (the original's Message.Hash).</summary>
-    public byte[] Hash => _hash ??= SHA256.HashData(Raw);
+    public required byte[] Hash { get; init; }
 }

@@ -27,11 +27,20 @@ public sealed class ValidateDestinationPatternAttribute : ValidateArgumentsAttri
 /// <summary>What the remaphore cmdlets share: config loading and turning core exceptions into ErrorRecords.</summary>
 internal static class RemaphoreSupport
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime WriteTime, long Length, RemoteOpsConfig Config)> Configs = new();
+
+    /// <summary>Loads the config, re-reading the file only when it changed: a loop of 1,000 Send-Remaphore parses it once
+    /// (and the peer keys it lists are imported once).</summary>
     public static RemoteOpsConfig LoadConfig(PSCmdlet cmdlet, string? path)
     {
         try
         {
-            return ConfigLoader.Load(path, cmdlet.WriteWarning);
+            var file = new FileInfo(Path.GetFullPath(ConfigLoader.ResolvePath(path)));
+            if (file.Exists && Configs.TryGetValue(file.FullName, out var cached) && cached.WriteTime == file.LastWriteTimeUtc && cached.Length == file.Length)
+                return cached.Config;
+            var config = ConfigLoader.Load(path, cmdlet.WriteWarning);
+            if (file.Exists) Configs[file.FullName] = (file.LastWriteTimeUtc, file.Length, config);
+            return config;
         }
         catch (ConfigException e)
         {

@@ -82,7 +82,7 @@ public sealed class WaitRemaphoreCommand : RemoteOpsCmdlet
             try
             {
                 await using var waiter = await RemaphoreWaiter.StartAsync(config, options, ct).ConfigureAwait(false);
-                await foreach (var e in waiter.Events.ReadAllAsync(ct).ConfigureAwait(false))
+                await foreach (var e in waiter.ReadAllAsync(ct).ConfigureAwait(false))
                 {
                     switch (e)
                     {

@@ -42,14 +42,12 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
     }
 
 
-    private static async Task<T> Next<T>(System.Threading.Channels.ChannelReader<RemaphoreEvent> events) where T : RemaphoreEvent
+    private static async Task<T> Next<T>(RemaphoreWaiter waiter) where T : RemaphoreEvent
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var e = await events.ReadAsync(cts.Token);
+        await foreach (var e in waiter.ReadAllAsync(cts.Token))
             if (e is T t) return t;
-        }
+        throw new InvalidOperationException("The wait ended without a " + typeof(T).Name);
     }
 
     [Fact]
@@ -58,7 +56,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
         var (a, b) = Pair();
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Uuid = "upload_done", Timeout = TimeSpan.FromSeconds(30) });
         var sent = await RemaphoreClient.SendAsync(a, new RemaphoreSendOptions { Payload = "bigfile", Uuid = "upload_done", Destination = "com.test.*", Verb = "ping" });
-        var got = (await Next<RemaphoreReceived>(waiter.Events)).Message;
+        var got = (await Next<RemaphoreReceived>(waiter)).Message;
         Assert.Equal(_a.PublicBase58, got.Sender);
         Assert.Equal("ping", got.Verb);
         Assert.Equal("upload_done", got.Uuid);
@@ -80,7 +78,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Once = true, Timeout = TimeSpan.FromSeconds(30) });
         var answer = Task.Run(async () =>
         {
-            var m = (await Next<RemaphoreReceived>(waiter.Events)).Message;
+            var m = (await Next<RemaphoreReceived>(waiter)).Message;
             Assert.True(m.ReplyRequested);
             await waiter.ReplyAsync(m, 7, "out\nput");
         });
@@ -106,7 +104,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
         var uuid = "late_" + Guid.NewGuid().ToString("N")[..6];
         await RemaphoreClient.SendAsync(a, new RemaphoreSendOptions { Uuid = uuid, Latch = true, Payload = "done" });
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Uuid = uuid, Timeout = TimeSpan.FromSeconds(30) });
-        var got = (await Next<RemaphoreReceived>(waiter.Events)).Message;
+        var got = (await Next<RemaphoreReceived>(waiter)).Message;
         Assert.True(got.Latched);
         Assert.Equal("done", got.Payload);
     }
@@ -120,7 +118,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
         await RemaphoreClient.SendAsync(a, new RemaphoreSendOptions { Uuid = uuid, Latch = true, LatchTtl = TimeSpan.FromTicks(1) });
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Uuid = uuid, Timeout = TimeSpan.FromMilliseconds(300) });
         var notes = new List<string>();
-        await foreach (var e in waiter.Events.ReadAllAsync())
+        await foreach (var e in waiter.ReadAllAsync())
         {
             Assert.IsNotType<RemaphoreReceived>(e);
             if (e is RemaphoreNote n) notes.Add(n.Text);
@@ -134,7 +132,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
     {
         var (_, b) = Pair();
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Timeout = TimeSpan.FromMilliseconds(200) });
-        await foreach (var e in waiter.Events.ReadAllAsync()) Assert.IsNotType<RemaphoreReceived>(e);
+        await foreach (var e in waiter.ReadAllAsync()) Assert.IsNotType<RemaphoreReceived>(e);
         Assert.True(waiter.TimedOut);
         Assert.Equal(0, waiter.Accepted);
     }
