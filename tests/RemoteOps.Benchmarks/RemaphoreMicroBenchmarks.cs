@@ -86,6 +86,12 @@ public static class RemaphoreMicroBenchmarks
             }
             report.Add($"Send→Wait engine {(ping ? "with" : "without")} flush", Samples.Micros(s.Percentile(50)));
         }
+        var sendOptions = new RemaphoreSendOptions { Payload = "x" };
+        for (int i = 0; i < 300; i++) await RemaphoreClient.SendAsync(a, sendOptions);
+        var sends = Stopwatch.StartNew();
+        int sync = 0;
+        for (int i = 0; i < 2000; i++) { var t = RemaphoreClient.SendAsync(a, sendOptions); if (t.IsCompleted) sync++; await t; }
+        report.Add("SendAsync in a loop (engine only)", $"{sends.Elapsed.TotalMicroseconds / 2000:0.0} µs, {sync * 100 / 2000}% completed synchronously");
         var prep = Stopwatch.StartNew();
         for (int i = 0; i < 5000; i++) RemaphoreClient.Prepare(a, new RemaphoreSendOptions { Payload = "x" }, false);
         report.Add("Prepare (validate, identity, sign, encode)", $"{prep.Elapsed.TotalMicroseconds / 5000:0.0} µs");

@@ -19,6 +19,8 @@ public sealed class ReplayGuard
 
     private static readonly ConcurrentDictionary<Hash32, Seen> Global = new();
     private static long _lastPurge;
+    /// <summary>Approximate size of <see cref="Global"/> (ConcurrentDictionary.Count takes every lock).</summary>
+    private static int _globalCount;
     private static int _insertsSincePurge;
 
     private readonly ConcurrentDictionary<Hash32, long> _local = new();
@@ -40,16 +42,21 @@ public sealed class ReplayGuard
     {
         var key = Hash32.From(hash);
         var expires = messageTimeNanos + (long)_skew.TotalNanoseconds + 1_000_000_000L;
-        if (Global.Count >= Capacity)
+        if (Volatile.Read(ref _globalCount) >= Capacity)
         {
             PurgeGlobal(nowNanos, force: true);
-            if (Global.Count >= Capacity)
+            if (Volatile.Read(ref _globalCount) >= Capacity)
             {
                 reason = $"replay cache full ({Capacity} messages inside the skew window); dropped rather than risk a replay";
                 return false;
             }
         }
-        var seen = Global.GetOrAdd(key, static (_, e) => new Seen(Stopwatch.GetTimestamp(), e), expires);
+        if (!Global.TryGetValue(key, out var seen))
+        {
+            var fresh = new Seen(Stopwatch.GetTimestamp(), expires);
+            seen = Global.GetOrAdd(key, fresh);
+            if (seen == fresh) Interlocked.Increment(ref _globalCount);
+        }
         if (Interlocked.Increment(ref _insertsSincePurge) >= 4096) PurgeGlobal(nowNanos, force: false);
         if (seen.FirstSeen < _since)
         {
@@ -78,11 +85,11 @@ public sealed class ReplayGuard
         if (Interlocked.CompareExchange(ref _lastPurge, nowTicks, last) != last) return;
         Interlocked.Exchange(ref _insertsSincePurge, 0);
         foreach (var (k, s) in Global)
-            if (s.ExpiresNanos < nowNanos) Global.TryRemove(k, out _);
+            if (s.ExpiresNanos < nowNanos && Global.TryRemove(k, out _)) Interlocked.Decrement(ref _globalCount);
     }
 
     /// <summary>How many hashes the process remembers (for tests and diagnostics).</summary>
-    public static int RememberedCount => Global.Count;
+    public static int RememberedCount => Volatile.Read(ref _globalCount);
 
     /// <summary>A SHA-256 as a value key.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -53,7 +53,7 @@ public sealed class InvokeRemaphoreCommand : RemoteOpsCmdlet
 
     protected override void BeginProcessing()
     {
-        _config = RemaphoreSupport.LoadConfig(this, ResolvedConfigPath);
+        _config = RemaphoreSupport.LoadConfig(this);
     }
 
     protected override void ProcessRecord()

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using RemoteOps.Config;
 using RemoteOps.Identity;
 using RemoteOps.Messaging;
+using RemoteOps.PowerShell.Internal;
 using RemoteOps.Remaphore;
 
 namespace RemoteOps.PowerShell.Cmdlets;
@@ -31,8 +32,10 @@ internal static class RemaphoreSupport
 
     /// <summary>Loads the config, re-reading the file only when it changed: a loop of 1,000 Send-Remaphore parses it once
     /// (and the peer keys it lists are imported once).</summary>
-    public static RemoteOpsConfig LoadConfig(PSCmdlet cmdlet, string? path)
+    public static RemoteOpsConfig LoadConfig(RemoteOpsCmdlet cmdlet)
     {
+        // An absolute file system path needs no PowerShell provider resolution (which costs more than the rest of a send).
+        var path = cmdlet.ConfigPath is { } given && Path.IsPathFullyQualified(given) && !given.Contains('*') ? given : cmdlet.ResolvedConfigPathInternal;
         try
         {
             var file = new FileInfo(Path.GetFullPath(ConfigLoader.ResolvePath(path)));

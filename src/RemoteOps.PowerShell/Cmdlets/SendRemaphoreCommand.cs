@@ -56,7 +56,7 @@ public sealed class SendRemaphoreCommand : RemoteOpsCmdlet
 
     protected override void BeginProcessing()
     {
-        _config = RemaphoreSupport.LoadConfig(this, ResolvedConfigPath);
+        _config = RemaphoreSupport.LoadConfig(this);
     }
 
     protected override void ProcessRecord()
@@ -74,19 +74,40 @@ public sealed class SendRemaphoreCommand : RemoteOpsCmdlet
             Latch = Latch,
             LatchTtl = LatchTtl,
         };
-        var config = _config;
+        // A send usually completes without waiting (sign, hand to the connection, start the flush): then it is
+        // finished here on the pipeline thread, with no thread hand-off, which is what makes a loop of sends fast.
+        // When it must wait (first connect, the latch bucket, back-pressure), the rest runs through RunAsync.
+        var sending = RemaphoreClient.SendAsync(_config, options, StopToken);
+        if (sending.IsCompleted)
+        {
+            Complete(sending, null);
+            return;
+        }
         RunAsync(async (output, ct) =>
         {
-            try
-            {
-                var sent = await RemaphoreClient.SendAsync(config, options, ct).ConfigureAwait(false);
-                output.WriteVerbose($"Sent {sent.Hash[..12]} verb '{sent.Verb}' uuid {sent.Uuid} to {sent.Destination} on {sent.Subject}{(Latch ? $", latched for {RemaphoreSupport.Describe(LatchTtl)}" : "")}.");
-                if (PassThru) output.WriteObject(sent);
-            }
-            catch (Exception e) when (RemaphoreSupport.ToErrorRecord(e, Destination) is { } record)
-            {
-                output.WriteError(record);
-            }
+            try { await sending.ConfigureAwait(false); }
+            catch (Exception) when (!sending.IsCanceled) { }
+            Complete(sending, output);
         });
+    }
+
+    /// <summary>Writes the outcome of a finished send: directly when on the pipeline thread (<paramref name="output"/> null), else through the writer.</summary>
+    private void Complete(Task<RemaphoreMessage> sending, PipelineWriter? output)
+    {
+        if (sending.IsCanceled) throw output is null ? new PipelineStoppedException() : new OperationCanceledException(StopToken);
+        if (sending.Exception?.InnerException is { } e)
+        {
+            var record = RemaphoreSupport.ToErrorRecord(e, Destination);
+            if (record is null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+            if (output is null) WriteError(record); else output.WriteError(record);
+            return;
+        }
+        var sent = sending.Result;
+        var text = $"Sent {sent.Hash[..12]} verb '{sent.Verb}' uuid {sent.Uuid} to {sent.Destination} on {sent.Subject}{(Latch ? $", latched for {RemaphoreSupport.Describe(LatchTtl)}" : "")}.";
+        if (output is null) WriteVerbose(text); else output.WriteVerbose(text);
+        if (PassThru)
+        {
+            if (output is null) WriteObject(sent); else output.WriteObject(sent);
+        }
     }
 }

@@ -23,6 +23,9 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
     protected string? ResolvedConfigPath =>
         ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath);
 
+    /// <summary><see cref="ResolvedConfigPath"/>, for helpers outside the cmdlet class.</summary>
+    internal string? ResolvedConfigPathInternal => ResolvedConfigPath;
+
     /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
     /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
     protected void RunAsync(Func<PipelineWriter, CancellationToken, Task> work)
