@@ -329,6 +329,25 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         Assert.Equal(PSInvocationState.Stopped, waiter.Shell.InvocationStateInfo.State);
     }
 
+    [Fact]
+    public async Task Disconnecting_ends_a_wait_with_a_connection_error()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (a, b) = fleet.Pair();
+        using var waiter = Waiter(b, "-Timeout 60");
+        await waiter.Ready;
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("param($c) Disconnect-RemoteOps -ConfigPath $c", new Hashtable { ["c"] = b.ConfigPath });
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Empty(await waiter.CompletedAsync());
+        Assert.StartsWith("RemoteOps.ConnectionError", Assert.Single(waiter.Errors).FullyQualifiedErrorId);
+        // The next call connects again.
+        using var again = Waiter(b, "-Once -Timeout 60");
+        await again.Ready;
+        pwsh.Run("param($c) Send-Remaphore back -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
+        Assert.Equal("back", Prop<string>(Assert.Single(await again.CompletedAsync()), "Payload"));
+    }
+
     [Theory]
     [InlineData("Send-Remaphore x -Destination 'a..b' -ConfigPath $c", "Destination")]
     [InlineData("Send-Remaphore x -Destination 'a.**.b' -ConfigPath $c", "Destination")]

@@ -104,7 +104,8 @@ public static class RemaphoreClient
             while (true)
             {
                 try { await _connection.PingAsync().ConfigureAwait(false); }
-                catch (Exception) { /* closed or failing: the next send reports it */ }
+                catch (ObjectDisposedException) { Flushers.TryRemove(_connection, out _); }
+                catch (Exception) { /* failing: the next send reports it */ }
                 if (Interlocked.CompareExchange(ref _state, Flying, FlyingDirty) == FlyingDirty) continue;
                 if (Interlocked.CompareExchange(ref _state, Idle, Flying) == Flying) break;
             }

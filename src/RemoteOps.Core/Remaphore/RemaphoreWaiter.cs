@@ -53,6 +53,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
     public int Accepted => Volatile.Read(ref _accepted);
     /// <summary>The timeout ended the wait.</summary>
     public bool TimedOut { get; private set; }
+    /// <summary>The subscription ended under the wait (e.g. Disconnect-RemoteOps closed the connection).</summary>
+    public bool SubscriptionEnded { get; private set; }
 
     private RemaphoreWaiter(RemoteOpsConfig config, RemaphoreWaitOptions options, NatsConnection connection, SignalHub.Registration inbox,
         string subject, string? destination, byte[]? uuid, string? sender, CancellationToken cancellationToken)
@@ -163,6 +165,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
                 yield return new RemaphoreWarning($"{dropped} message(s) on {Subject} were dropped because this wait fell behind.");
         }
         cancellationToken.ThrowIfCancellationRequested();
+        // Not stopped, not timed out: the subscription itself ended (the connection was closed).
+        if (!token.IsCancellationRequested) SubscriptionEnded = true;
     }
 
     /// <summary>False when the wait is over (timeout or disposal); throws when the caller cancels.</summary>

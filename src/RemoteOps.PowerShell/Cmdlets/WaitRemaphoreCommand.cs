@@ -91,7 +91,10 @@ public sealed class WaitRemaphoreCommand : RemoteOpsCmdlet
                         case RemaphoreReceived received: await HandleAsync(output, waiter, received.Message, workingDirectory, ct).ConfigureAwait(false); break;
                     }
                 }
-                if (waiter.TimedOut && waiter.Accepted == 0)
+                if (waiter.SubscriptionEnded)
+                    output.WriteError(new InvalidOperationException($"The subscription to {waiter.Subject} ended: the NATS connection was closed."),
+                        "RemoteOps.ConnectionError", ErrorCategory.ConnectionError, waiter.Subject);
+                else if (waiter.TimedOut && waiter.Accepted == 0)
                     output.WriteError(new TimeoutException($"No matching message on {waiter.Subject} within {RemaphoreSupport.Describe(Timeout!.Value)}."),
                         "RemoteOps.RemaphoreTimeout", ErrorCategory.OperationTimeout, waiter.Subject);
             }
