@@ -194,10 +194,11 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     {
         using var fleet = new RemaphoreFleet(nats.Server);
         var (a, b) = fleet.Pair();
-        using var once = Waiter(b, "-Once -Timeout 60");
-        using var many = Waiter(b, "-Timeout 3s");
-        await Task.WhenAll(once.Ready, many.Ready);
+        // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
+        using var once = Waiter(b, "-Once -Timeout 60");
+        using var many = Waiter(b, "-Timeout 5s");
+        await Task.WhenAll(once.Ready, many.Ready);
         pwsh.Run("param($c) 1..3 | ForEach-Object { Send-Remaphore $_ -ConfigPath $c }", new Hashtable { ["c"] = a.ConfigPath });
         Assert.Equal("1", Prop<string>(Assert.Single(await once.CompletedAsync()), "Payload"));
         var all = await many.CompletedAsync();
@@ -237,9 +238,10 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     {
         using var fleet = new RemaphoreFleet(nats.Server);
         var (a, b) = fleet.Pair();
-        using var waiter = Waiter(b, "-Timeout 3s -Command /nonexistent/remaphore-cmd");
-        await waiter.Ready;
+        // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
+        using var waiter = Waiter(b, "-Timeout 5s -Command /nonexistent/remaphore-cmd");
+        await waiter.Ready;
         pwsh.Run("param($c) Send-Remaphore 1 -ConfigPath $c; Send-Remaphore 2 -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
         var output = await waiter.CompletedAsync();
         Assert.Equal(2, output.Count);
@@ -268,9 +270,10 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     {
         using var fleet = new RemaphoreFleet(nats.Server);
         var (a, b) = fleet.Pair();
-        using var waiter = Waiter(b, "-Timeout 3s -ScriptBlock { if ($_.Payload -eq 'bad') { throw 'cannot handle' } else { 'ok ' + $_.Payload } }");
-        await waiter.Ready;
+        // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
+        using var waiter = Waiter(b, "-Timeout 5s -ScriptBlock { if ($_.Payload -eq 'bad') { throw 'cannot handle' } else { 'ok ' + $_.Payload } }");
+        await waiter.Ready;
         pwsh.Run("param($c) Send-Remaphore bad -ConfigPath $c; Send-Remaphore good -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
         var output = await waiter.CompletedAsync();
         Assert.Equal("ok good", Assert.Single(output).ToString());
@@ -458,9 +461,10 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     {
         using var fleet = new RemaphoreFleet(nats.Server);
         var (a, b) = fleet.Pair();
-        using var waiter = Waiter(b, "-Timeout 3s");
-        await waiter.Ready;
+        // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
+        using var waiter = Waiter(b, "-Timeout 5s");
+        await waiter.Ready;
         var r = pwsh.Run("param($c) [pscustomobject]@{ Payload = 'p1'; Verb = 'deploy'; Uuid = 'u1' }, [pscustomobject]@{ Payload = 'p2'; Verb = 'ping'; Uuid = 'u2' } | Send-Remaphore -ConfigPath $c",
             new Hashtable { ["c"] = a.ConfigPath });
         Assert.False(r.HadErrors, r.ErrorText);
