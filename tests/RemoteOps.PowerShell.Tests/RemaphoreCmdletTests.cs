@@ -305,6 +305,22 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Without_JetStream_a_latch_is_a_clear_error_and_a_uuid_wait_still_works()
+    {
+        await using var plain = await NatsServer.StartAsync(jetStream: false);
+        using var fleet = new RemaphoreFleet(plain);
+        var (a, b) = fleet.Pair();
+        using var pwsh = new Pwsh();
+        var latch = pwsh.Run("param($c) Send-Remaphore x -Uuid u -Latch -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
+        var e = Assert.Single(latch.Errors);
+        Assert.StartsWith("RemoteOps.RemaphoreLatchError", e.FullyQualifiedErrorId);
+        Assert.Contains("JetStream", e.ToString());
+        var wait = pwsh.Run("param($c) Wait-Remaphore -Uuid u -Timeout 300ms -ConfigPath $c", new Hashtable { ["c"] = b.ConfigPath }, verbose: true);
+        Assert.StartsWith("RemoteOps.RemaphoreTimeout", Assert.Single(wait.Errors).FullyQualifiedErrorId);
+        Assert.Contains(wait.Verbose, v => v.StartsWith("Latch not checked") || v.StartsWith("No latch bucket"));
+    }
+
+    [Fact]
     public void Ctrl_C_stops_a_wait()
     {
         using var fleet = new RemaphoreFleet(nats.Server);

@@ -47,7 +47,7 @@ public static class RemaphoreLatch
         {
             await store.PutAsync(KeyFor(prepared.Subject, prepared.Uuid), value, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (NatsJSException e)
+        catch (NatsException e)
         {
             throw new RemaphoreLatchException($"Cannot store the latch in bucket '{config.LatchBucket}': {e.Message}", e);
         }
@@ -139,12 +139,12 @@ public static class RemaphoreLatch
             {
                 store = await kv.CreateStoreAsync(new NatsKVConfig(bucket) { History = 1, Description = "RemoteOps remaphore latched signals" }, cancellationToken).ConfigureAwait(false);
             }
-            catch (NatsJSException ce)
+            catch (NatsException ce)
             {
                 throw new RemaphoreLatchException($"Cannot create the latch bucket '{bucket}' (is JetStream enabled?): {ce.Message}", ce);
             }
         }
-        catch (NatsJSException e) when (create)
+        catch (NatsException e) when (create)
         {
             throw new RemaphoreLatchException($"Cannot open the latch bucket '{bucket}' (is JetStream enabled?): {e.Message}", e);
         }
