@@ -9,7 +9,8 @@ public static class Program
     /// <summary>Every suite, by name. Each capability adds its own.</summary>
     private static readonly Dictionary<string, Func<Report, Task>> Suites = new(StringComparer.OrdinalIgnoreCase)
     {
-        // ["remaphore"] = RemaphoreBenchmarks.RunAsync,
+        ["remaphore"] = RemaphoreBenchmarks.RunAsync,
+        ["remaphore-micro"] = RemaphoreMicroBenchmarks.RunAsync,
         // ["seaport"] = SeaportBenchmarks.RunAsync,
     };
 

@@ -62,5 +62,8 @@ public sealed class Pwsh : IDisposable
         return (ps, ps.BeginInvoke());
     }
 
+    /// <summary>The runspace, for tests that drive their own PowerShell instances on it.</summary>
+    public Runspace Runspace => _runspace;
+
     public void Dispose() => _runspace.Dispose();
 }

@@ -48,6 +48,9 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
             e.Line == 0 && !File.Exists(e.File) ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData,
             e.File);
 
+    /// <summary><see cref="ResolvedConfigPath"/>, for helpers outside the cmdlet class.</summary>
+    internal string? ResolvedConfigPathInternal => ResolvedConfigPath;
+
     /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
     /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
     protected void RunAsync(Func<PipelineWriter, CancellationToken, Task> work)
@@ -115,4 +118,21 @@ public sealed class PipelineWriter
     public void WriteVerbose(string text) => Post(c => c.WriteVerbose(text));
     public void WriteWarning(string text) => Post(c => c.WriteWarning(text));
     public void WriteDebug(string text) => Post(c => c.WriteDebug(text));
+
+    /// <summary>Runs <paramref name="action"/> on the pipeline thread (e.g. to invoke a script block, which must run
+    /// there) and returns its result. Await it with a cancellation token: once the pipeline stops, it never runs.</summary>
+    public Task<T> InvokeOnPipeline<T>(Func<Cmdlet, T> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            _queue.Add(c =>
+            {
+                try { done.TrySetResult(action(c)); }
+                catch (Exception e) { done.TrySetException(e); throw; }
+            });
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException) { done.TrySetCanceled(); }
+        return done.Task;
+    }
 }

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using RemoteOps.TestSupport;
+
+namespace RemoteOps.PowerShell.Tests;
+
+/// <summary>The seed's upload/download example with sender and waiter as separate OS processes (RemoteOps.PwshHost).</summary>
+public class RemaphoreProcessTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
+{
+    private static string HostPath =>
+        Path.Combine(Repo.Root, "tests", "RemoteOps.PwshHost", "bin", "Release", "net10.0", OperatingSystem.IsWindows() ? "RemoteOps.PwshHost.exe" : "RemoteOps.PwshHost");
+
+    private sealed class HostProcess : IDisposable
+    {
+        private readonly Process _p;
+        private readonly List<string> _lines = new();
+        private readonly List<string> _errors = new();
+        private readonly List<(string Text, TaskCompletionSource Seen)> _watches = new();
+
+        public HostProcess(string script)
+        {
+            var psi = new ProcessStartInfo(HostPath, ["-Command", script])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            _p = new Process { StartInfo = psi };
+            _p.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (_lines)
+                {
+                    _lines.Add(e.Data);
+                    foreach (var (t, s) in _watches) if (e.Data.Contains(t)) s.TrySetResult();
+                }
+            };
+            _p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_errors) _errors.Add(e.Data); };
+            _p.Start();
+            _p.BeginOutputReadLine();
+            _p.BeginErrorReadLine();
+        }
+
+        public Task LineContaining(string text)
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_lines)
+            {
+                if (_lines.Any(l => l.Contains(text))) seen.TrySetResult();
+                else _watches.Add((text, seen));
+            }
+            return seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        public async Task<(int Code, List<string> Out, List<string> Err)> ExitAsync()
+        {
+            await _p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            _p.WaitForExit(); // drains the redirected streams
+            lock (_lines) lock (_errors) return (_p.ExitCode, _lines.ToList(), _errors.ToList());
+        }
+
+        public void Dispose()
+        {
+            if (!_p.HasExited) _p.Kill(entireProcessTree: true);
+            _p.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Uploader_signals_and_downloader_proceeds_in_another_process()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (uploader, downloader) = fleet.Pair();
+        var file = Path.Combine(fleet.Directory, "bigfile");
+        // Server 2: remaphore -u upload_done && aws s3 cp s3://bucket/ bigfile
+        using var waiter = new HostProcess(
+            $"Wait-Remaphore -Uuid upload_done -Timeout 60 -ConfigPath '{downloader.ConfigPath}' -Verbose 4>&1 && (& cat '{file}')");
+        await waiter.LineContaining("Waiting on subject");
+        // Server 1: aws s3 cp bigfile s3://bucket/ && remaphore -s -u upload_done
+        using var sender = new HostProcess(
+            $"& sh -c 'echo uploaded bytes > \"$0\"' '{file}' && Send-Remaphore -Uuid upload_done -ConfigPath '{uploader.ConfigPath}'");
+        var (sendCode, _, sendErr) = await sender.ExitAsync();
+        Assert.True(sendCode == 0, string.Join("\n", sendErr));
+        var (code, lines, err) = await waiter.ExitAsync();
+        Assert.True(code == 0, string.Join("\n", err));
+        Assert.Equal("uploaded bytes", lines[^1]);
+    }
+
+    [Fact]
+    public async Task A_waiter_process_that_times_out_exits_1_and_does_not_proceed()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (_, downloader) = fleet.Pair();
+        using var waiter = new HostProcess($"Wait-Remaphore -Uuid upload_done -Timeout 300ms -ConfigPath '{downloader.ConfigPath}' && 'download'");
+        var (code, lines, err) = await waiter.ExitAsync();
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("download", lines);
+        Assert.Contains(err, e => e.Contains("No matching message"));
+    }
+
+    [Fact]
+    public async Task A_latched_signal_reaches_a_downloader_process_started_afterwards()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (uploader, downloader) = fleet.Pair();
+        using (var sender = new HostProcess($"Send-Remaphore -Uuid upload_done -Latch -ConfigPath '{uploader.ConfigPath}'"))
+            Assert.Equal(0, (await sender.ExitAsync()).Code);
+        using var waiter = new HostProcess($"Wait-Remaphore -Uuid upload_done -Timeout 60 -ConfigPath '{downloader.ConfigPath}' && 'download'");
+        var (code, lines, err) = await waiter.ExitAsync();
+        Assert.True(code == 0, string.Join("\n", err));
+        Assert.Equal("download", lines[^1]);
+    }
+}
