@@ -405,7 +405,7 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         {
             var r = pwsh.Run($"param($c) {cmd} -ConfigPath $c", new Hashtable { ["c"] = path });
             var e = Assert.Single(r.Errors);
-            Assert.StartsWith("RemoteOps.ConfigError", e.FullyQualifiedErrorId);
+            Assert.StartsWith("RemoteOps.ConfigInvalid", e.FullyQualifiedErrorId);
             Assert.Contains("line 3", e.ToString());
             Assert.Contains("allow_skew", e.ToString());
             Assert.DoesNotContain("   at ", e.ToString());
