@@ -5,7 +5,7 @@
     Author               = 'RemoteOps'
     CompanyName          = 'RemoteOps'
     Copyright            = '(c) RemoteOps. MIT License.'
-    Description          = 'Coordinate processes on many machines through NATS: remote semaphores (remaphore) and a signed service registry (seaport).'
+    Description          = 'Coordinate processes on many machines through NATS: signed remote semaphores (remaphore), on a shared core of config, identities and connection.'
     PowerShellVersion    = '7.5'
     CompatiblePSEditions = @('Core')
     # The types users see; loaded in the default context before the cmdlets.
@@ -22,13 +22,6 @@
         'Send-Remaphore'
         'Wait-Remaphore'
         'Invoke-Remaphore'
-        'Register-SeaportService'
-        'Get-SeaportService'
-        'Wait-SeaportService'
-        'Unregister-SeaportService'
-        'Watch-SeaportService'
-        'Set-SeaportService'
-        'Start-SeaportService'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
