@@ -16,9 +16,11 @@ public class RemaphoreProcessTests(RemaphoreServerFixture nats) : IClassFixture<
         private readonly List<string> _errors = new();
         private readonly List<(string Text, TaskCompletionSource Seen)> _watches = new();
 
-        public HostProcess(string script)
+        public HostProcess(string script) : this(["-Command", script]) { }
+
+        public HostProcess(string[] arguments)
         {
-            var psi = new ProcessStartInfo(HostPath, ["-Command", script])
+            var psi = new ProcessStartInfo(HostPath, arguments)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -108,5 +110,30 @@ public class RemaphoreProcessTests(RemaphoreServerFixture nats) : IClassFixture<
         var (code, lines, err) = await waiter.ExitAsync();
         Assert.True(code == 0, string.Join("\n", err));
         Assert.Equal("download", lines[^1]);
+    }
+
+    [Fact]
+    public async Task The_upload_download_example_scripts_work_in_either_order()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (uploader, downloader) = fleet.Pair();
+        var file = Path.Combine(fleet.Directory, "bigfile");
+        var examples = Path.Combine(Repo.Root, "examples", "remaphore");
+        // The downloader starts first and waits; the uploader's latched signal would also serve a late one.
+        using var download = new HostProcess(["-File", Path.Combine(examples, "download.ps1"), downloader.ConfigPath, file, "upload_done", "60"]);
+        using (var upload = new HostProcess(["-File", Path.Combine(examples, "upload.ps1"), uploader.ConfigPath, file]))
+        {
+            var (upCode, _, upErr) = await upload.ExitAsync();
+            Assert.True(upCode == 0, string.Join("\n", upErr));
+        }
+        var (code, lines, err) = await download.ExitAsync();
+        Assert.True(code == 0, string.Join("\n", err));
+        Assert.Equal("uploaded bytes", lines[^1]);
+
+        // A downloader started after the upload proceeds too (the latch).
+        using var late = new HostProcess(["-File", Path.Combine(examples, "download.ps1"), downloader.ConfigPath, file, "upload_done", "60"]);
+        var (lateCode, lateLines, lateErr) = await late.ExitAsync();
+        Assert.True(lateCode == 0, string.Join("\n", lateErr));
+        Assert.Equal("uploaded bytes", lateLines[^1]);
     }
 }
