@@ -197,7 +197,7 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
         using var once = Waiter(b, "-Once -Timeout 60");
-        using var many = Waiter(b, "-Timeout 5s");
+        using var many = Waiter(b, "-Timeout 15s");
         await Task.WhenAll(once.Ready, many.Ready);
         pwsh.Run("param($c) 1..3 | ForEach-Object { Send-Remaphore $_ -ConfigPath $c }", new Hashtable { ["c"] = a.ConfigPath });
         Assert.Equal("1", Prop<string>(Assert.Single(await once.CompletedAsync()), "Payload"));
@@ -240,7 +240,7 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         var (a, b) = fleet.Pair();
         // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
-        using var waiter = Waiter(b, "-Timeout 5s -Command /nonexistent/remaphore-cmd");
+        using var waiter = Waiter(b, "-Timeout 15s -Command /nonexistent/remaphore-cmd");
         await waiter.Ready;
         pwsh.Run("param($c) Send-Remaphore 1 -ConfigPath $c; Send-Remaphore 2 -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
         var output = await waiter.CompletedAsync();
@@ -272,7 +272,7 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         var (a, b) = fleet.Pair();
         // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
-        using var waiter = Waiter(b, "-Timeout 5s -ScriptBlock { if ($_.Payload -eq 'bad') { throw 'cannot handle' } else { 'ok ' + $_.Payload } }");
+        using var waiter = Waiter(b, "-Timeout 15s -ScriptBlock { if ($_.Payload -eq 'bad') { throw 'cannot handle' } else { 'ok ' + $_.Payload } }");
         await waiter.Ready;
         pwsh.Run("param($c) Send-Remaphore bad -ConfigPath $c; Send-Remaphore good -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
         var output = await waiter.CompletedAsync();
@@ -479,7 +479,7 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
         var (a, b) = fleet.Pair();
         // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
-        using var waiter = Waiter(b, "-Timeout 5s");
+        using var waiter = Waiter(b, "-Timeout 15s");
         await waiter.Ready;
         var r = pwsh.Run("param($c) [pscustomobject]@{ Payload = 'p1'; Verb = 'deploy'; Uuid = 'u1' }, [pscustomobject]@{ Payload = 'p2'; Verb = 'ping'; Uuid = 'u2' } | Send-Remaphore -ConfigPath $c",
             new Hashtable { ["c"] = a.ConfigPath });

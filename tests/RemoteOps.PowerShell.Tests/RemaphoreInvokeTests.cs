@@ -83,7 +83,7 @@ public class RemaphoreInvokeTests(RemaphoreServerFixture nats) : IClassFixture<R
         using var fleet = new RemaphoreFleet(nats.Server);
         var (q, responders) = await Setup(fleet, 4, 2);
         using var pwsh = new Pwsh();
-        var r = pwsh.Run("param($c) Invoke-Remaphore -Verb status -Timeout 5s -ConfigPath $c; $?", new Hashtable { ["c"] = q.ConfigPath });
+        var r = pwsh.Run("param($c) Invoke-Remaphore -Verb status -Timeout 15s -ConfigPath $c; $?", new Hashtable { ["c"] = q.ConfigPath });
         Assert.Equal(2, r.Output.Count(o => o.BaseObject is not bool));
         Assert.False((bool)r.Output[^1].BaseObject);
         Assert.Equal(2, r.Errors.Count);

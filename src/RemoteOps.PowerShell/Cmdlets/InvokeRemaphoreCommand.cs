@@ -9,28 +9,8 @@ namespace RemoteOps.PowerShell.Cmdlets;
 [Cmdlet(VerbsLifecycle.Invoke, "Remaphore", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(RemaphoreResponse))]
 [OutputType(typeof(string))]
-public sealed class InvokeRemaphoreCommand : RemoteOpsCmdlet
+public sealed class InvokeRemaphoreCommand : RemaphoreSenderCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("Payload")]
-    [AllowEmptyString]
-    public string Message { get; set; } = "";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateDestinationPattern]
-    public string Destination { get; set; } = "**";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Verb { get; set; } = "ping";
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? Uuid { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Identity { get; set; }
-
     /// <summary>How long to wait for replies (default 10s): a TimeSpan, seconds, or 1h2m3s4ms.</summary>
     [Parameter]
     [DurationTransformation]
@@ -45,9 +25,6 @@ public sealed class InvokeRemaphoreCommand : RemoteOpsCmdlet
     [Parameter]
     public SwitchParameter AsText { get; set; }
 
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Subject { get; set; }
 
     private RemoteOps.Config.RemoteOpsConfig? _config;
 

@@ -82,7 +82,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
             Assert.True(m.ReplyRequested);
             await waiter.ReplyAsync(m, 7, "out\nput");
         });
-        await using var request = await RemaphoreRequest.StartAsync(a, new RemaphoreSendOptions { Payload = "status", Verb = "status" }, TimeSpan.FromSeconds(3), null);
+        await using var request = await RemaphoreRequest.StartAsync(a, new RemaphoreSendOptions { Payload = "status", Verb = "status" }, TimeSpan.FromSeconds(10), null);
         Assert.Equal(2, request.Expected.Count);
         var replies = new List<RemaphoreResponse>();
         await foreach (var e in request.Events.ReadAllAsync())
