@@ -15,7 +15,12 @@ public static class NatsConnectionPool
     public static async ValueTask<NatsConnection> GetAsync(RemoteOpsConfig config, CancellationToken cancellationToken = default)
     {
         var key = config.ConnectionKey;
-        var lazy = Connections.GetOrAdd(key, _ => new Lazy<NatsConnection>(() => new NatsConnection(BuildOptions(config))));
+        if (!Connections.TryGetValue(key, out var lazy))
+        {
+            // Built outside the Lazy so that a bad seed file is reported (and not cached as a failure).
+            var options = BuildOptions(config);
+            lazy = Connections.GetOrAdd(key, _ => new Lazy<NatsConnection>(() => new NatsConnection(options)));
+        }
         var connection = lazy.Value;
         if (connection.ConnectionState == NatsConnectionState.Open) return connection;
         try
@@ -48,11 +53,33 @@ public static class NatsConnectionPool
         return closed;
     }
 
+    /// <summary>The first line of the file that looks like a seed ("S…"), so comments and a public-key line may surround it.</summary>
+    private static string ReadSeed(string file)
+    {
+        try
+        {
+            var seed = File.ReadLines(file).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith('S'))
+                ?? throw new RemoteOpsConnectionException($"The nkey_seed_file '{file}' holds no NKey seed (a line starting with 'S').");
+            using (NATS.NKeys.KeyPair.FromSeed(seed)) { } // validates the checksum now, with a clear message
+            return seed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new RemoteOpsConnectionException($"Cannot use the nkey_seed_file '{file}': {e.Message}", e);
+        }
+    }
+
     public static NatsOpts BuildOptions(RemoteOpsConfig config)
     {
         var auth = NatsAuthOpts.Default;
         if (!string.IsNullOrEmpty(config.Credentials)) auth = auth with { CredsFile = config.Credentials };
-        if (!string.IsNullOrEmpty(config.NkeySeedFile)) auth = auth with { NKeyFile = config.NkeySeedFile };
+        if (!string.IsNullOrEmpty(config.NkeySeedFile))
+        {
+            // A seed file as `nk -gen user` writes it holds only the seed: derive the public key here.
+            var seed = ReadSeed(config.NkeySeedFile);
+            using var pair = NATS.NKeys.KeyPair.FromSeed(seed);
+            auth = auth with { Seed = seed, NKey = pair.GetPublicKey() };
+        }
         if (!string.IsNullOrEmpty(config.User)) auth = auth with { Username = config.User, Password = config.Password };
         if (!string.IsNullOrEmpty(config.Token)) auth = auth with { Token = config.Token };
 
