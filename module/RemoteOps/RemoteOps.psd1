@@ -22,6 +22,12 @@
         'Send-Remaphore'
         'Wait-Remaphore'
         'Invoke-Remaphore'
+        'Register-SeaportService'
+        'Get-SeaportService'
+        'Wait-SeaportService'
+        'Unregister-SeaportService'
+        'Watch-SeaportService'
+        'Set-SeaportService'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

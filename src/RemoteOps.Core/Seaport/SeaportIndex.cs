@@ -1,0 +1,410 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
+using RemoteOps.Config;
+
+namespace RemoteOps.Seaport;
+
+/// <summary>The registry as this process sees it: a key-value watch over <c>s.&gt;</c> kept in memory, so a query is a
+/// scan of a dictionary (listing keys and getting each per query is far too slow at 10,000 services), and every
+/// change is an event for Watch-/Wait-SeaportService. One per (connection, bucket, authorized keys) per process.
+/// <para>Entries are parsed on arrival but their signatures are checked lazily, once per revision, when a query or a
+/// watcher first needs them: a new session loading 10,000 entries verifies only what it returns.</para>
+/// <para>Expiry: nats-server 2.9 has no per-key TTL, so an entry counts as live while its last put (server time) is
+/// younger than the registrant's timeout. A scan reports Expired when that runs out and reaps the key with a purge
+/// guarded by its revision, so a fresh heartbeat is never removed. While the connection is down nothing expires, and
+/// after a reconnect every owner has one timeout to be heard from again, so an outage does not read as deaths.</para></summary>
+public sealed class SeaportIndex
+{
+    private static readonly ConcurrentDictionary<(NatsConnection, string, string), Lazy<SeaportIndex>> Indexes = new();
+
+    private readonly NatsConnection _connection;
+    private readonly INatsKVStore _store;
+    private readonly HashSet<string> _authorized;
+    private readonly TimeSpan _skew;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private readonly List<Subscriber> _subscribers = new();
+    private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _life = new();
+    private ulong _lastRevision;
+    private DateTimeOffset _healthySince = DateTimeOffset.UtcNow;
+    private Exception? _failure;
+
+    /// <summary>Told why an entry was rejected (seaport's reject event): bad signature, unauthorized signer, corrupt.</summary>
+    public event Action<string>? Rejected;
+
+    private sealed class Slot
+    {
+        public required string Key;
+        public required byte[] Raw;
+        public ulong Revision;
+        public DateTimeOffset Created;
+        public SeaportEntry? Parsed;      // null: corrupt
+        public bool? Verified;            // null: not checked yet
+        public string? Problem;
+        public bool ExpiredReported;
+        public bool Reported;             // a Registered event went out for it (or it was present when watchers came)
+    }
+
+    private sealed record Subscriber(SeaportPattern Pattern, ChannelWriter<SeaportEvent> Writer);
+
+    private SeaportIndex(NatsConnection connection, INatsKVStore store, IEnumerable<string> authorized, TimeSpan skew)
+    {
+        _connection = connection;
+        _store = store;
+        _authorized = new HashSet<string>(authorized, StringComparer.Ordinal);
+        _skew = skew;
+        _connection.ConnectionOpened += OnOpened;
+        _ = Task.Run(WatchLoopAsync);
+        _ = Task.Run(ScanLoopAsync);
+    }
+
+    public IReadOnlySet<string> Authorized => _authorized;
+
+    /// <summary>The index for this config, caught up with the bucket.</summary>
+    public static async Task<SeaportIndex> GetAsync(RemoteOpsConfig config, CancellationToken ct)
+    {
+        var connection = await SeaportStore.ConnectAsync(config, ct).ConfigureAwait(false);
+        var store = await SeaportStore.GetAsync(connection, config.Seaport.Bucket, ct).ConfigureAwait(false);
+        var authorized = string.Join(",", config.Seaport.Authorized.Order(StringComparer.Ordinal));
+        var key = (connection, config.Seaport.Bucket, authorized);
+        var index = Indexes.GetOrAdd(key, _ => new Lazy<SeaportIndex>(() => new SeaportIndex(connection, store, config.Seaport.Authorized, config.AllowSkew))).Value;
+        await index.WaitReadyAsync(ct).ConfigureAwait(false);
+        return index;
+    }
+
+    internal INatsKVStore Store => _store;
+
+    private async Task WaitReadyAsync(CancellationToken ct)
+    {
+        await _caughtUp.Task.WaitAsync(ct).ConfigureAwait(false);
+        if (_connection.ConnectionState == NatsConnectionState.Open) return;
+        // Reconnecting (a server restart): give it a moment before calling the registry unreachable.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            while (_connection.ConnectionState != NatsConnectionState.Open)
+                await Task.Delay(50, wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new SeaportUnavailableException("The seaport registry is unreachable: the NATS connection is down." + (_failure is null ? "" : " " + _failure.Message));
+        }
+    }
+
+    private ValueTask OnOpened(object? sender, NatsEventArgs e)
+    {
+        lock (_gate) _healthySince = DateTimeOffset.UtcNow;
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task WatchLoopAsync()
+    {
+        var ct = _life.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var opts = new NatsKVWatchOpts
+                {
+                    ResumeAtRevision = _lastRevision == 0 ? 0 : _lastRevision + 1,
+                    OnNoData = _ => { _caughtUp.TrySetResult(); return ValueTask.FromResult(false); },
+                };
+                await foreach (var entry in _store.WatchAsync<byte[]>(SeaportEntry.KeyPrefix + ">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
+                {
+                    Apply(entry);
+                    if (entry.Delta == 0) _caughtUp.TrySetResult();
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                _failure = e;
+                if (_connection.ConnectionState == NatsConnectionState.Closed)
+                {
+                    _caughtUp.TrySetException(new SeaportUnavailableException("The seaport registry is unreachable: the connection is closed.", e));
+                    Retire();
+                    return;
+                }
+            }
+            try { await Task.Delay(200, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Stops the index and forgets it (its connection was closed, e.g. by Disconnect-RemoteOps).</summary>
+    private void Retire()
+    {
+        _connection.ConnectionOpened -= OnOpened;
+        foreach (var (k, v) in Indexes)
+            if (v.IsValueCreated && ReferenceEquals(v.Value, this)) Indexes.TryRemove(k, out _);
+        _life.Cancel();
+        lock (_gate) foreach (var s in _subscribers) s.Writer.TryComplete(new SeaportUnavailableException("The NATS connection was closed."));
+    }
+
+    private void Apply(NatsKVEntry<byte[]> e)
+    {
+        var id = e.Key.StartsWith(SeaportEntry.KeyPrefix, StringComparison.Ordinal) ? e.Key[SeaportEntry.KeyPrefix.Length..] : e.Key;
+        List<(Subscriber, SeaportEvent)>? events = null;
+        string? rejection = null;
+        lock (_gate)
+        {
+            if (e.Revision > _lastRevision) _lastRevision = e.Revision;
+            _slots.TryGetValue(id, out var old);
+            if (old is not null && e.Revision <= old.Revision) return; // already seen (a resumed watch)
+            var now = DateTimeOffset.UtcNow;
+            var oldLive = old is not null && IsLiveUnlocked(old, now, verify: _subscribers.Count > 0);
+
+            if (e.Operation is NatsKVOperation.Del or NatsKVOperation.Purge)
+            {
+                if (old is null) return;
+                bool wasTombstone = old.Parsed is { Live: false };
+                var stale = old.Parsed is not null && Age(old, now) > TimeSpan.FromMilliseconds(old.Parsed.TimeoutMs);
+                if (oldLive && !stale && _authorized.Count > 0 && !wasTombstone)
+                {
+                    // Removing a live entry takes a signed tombstone from an authorized key; this was a bare delete.
+                    rejection = $"Rejected the removal of {old.Parsed!.Role} (id {id}): a {e.Operation} without a signed tombstone, while seaport.authorized is set. It stays listed until it expires.";
+                    old.Revision = e.Revision;
+                }
+                else
+                {
+                    _slots.Remove(id);
+                    if (oldLive && !old.ExpiredReported && !wasTombstone)
+                        events = Fan(e.Operation == NatsKVOperation.Purge && stale ? SeaportAction.Expired : SeaportAction.Freed, old, e.Created);
+                }
+            }
+            else
+            {
+                var slot = new Slot { Key = e.Key, Raw = e.Value ?? [], Revision = e.Revision, Created = e.Created };
+                slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
+                _slots[id] = slot;
+                if (_subscribers.Count > 0)
+                {
+                    var live = IsLiveUnlocked(slot, now, verify: true);
+                    if (slot.Verified == false) rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";
+                    if (slot.Parsed is { Live: false } && slot.Verified == true && old?.Parsed is { Live: true } && oldLive)
+                        events = Fan(SeaportAction.Freed, old, e.Created);
+                    else if (live && !oldLive)
+                        events = Fan(SeaportAction.Registered, slot, e.Created);
+                    else if (live && old?.Parsed is { } before && !before.SameContent(slot.Parsed!))
+                        events = Fan(SeaportAction.Updated, slot, e.Created);
+                    else if (!live && oldLive && slot.Verified == false && _authorized.Count > 0)
+                    {
+                        // An unauthorized overwrite of a live entry: keep reporting the entry we trusted.
+                        _slots[id] = old!;
+                        old!.Revision = e.Revision;
+                    }
+                }
+            }
+        }
+        if (rejection is not null) Rejected?.Invoke(rejection);
+        if (events is not null) foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
+    }
+
+    private List<(Subscriber, SeaportEvent)>? Fan(SeaportAction action, Slot slot, DateTimeOffset time)
+    {
+        if (slot.Parsed is null) return null;
+        slot.Reported = action is SeaportAction.Registered or SeaportAction.Updated;
+        var list = new List<(Subscriber, SeaportEvent)>();
+        foreach (var s in _subscribers)
+            if (s.Pattern.Matches(slot.Parsed.Name, slot.Parsed.Version))
+                list.Add((s, new SeaportEvent { Action = action, Service = ToService(slot), Time = time }));
+        return list;
+    }
+
+    private TimeSpan Age(Slot slot, DateTimeOffset now)
+    {
+        // After an outage, owners get a full timeout from the reconnect to be heard from again.
+        var since = slot.Created > _healthySince ? slot.Created : _healthySince;
+        return now - since;
+    }
+
+    private bool IsLiveUnlocked(Slot slot, DateTimeOffset now, bool verify)
+    {
+        if (slot.Parsed is not { Live: true } p) return false;
+        if (Age(slot, now) > TimeSpan.FromMilliseconds(p.TimeoutMs)) return false;
+        // A value signed long before it was stored is a replay of an old heartbeat, not a live service.
+        if ((slot.Created - DateTimeOffset.FromUnixTimeMilliseconds(p.Time)).Duration() > TimeSpan.FromMilliseconds(p.TimeoutMs) + _skew) return false;
+        if (!verify) return slot.Verified != false;
+        if (slot.Verified is null)
+        {
+            var verified = SeaportEntryCodec.Decode(slot.Key, slot.Raw, _authorized, out var problem);
+            slot.Verified = verified is not null;
+            slot.Problem = problem;
+        }
+        return slot.Verified == true;
+    }
+
+    /// <summary>Every live, verified entry matching the pattern. Rejected ones are told through <paramref name="rejected"/>.</summary>
+    public List<SeaportService> Query(SeaportPattern pattern, Action<string>? rejected = null, IReadOnlyCollection<string>? ids = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var result = new List<SeaportService>();
+        List<string>? problems = null;
+        lock (_gate)
+        {
+            IEnumerable<Slot> slots = ids is null ? _slots.Values : ids.Select(i => _slots.GetValueOrDefault(i)).OfType<Slot>();
+            foreach (var slot in slots)
+            {
+                if (slot.Parsed is not { } p || !pattern.Matches(p.Name, p.Version)) continue;
+                bool wasUnchecked = slot.Verified is null;
+                if (IsLiveUnlocked(slot, now, verify: true)) result.Add(ToService(slot));
+                else if (wasUnchecked && slot.Verified == false) (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
+            }
+        }
+        if (problems is not null && rejected is not null) foreach (var p in problems) rejected(p);
+        result.Sort((a, b) => string.CompareOrdinal(a.Role, b.Role) is var c && c != 0 ? c : a.Registered.CompareTo(b.Registered));
+        return result;
+    }
+
+    /// <summary>The live entry with this id (verified), or null.</summary>
+    public SeaportService? Find(string id)
+    {
+        lock (_gate)
+            return _slots.TryGetValue(id, out var slot) && IsLiveUnlocked(slot, DateTimeOffset.UtcNow, verify: true) ? ToService(slot) : null;
+    }
+
+    /// <summary>True while some entry (verified or not, live or recent) holds the port on the host; a conservative
+    /// answer for port assignment.</summary>
+    internal bool PortHeld(string hostKey, int port, string exceptId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        lock (_gate)
+            foreach (var slot in _slots.Values)
+                if (slot.Parsed is { Live: true } p && p.Id != exceptId && SeaportStore.HostKey(p.Host) == hostKey
+                    && (p.Port == port || p.Ports.Values.Contains(port))
+                    && Age(slot, now) <= TimeSpan.FromMilliseconds(p.TimeoutMs))
+                    return true;
+        return false;
+    }
+
+    /// <summary>True while an entry with this id is stored and not stale (for port-claim takeover and id conflicts).</summary>
+    internal bool IdHeld(string id)
+    {
+        lock (_gate)
+            return _slots.TryGetValue(id, out var slot) && slot.Parsed is { Live: true } p && Age(slot, DateTimeOffset.UtcNow) <= TimeSpan.FromMilliseconds(p.TimeoutMs);
+    }
+
+    /// <summary>Waits until this process's index has seen revision <paramref name="revision"/> (our own write), so a
+    /// query right after Register/Set/Unregister in this session reflects it.</summary>
+    internal async Task WaitForRevisionAsync(ulong revision, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            while (Volatile.Read(ref _lastRevision) < revision) await Task.Delay(1, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { /* the watch lags; the write stands */ }
+    }
+
+    /// <summary>Starts a stream of events for entries matching <paramref name="pattern"/>. With <paramref name="existing"/>,
+    /// the live matches come first as Registered, with no gap before the changes that follow.</summary>
+    public ChannelReader<SeaportEvent> Subscribe(SeaportPattern pattern, bool existing, CancellationToken ct, out List<SeaportService> current)
+    {
+        var channel = Channel.CreateUnbounded<SeaportEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var subscriber = new Subscriber(pattern, channel.Writer);
+        lock (_gate)
+        {
+            current = Query(pattern);
+            if (existing)
+                foreach (var s in current) channel.Writer.TryWrite(new SeaportEvent { Action = SeaportAction.Registered, Service = s, Time = s.LastSeen });
+            _subscribers.Add(subscriber);
+        }
+        ct.Register(() =>
+        {
+            lock (_gate) _subscribers.Remove(subscriber);
+            channel.Writer.TryComplete();
+        });
+        return channel.Reader;
+    }
+
+    private async Task ScanLoopAsync()
+    {
+        var ct = _life.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            TimeSpan interval;
+            try { interval = Scan(); }
+            catch (Exception) { interval = TimeSpan.FromSeconds(1); }
+            try { await Task.Delay(interval, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+        }
+    }
+
+    /// <summary>Reports Expired for entries whose owner went silent, and reaps them. Returns when to scan next.</summary>
+    private TimeSpan Scan()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var shortest = TimeSpan.FromSeconds(5);
+        var events = new List<(Subscriber, SeaportEvent)>();
+        var reap = new List<(string Key, ulong Revision, SeaportEntry Entry)>();
+        if (_connection.ConnectionState != NatsConnectionState.Open) return TimeSpan.FromMilliseconds(200);
+        lock (_gate)
+        {
+            foreach (var slot in _slots.Values)
+            {
+                if (slot.Parsed is not { Live: true } p) continue;
+                var timeout = TimeSpan.FromMilliseconds(p.TimeoutMs);
+                if (timeout < shortest) shortest = timeout;
+                var age = Age(slot, now);
+                if (age <= timeout) continue;
+                if (!slot.ExpiredReported && _subscribers.Count > 0 && IsVerifiedUnlocked(slot))
+                {
+                    var when = (slot.Created > _healthySince ? slot.Created : _healthySince) + timeout;
+                    var fanned = Fan(SeaportAction.Expired, slot, when);
+                    if (fanned is not null) events.AddRange(fanned);
+                }
+                slot.ExpiredReported = true;
+                // Reap after a further half timeout, so a heartbeat in flight wins.
+                if (age > timeout * 1.5) reap.Add((slot.Key, slot.Revision, p));
+            }
+        }
+        foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
+        foreach (var r in reap) _ = ReapAsync(r.Key, r.Revision, r.Entry);
+        var next = shortest / 10;
+        return next < TimeSpan.FromMilliseconds(20) ? TimeSpan.FromMilliseconds(20) : next > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : next;
+    }
+
+    private bool IsVerifiedUnlocked(Slot slot)
+    {
+        if (slot.Verified is null)
+        {
+            slot.Verified = SeaportEntryCodec.Decode(slot.Key, slot.Raw, _authorized, out var problem) is not null;
+            slot.Problem = problem;
+        }
+        return slot.Verified == true;
+    }
+
+    private async Task ReapAsync(string key, ulong revision, SeaportEntry entry)
+    {
+        try
+        {
+            // Guarded by the revision: a heartbeat that landed meanwhile makes this fail, as it should.
+            var purged = await _store.TryPurgeAsync(key, new NatsKVDeleteOpts { Revision = revision }).ConfigureAwait(false);
+            if (!purged.Success) return;
+            await SeaportClaims.ReleaseAsync(_store, entry).ConfigureAwait(false);
+        }
+        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e)) { /* another scan will try again */ }
+    }
+
+    internal static SeaportService ToService(SeaportEntry p, ulong revision, DateTimeOffset lastSeen) => new()
+    {
+        Id = p.Id,
+        Role = p.Role,
+        Name = p.Name,
+        Version = p.Version,
+        HostName = p.Host,
+        Port = p.Port,
+        Ports = new Dictionary<string, int>(p.Ports),
+        Meta = new Dictionary<string, string>(p.Meta),
+        Registered = DateTimeOffset.FromUnixTimeMilliseconds(p.Registered),
+        Signer = p.Signer,
+        LastSeen = lastSeen,
+        Timeout = TimeSpan.FromMilliseconds(p.TimeoutMs),
+        Revision = revision,
+    };
+
+    private static SeaportService ToService(Slot slot) => ToService(slot.Parsed!, slot.Revision, slot.Created);
+}

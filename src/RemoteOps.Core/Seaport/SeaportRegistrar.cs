@@ -1,0 +1,390 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+
+namespace RemoteOps.Seaport;
+
+/// <summary>What Register-SeaportService asks for.</summary>
+public sealed record SeaportRegistration
+{
+    public required string Role { get; init; }
+    public int? Port { get; init; }
+    public IReadOnlyList<string> PortNames { get; init; } = [];
+    public int[]? Range { get; init; }
+    public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
+    public string? HostName { get; init; }
+    public string? Id { get; init; }
+    /// <summary>The service already listens on <see cref="Port"/>: skip the bind check.</summary>
+    public bool AlreadyListening { get; init; }
+    /// <summary>Keep it alive with heartbeats (false: the caller does, e.g. a benchmark).</summary>
+    public bool Heartbeat { get; init; } = true;
+}
+
+/// <summary>Registers services, keeps them alive with heartbeats, frees them and updates their metadata.
+/// Registrations live as long as this process: heartbeats re-put each entry (re-signed, compare-and-set on its revision)
+/// every seaport.heartbeat, and at process exit they are freed.</summary>
+public static class SeaportRegistrar
+{
+    private static readonly ConcurrentDictionary<string, Owned> Registrations = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, Task> HeartbeatLoops = new(StringComparer.Ordinal);
+    private static int _exitHooked;
+
+    /// <summary>Raised when a registration of this process ends without it asking: freed by someone else.</summary>
+    public static event Action<string>? LostRegistration;
+
+    private sealed class Owned
+    {
+        public required RemoteOpsConfig Config;
+        public required SigningKey Key;
+        public required SeaportEntry Entry;
+        public ulong Revision;
+        public readonly SemaphoreSlim Lock = new(1, 1);
+    }
+
+    public static string LocalHostName => System.Net.Dns.GetHostName();
+
+    /// <summary>Ids: letters, digits, - and _ (they are key tokens).</summary>
+    public static void ValidateId(string id)
+    {
+        if (id.Length is 0 or > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new SeaportArgumentException($"'{id}' is not a registration id: use 1 to 128 letters, digits, '-' or '_'.");
+    }
+
+    public static int[] ValidateRange(int[]? range)
+    {
+        if (range is null) throw new SeaportArgumentException("No port range.");
+        if (range.Length != 2) throw new SeaportArgumentException($"A port range is two numbers, low then high (e.g. 20000,32767); got {range.Length}.");
+        if (range[0] is < 1 or > 65535 || range[1] is < 1 or > 65535) throw new SeaportArgumentException($"The port range {range[0]}-{range[1]} is outside 1-65535.");
+        if (range[0] > range[1]) throw new SeaportArgumentException($"The port range {range[0]}-{range[1]} is inverted: give the low port first.");
+        return range;
+    }
+
+    public static async Task<SeaportService> RegisterAsync(RemoteOpsConfig config, SeaportRegistration request, CancellationToken ct)
+    {
+        var role = SeaportRole.Parse(request.Role);
+        var range = ValidateRange(request.Range ?? config.Seaport.Range);
+        if (request.Port is { } p && p is < 1 or > 65535) throw new SeaportArgumentException($"Port {p} is outside 1-65535.");
+        var names = request.PortNames.Select(n => n.Trim()).ToArray();
+        foreach (var n in names)
+            if (n.Length == 0 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                throw new SeaportArgumentException($"'{n}' is not a port name: use letters, digits, '-' or '_'.");
+        if (names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Length) throw new SeaportArgumentException("The port names repeat.");
+        foreach (var k in request.Meta.Keys)
+            if (string.IsNullOrWhiteSpace(k)) throw new SeaportArgumentException("A metadata key is empty.");
+        var id = request.Id ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        ValidateId(id);
+        var host = string.IsNullOrWhiteSpace(request.HostName) ? LocalHostName : request.HostName.Trim();
+        var local = IsLocal(host);
+        var (_, key) = IdentityStore.Resolve(config);
+
+        var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
+        var store = index.Store;
+        var timeout = config.Seaport.EffectiveTimeout;
+        if (index.IdHeld(id) && !Registrations.ContainsKey(id))
+            throw new SeaportConflictException($"A live registration with id '{id}' already exists.");
+
+        // Ports: the named ones (or one unnamed), -Port first.
+        var wanted = Math.Max(1, names.Length);
+        var ports = new List<int>();
+        try
+        {
+            if (request.Port is { } fixedPort)
+            {
+                if (index.PortHeld(SeaportStore.HostKey(host), fixedPort, id))
+                    throw new SeaportConflictException($"Port {fixedPort} on {host} is held by another live registration.");
+                if (local && !request.AlreadyListening && !SeaportClaims.CanBind(fixedPort))
+                    throw new SeaportConflictException($"Port {fixedPort} is in use on this host. If your service already listens there, add -AlreadyListening.");
+                if (!await SeaportClaims.TryClaimAsync(store, index, host, fixedPort, id, timeout, ct).ConfigureAwait(false))
+                    throw new SeaportConflictException($"Port {fixedPort} on {host} is claimed by another registration.");
+                ports.Add(fixedPort);
+            }
+            while (ports.Count < wanted)
+                ports.Add(await AssignPortAsync(store, index, host, local, range, id, ports, timeout, ct).ConfigureAwait(false));
+        }
+        catch
+        {
+            await ReleaseQuietlyAsync(store, id, host, ports).ConfigureAwait(false);
+            throw;
+        }
+
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var entry = new SeaportEntry
+        {
+            Id = id,
+            Name = role.Name,
+            Version = role.VersionText,
+            Host = host,
+            Port = ports[0],
+            Ports = names.Length == 0 ? new Dictionary<string, int> { ["port"] = ports[0] } : names.Select((n, i) => (n, ports[i])).ToDictionary(t => t.n, t => t.Item2),
+            Meta = new Dictionary<string, string>(request.Meta),
+            Registered = now,
+            Time = now,
+            TimeoutMs = (long)timeout.TotalMilliseconds,
+        };
+        ulong revision;
+        try
+        {
+            revision = await PutNewAsync(store, index, entry, key, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ReleaseQuietlyAsync(store, id, host, ports).ConfigureAwait(false);
+            throw;
+        }
+        entry = entry with { Signer = key.PublicBase58 };
+        if (request.Heartbeat)
+        {
+            Registrations[id] = new Owned { Config = config, Key = key, Entry = entry, Revision = revision };
+            StartHeartbeats(config);
+        }
+        await index.WaitForRevisionAsync(revision, ct).ConfigureAwait(false);
+        return SeaportIndex.ToService(entry, revision, DateTimeOffset.UtcNow);
+    }
+
+    private static bool IsLocal(string host) =>
+        string.Equals(host, LocalHostName, StringComparison.OrdinalIgnoreCase) || host is "localhost" or "127.0.0.1" or "::1";
+
+    private static async Task ReleaseQuietlyAsync(INatsKVStore store, string id, string host, List<int> ports)
+    {
+        if (ports.Count == 0) return;
+        try
+        {
+            await SeaportClaims.ReleaseAsync(store, new SeaportEntry { Id = id, Name = "", Host = host, Port = ports[0], Ports = ports.Select((p, i) => (i, p)).ToDictionary(t => t.i.ToString(), t => t.p) }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e)) { }
+    }
+
+    private static async Task<int> AssignPortAsync(INatsKVStore store, SeaportIndex index, string host, bool local, int[] range, string id, List<int> taken, TimeSpan timeout, CancellationToken ct)
+    {
+        var hostKey = SeaportStore.HostKey(host);
+        int size = range[1] - range[0] + 1;
+        int start = Random.Shared.Next(size);
+        int claimsTried = 0;
+        for (int i = 0; i < size; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int port = range[0] + (start + i) % size;
+            if (taken.Contains(port) || index.PortHeld(hostKey, port, id)) continue;
+            if (local && !SeaportClaims.CanBind(port)) continue;
+            if (await SeaportClaims.TryClaimAsync(store, index, host, port, id, timeout, ct).ConfigureAwait(false)) return port;
+            if (++claimsTried >= 1000) break;
+        }
+        throw new SeaportConflictException($"No free port in {range[0]}-{range[1]} on {host}.");
+    }
+
+    /// <summary>Writes a new entry: create, or take over a key whose entry is stale, freed or unverifiable.</summary>
+    private static async Task<ulong> PutNewAsync(INatsKVStore store, SeaportIndex index, SeaportEntry entry, SigningKey key, CancellationToken ct)
+    {
+        var value = SeaportEntryCodec.Encode(entry, key);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var created = await store.TryCreateAsync(entry.Key, value, cancellationToken: ct).ConfigureAwait(false);
+            if (created.Success) return created.Value;
+            var current = await store.TryGetEntryAsync<byte[]>(entry.Key, cancellationToken: ct).ConfigureAwait(false);
+            if (!current.Success) continue;
+            if (index.IdHeld(entry.Id) && index.Find(entry.Id) is not null)
+                throw new SeaportConflictException($"A live registration with id '{entry.Id}' already exists.");
+            var updated = await store.TryUpdateAsync(entry.Key, value, current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
+            if (updated.Success) return updated.Value;
+        }
+        throw new SeaportConflictException($"Could not write registration '{entry.Id}': it changed concurrently three times.");
+    }
+
+    private static void StartHeartbeats(RemoteOpsConfig config)
+    {
+        if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => FreeAllAtExit();
+        var loopKey = config.ConnectionKey + "\n" + config.Seaport.Bucket;
+        HeartbeatLoops.GetOrAdd(loopKey, _ => Task.Run(() => HeartbeatLoopAsync(loopKey, config.Seaport.Heartbeat)));
+    }
+
+    private static async Task HeartbeatLoopAsync(string loopKey, TimeSpan interval)
+    {
+        using var gate = new SemaphoreSlim(64);
+        var next = DateTime.UtcNow + interval;
+        while (true)
+        {
+            var delay = next - DateTime.UtcNow;
+            if (delay > TimeSpan.Zero) await Task.Delay(delay).ConfigureAwait(false);
+            var mine = Registrations.Values.Where(o => o.Config.ConnectionKey + "\n" + o.Config.Seaport.Bucket == loopKey).ToList();
+            bool failed = false;
+            await Task.WhenAll(mine.Select(async o =>
+            {
+                await gate.WaitAsync().ConfigureAwait(false);
+                try { if (!await BeatAsync(o).ConfigureAwait(false)) failed = true; }
+                finally { gate.Release(); }
+            })).ConfigureAwait(false);
+            // After a failure (server restarting), retry sooner than a full interval.
+            next = failed ? DateTime.UtcNow + TimeSpan.FromMilliseconds(Math.Min(interval.TotalMilliseconds, 250)) : next + interval;
+            if (next < DateTime.UtcNow) next = DateTime.UtcNow + interval;
+        }
+    }
+
+    /// <summary>One heartbeat: re-put the entry with a fresh signed time, compare-and-set on the revision we wrote.
+    /// Returns false when the registry could not be reached.</summary>
+    private static async Task<bool> BeatAsync(Owned o)
+    {
+        await o.Lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!Registrations.ContainsKey(o.Entry.Id)) return true;
+            var index = await SeaportIndex.GetAsync(o.Config, CancellationToken.None).ConfigureAwait(false);
+            var store = index.Store;
+            var fresh = o.Entry with { Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+            var updated = await store.TryUpdateAsync(fresh.Key, SeaportEntryCodec.Encode(fresh, o.Key), o.Revision).ConfigureAwait(false);
+            if (updated.Success)
+            {
+                o.Entry = fresh;
+                o.Revision = updated.Value;
+                return true;
+            }
+            // Someone else wrote the key: Set-SeaportService elsewhere (adopt its metadata), Unregister (we are freed),
+            // or a reaper/restart removed it (re-create it, and its port claims).
+            var current = await store.TryGetEntryAsync<byte[]>(fresh.Key).ConfigureAwait(false);
+            if (current.Success)
+            {
+                var theirs = SeaportEntryCodec.Decode(fresh.Key, current.Value.Value, index.Authorized, out _);
+                if (theirs is { Live: false })
+                {
+                    Forget(o.Entry.Id);
+                    return true;
+                }
+                if (theirs is not null) fresh = fresh with { Meta = theirs.Meta };
+                var retry = await store.TryUpdateAsync(fresh.Key, SeaportEntryCodec.Encode(fresh, o.Key), current.Value.Revision).ConfigureAwait(false);
+                if (retry.Success) { o.Entry = fresh; o.Revision = retry.Value; }
+                return true;
+            }
+            if (current.Error is NatsKVKeyDeletedException)
+            {
+                Forget(o.Entry.Id); // deleted without a tombstone we could read: freed all the same
+                return true;
+            }
+            foreach (var port in fresh.Ports.Values.Append(fresh.Port).Distinct())
+                await SeaportClaims.TryClaimAsync(store, index, fresh.Host, port, fresh.Id, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+            var created = await store.TryCreateAsync(fresh.Key, SeaportEntryCodec.Encode(fresh, o.Key)).ConfigureAwait(false);
+            if (created.Success) { o.Entry = fresh; o.Revision = created.Value; }
+            return true;
+        }
+        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e) || e is SeaportUnavailableException)
+        {
+            return false;
+        }
+        finally { o.Lock.Release(); }
+    }
+
+    private static void Forget(string id)
+    {
+        if (Registrations.TryRemove(id, out _)) LostRegistration?.Invoke(id);
+    }
+
+    /// <summary>True while this process keeps <paramref name="id"/> alive.</summary>
+    public static bool Owns(string id) => Registrations.ContainsKey(id);
+
+    /// <summary>seaport's free(): writes a signed tombstone (so watchers see Freed, and authorized registries can tell
+    /// who freed it), then deletes the key and its port claims. Returns the freed service.</summary>
+    public static async Task<SeaportService> FreeAsync(RemoteOpsConfig config, string id, CancellationToken ct)
+    {
+        ValidateId(id);
+        var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
+        var store = index.Store;
+        Registrations.TryRemove(id, out var owned);
+        if (owned is not null) await owned.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var key = SeaportIdentity(config, index);
+            var entryKey = SeaportEntry.KeyFor(id);
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var current = await store.TryGetEntryAsync<byte[]>(entryKey, cancellationToken: ct).ConfigureAwait(false);
+                if (!current.Success) throw new SeaportNotFoundException($"No registration with id '{id}'.");
+                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Authorized, out var problem);
+                if (entry is null && index.Authorized.Count > 0)
+                    throw new SeaportRejectedException($"Registration '{id}' is not a valid authorized entry ({problem}); not freed.");
+                if (entry is { Live: false }) throw new SeaportNotFoundException($"Registration '{id}' is already freed.");
+                var tombstoneOf = entry ?? new SeaportEntry { Id = id, Name = "", Host = "" };
+                var tombstone = tombstoneOf with { Live = false, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+                var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
+                if (!put.Success) continue;
+                await store.TryDeleteAsync(entryKey, new NatsKVDeleteOpts { Revision = put.Value }, ct).ConfigureAwait(false);
+                if (entry is not null) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
+                await index.WaitForRevisionAsync(put.Value + 1, ct).ConfigureAwait(false);
+                return SeaportIndex.ToService(entry ?? tombstoneOf, current.Value.Revision, current.Value.Created);
+            }
+            throw new SeaportConflictException($"Registration '{id}' changed concurrently three times; not freed.");
+        }
+        finally { owned?.Lock.Release(); }
+    }
+
+    /// <summary>seaport's set(): merges <paramref name="changes"/> into the registration's metadata (a null value removes
+    /// the key), signed by this identity, compare-and-set on the revision. Returns the updated service.</summary>
+    public static async Task<SeaportService> SetMetaAsync(RemoteOpsConfig config, string id, IReadOnlyDictionary<string, string?> changes, CancellationToken ct)
+    {
+        ValidateId(id);
+        foreach (var k in changes.Keys)
+            if (string.IsNullOrWhiteSpace(k)) throw new SeaportArgumentException("A metadata key is empty.");
+        var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
+        var store = index.Store;
+        var key = SeaportIdentity(config, index);
+        Registrations.TryGetValue(id, out var owned);
+        if (owned is not null) await owned.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var entryKey = SeaportEntry.KeyFor(id);
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var current = await store.TryGetEntryAsync<byte[]>(entryKey, cancellationToken: ct).ConfigureAwait(false);
+                if (!current.Success || index.Find(id) is null && !Registrations.ContainsKey(id))
+                    throw new SeaportNotFoundException($"No live registration with id '{id}'.");
+                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Authorized, out var problem)
+                    ?? throw new SeaportRejectedException($"Registration '{id}' is not a valid entry ({problem}); not updated.");
+                if (!entry.Live) throw new SeaportNotFoundException($"Registration '{id}' is freed.");
+                var meta = new Dictionary<string, string>(entry.Meta);
+                foreach (var (k, v) in changes)
+                    if (v is null) meta.Remove(k); else meta[k] = v;
+                var updated = entry with { Meta = meta, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+                var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(updated, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
+                if (!put.Success) continue;
+                updated = updated with { Signer = key.PublicBase58 };
+                if (owned is not null) { owned.Entry = updated with { Signer = "" }; owned.Revision = put.Value; }
+                await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
+                return SeaportIndex.ToService(updated, put.Value, DateTimeOffset.UtcNow);
+            }
+            throw new SeaportConflictException($"Registration '{id}' changed concurrently three times; not updated.");
+        }
+        finally { owned?.Lock.Release(); }
+    }
+
+    /// <summary>The identity that signs updates; refused up front when seaport.authorized would reject it anyway.</summary>
+    private static SigningKey SeaportIdentity(RemoteOpsConfig config, SeaportIndex index)
+    {
+        var (_, key) = IdentityStore.Resolve(config);
+        if (index.Authorized.Count > 0 && !index.Authorized.Contains(key.PublicBase58))
+            throw new SeaportRejectedException($"This identity ({key.PublicBase58}) is not in seaport.authorized: the registry would reject its updates.");
+        return key;
+    }
+
+    /// <summary>Frees every registration of this process (process exit: a clean shutdown is Freed, not Expired).</summary>
+    public static void FreeAllAtExit()
+    {
+        var all = Registrations.Values.ToList();
+        if (all.Count == 0) return;
+        using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        try
+        {
+            Task.WhenAll(all.Select(o => FreeQuietlyAsync(o, budget.Token))).Wait(budget.Token);
+        }
+        catch (Exception) { /* exiting: what is not freed expires */ }
+    }
+
+    /// <summary>Frees one of this process's registrations, ignoring failures (Start-SeaportService while its command is down).</summary>
+    public static async Task FreeQuietlyAsync(RemoteOpsConfig config, string id, CancellationToken ct)
+    {
+        try { await FreeAsync(config, id, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is SeaportNotFoundException or SeaportConflictException or SeaportUnavailableException or SeaportRejectedException || SeaportStore.IsAvailabilityProblem(e)) { }
+    }
+
+    private static Task FreeQuietlyAsync(Owned o, CancellationToken ct) => FreeQuietlyAsync(o.Config, o.Entry.Id, ct);
+}

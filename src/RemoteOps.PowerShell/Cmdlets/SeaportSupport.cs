@@ -1,0 +1,84 @@
+using System.Collections;
+using System.Management.Automation;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.PowerShell.Internal;
+using RemoteOps.Seaport;
+
+namespace RemoteOps.PowerShell.Cmdlets;
+
+/// <summary>A malformed role (name@version) is a parameter error, raised while binding.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateSeaportRoleAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        if ((arguments is PSObject p ? p.BaseObject : arguments) is string s) Check(s);
+    }
+
+    private static void Check(string s)
+    {
+        try { SeaportRole.Parse(s); }
+        catch (SeaportArgumentException e) { throw new ValidationMetadataException(e.Message); }
+    }
+}
+
+/// <summary>A malformed role pattern (name or name@semver-range) is a parameter error, raised while binding.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateSeaportPatternAttribute : ValidateArgumentsAttribute
+{
+    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+    {
+        if ((arguments is PSObject p ? p.BaseObject : arguments) is string s) Check(s);
+    }
+
+    private static void Check(string s)
+    {
+        try { SeaportPattern.Parse(s); }
+        catch (SeaportArgumentException e) { throw new ValidationMetadataException(e.Message); }
+    }
+}
+
+/// <summary>What the seaport cmdlets share: turning core exceptions into ErrorRecords, and hashtables into metadata.</summary>
+internal static class SeaportSupport
+{
+    public static ErrorRecord? ToErrorRecord(Exception e, object? target) => e switch
+    {
+        SeaportArgumentException => new ErrorRecord(e, "RemoteOps.SeaportInvalidArgument", ErrorCategory.InvalidArgument, target),
+        SeaportUnavailableException => new ErrorRecord(e, "RemoteOps.SeaportUnavailable", ErrorCategory.ConnectionError, target),
+        SeaportConflictException => new ErrorRecord(e, "RemoteOps.SeaportConflict", ErrorCategory.ResourceExists, target),
+        SeaportNotFoundException => new ErrorRecord(e, "RemoteOps.SeaportNotFound", ErrorCategory.ObjectNotFound, target),
+        SeaportRejectedException => new ErrorRecord(e, "RemoteOps.SeaportRejected", ErrorCategory.SecurityError, target),
+        IdentityException => new ErrorRecord(e, "RemoteOps.IdentityError", ErrorCategory.InvalidArgument, target),
+        ConfigException c => RemoteOpsCmdlet.ConfigErrorRecord(c),
+        TimeoutException => new ErrorRecord(e, "RemoteOps.SeaportTimeout", ErrorCategory.OperationTimeout, target),
+        _ when e.GetType().Namespace?.StartsWith("NATS.", StringComparison.Ordinal) == true
+            => new ErrorRecord(new SeaportUnavailableException($"The seaport registry is unavailable: {e.Message}", e), "RemoteOps.SeaportUnavailable", ErrorCategory.ConnectionError, target),
+        _ => null,
+    };
+
+    /// <summary>Runs one core call, writing a recognised failure as a non-terminating error (so the pipeline goes on).</summary>
+    public static async Task<T?> Try<T>(PipelineWriter writer, object? target, Func<Task<T>> call) where T : class
+    {
+        try { return await call().ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException && ToErrorRecord(e, target) is { } record)
+        {
+            writer.WriteError(record);
+            return null;
+        }
+    }
+
+    public static Dictionary<string, string?> ToMeta(Hashtable? table, bool allowNull)
+    {
+        var meta = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (table is null) return meta;
+        foreach (DictionaryEntry kv in table)
+        {
+            var key = (kv.Key is PSObject pk ? pk.BaseObject : kv.Key)?.ToString() ?? "";
+            var value = kv.Value is PSObject pv ? pv.BaseObject : kv.Value;
+            if (value is null && !allowNull) throw new PSArgumentException($"Metadata '{key}' has no value.");
+            meta[key] = value is null ? null : LanguagePrimitives.ConvertTo<string>(value);
+        }
+        return meta;
+    }
+}
