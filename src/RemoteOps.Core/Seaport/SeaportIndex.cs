@@ -184,7 +184,7 @@ public sealed class SeaportIndex
                 {
                     var live = IsLiveUnlocked(slot, now, verify: true);
                     if (slot.Verified == false) rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";
-                    if (slot.Parsed is { Live: false } && slot.Verified == true && old?.Parsed is { Live: true } && oldLive)
+                    if (slot.Parsed is { Live: false } && old?.Parsed is { Live: true } && oldLive && IsVerifiedUnlocked(slot))
                         events = Fan(SeaportAction.Freed, old, e.Created);
                     else if (live && !oldLive)
                         events = Fan(SeaportAction.Registered, slot, e.Created);
