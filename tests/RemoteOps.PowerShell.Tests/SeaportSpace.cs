@@ -9,15 +9,22 @@ public sealed class SeaportSpace : IDisposable
 {
     private readonly TempDir _dir = new();
 
-    public SeaportSpace(NatsServer server, string heartbeat = "200ms", string? timeout = null)
+    public SeaportSpace(NatsServer server, string heartbeat = "200ms", string? timeout = null) : this(server.Url, heartbeat, timeout)
     {
         Server = server;
+    }
+
+    /// <summary>A space on a server that may not exist (for unreachable-server tests).</summary>
+    public SeaportSpace(string url, string heartbeat = "200ms", string? timeout = null)
+    {
+        Url = url;
         Bucket = "sp_" + Guid.NewGuid().ToString("N")[..10];
         Heartbeat = heartbeat;
         Timeout = timeout;
     }
 
-    public NatsServer Server { get; }
+    public NatsServer Server { get; } = null!;
+    public string Url { get; }
     public string Bucket { get; }
     public string Heartbeat { get; }
     public string? Timeout { get; }
@@ -28,7 +35,7 @@ public sealed class SeaportSpace : IDisposable
     {
         key ??= new TestKeyPair();
         var yaml = new StringBuilder();
-        yaml.AppendLine($"servers: [{Server.Url}]");
+        yaml.AppendLine($"servers: [{Url}]");
         yaml.AppendLine($"default_identity: {key.Public}");
         yaml.AppendLine("identities:");
         yaml.AppendLine($"  - public: {key.Public}");

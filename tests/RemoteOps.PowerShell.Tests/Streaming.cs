@@ -8,6 +8,8 @@ public sealed class Streaming : IDisposable
 {
     private readonly List<(Func<PSObject, bool> Match, TaskCompletionSource<PSObject> Seen)> _waits = new();
     private readonly List<PSObject> _seen = new();
+    private readonly List<string> _verbose = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource Seen)> _verboseWaits = new();
 
     public System.Management.Automation.PowerShell Shell { get; }
     public PSDataCollection<PSObject> Output { get; } = new();
@@ -28,6 +30,16 @@ public sealed class Streaming : IDisposable
                     if (m(item)) s.TrySetResult(item);
             }
         };
+        Shell.Streams.Verbose.DataAdded += (_, e) =>
+        {
+            var message = Shell.Streams.Verbose[e.Index].Message;
+            lock (_waits)
+            {
+                _verbose.Add(message);
+                foreach (var (m, s) in _verboseWaits)
+                    if (m(message)) s.TrySetResult();
+            }
+        };
         Handle = Shell.BeginInvoke<PSObject, PSObject>(null, Output);
     }
 
@@ -40,6 +52,18 @@ public sealed class Streaming : IDisposable
             var already = _seen.FirstOrDefault(match);
             if (already is not null) seen.TrySetResult(already);
             else _waits.Add((match, seen));
+        }
+        return seen.Task.WaitAsync(TimeSpan.FromSeconds(seconds));
+    }
+
+    /// <summary>The first verbose message (already written or still to come) that matches (run the cmdlet with -Verbose).</summary>
+    public Task NextVerbose(Func<string, bool> match, int seconds = 30)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waits)
+        {
+            if (_verbose.Any(match)) seen.TrySetResult();
+            else _verboseWaits.Add((match, seen));
         }
         return seen.Task.WaitAsync(TimeSpan.FromSeconds(seconds));
     }

@@ -46,6 +46,7 @@ public sealed class SeaportIndex
         public string? Problem;
         public bool ExpiredReported;
         public bool Reported;             // a Registered event went out for it (or it was present when watchers came)
+        public Slot? Previous;            // the value before this one, while this one is unverified: the fallback if it is forged
     }
 
     private sealed record Subscriber(SeaportPattern Pattern, ChannelWriter<SeaportEvent> Writer);
@@ -179,26 +180,40 @@ public sealed class SeaportIndex
             {
                 var slot = new Slot { Key = e.Key, Raw = e.Value ?? [], Revision = e.Revision, Created = e.Created };
                 slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
+                if (slot.Parsed is null) slot.Verified = false;
+                var oldTrusted = oldLive && old!.Verified == true;
+                if (_subscribers.Count > 0 || oldTrusted) IsVerifiedUnlocked(slot);
+                if (slot.Verified == false)
+                {
+                    rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";
+                    if (oldLive && (old!.Verified == true || IsVerifiedUnlocked(old)))
+                    {
+                        // A forged or corrupt overwrite of an entry we trust: keep the trusted one (it expires unless its
+                        // owner's next heartbeat repairs the key).
+                        old.Revision = e.Revision;
+                        goto done;
+                    }
+                }
+                else if (slot.Verified is null && old is { Parsed.Live: true, Verified: not false })
+                {
+                    // Verification is deferred (no one is watching): keep the previous value as the fallback.
+                    old.Previous = null;
+                    slot.Previous = old;
+                }
                 _slots[id] = slot;
                 if (_subscribers.Count > 0)
                 {
                     var live = IsLiveUnlocked(slot, now, verify: true);
-                    if (slot.Verified == false) rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";
-                    if (slot.Parsed is { Live: false } && old?.Parsed is { Live: true } && oldLive && IsVerifiedUnlocked(slot))
+                    if (slot.Parsed is { Live: false } && old?.Parsed is { Live: true } && oldLive && slot.Verified == true)
                         events = Fan(SeaportAction.Freed, old, e.Created);
                     else if (live && !oldLive)
                         events = Fan(SeaportAction.Registered, slot, e.Created);
                     else if (live && old?.Parsed is { } before && !before.SameContent(slot.Parsed!))
                         events = Fan(SeaportAction.Updated, slot, e.Created);
-                    else if (!live && oldLive && slot.Verified == false && _authorized.Count > 0)
-                    {
-                        // An unauthorized overwrite of a live entry: keep reporting the entry we trusted.
-                        _slots[id] = old!;
-                        old!.Revision = e.Revision;
-                    }
                 }
             }
         }
+        done:
         if (rejection is not null) Rejected?.Invoke(rejection);
         if (events is not null) foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
     }
@@ -245,14 +260,32 @@ public sealed class SeaportIndex
         List<string>? problems = null;
         lock (_gate)
         {
-            IEnumerable<Slot> slots = ids is null ? _slots.Values : ids.Select(i => _slots.GetValueOrDefault(i)).OfType<Slot>();
-            foreach (var slot in slots)
+            IEnumerable<KeyValuePair<string, Slot>> slots = ids is null ? _slots : ids.Where(_slots.ContainsKey).Select(i => KeyValuePair.Create(i, _slots[i]));
+            List<(string, Slot)>? settled = null;
+            foreach (var (id, candidate) in slots)
             {
-                if (slot.Parsed is not { } p || !pattern.Matches(p.Name, p.Version)) continue;
+                if (candidate.Parsed is not { } p)
+                {
+                    (problems ??= new()).Add($"Rejected entry {candidate.Key} (revision {candidate.Revision}): {candidate.Problem}.");
+                    continue;
+                }
+                if (!pattern.Matches(p.Name, p.Version)) continue;
+                var slot = candidate;
                 bool wasUnchecked = slot.Verified is null;
+                if (wasUnchecked && !IsVerifiedUnlocked(slot))
+                {
+                    (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
+                    if (slot.Previous is { } previous && IsVerifiedUnlocked(previous))
+                    {
+                        previous.Revision = slot.Revision;
+                        (settled ??= new()).Add((id, previous));
+                        slot = previous;
+                    }
+                }
+                slot.Previous = null;
                 if (IsLiveUnlocked(slot, now, verify: true)) result.Add(ToService(slot));
-                else if (wasUnchecked && slot.Verified == false) (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
             }
+            if (settled is not null) foreach (var (id, slot) in settled) _slots[id] = slot;
         }
         if (problems is not null && rejected is not null) foreach (var p in problems) rejected(p);
         result.Sort((a, b) => string.CompareOrdinal(a.Role, b.Role) is var c && c != 0 ? c : a.Registered.CompareTo(b.Registered));
@@ -345,10 +378,16 @@ public sealed class SeaportIndex
         {
             foreach (var slot in _slots.Values)
             {
-                if (slot.Parsed is not { Live: true } p) continue;
+                if (slot.Parsed is not { } p) continue;
                 var timeout = TimeSpan.FromMilliseconds(p.TimeoutMs);
                 if (timeout < shortest) shortest = timeout;
                 var age = Age(slot, now);
+                if (!p.Live)
+                {
+                    // A tombstone has told every watcher; remove it once they have all had time to see it.
+                    if (age > timeout * 1.5) reap.Add((slot.Key, slot.Revision, p));
+                    continue;
+                }
                 if (age <= timeout) continue;
                 if (!slot.ExpiredReported && _subscribers.Count > 0 && IsVerifiedUnlocked(slot))
                 {

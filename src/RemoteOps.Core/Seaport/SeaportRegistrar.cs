@@ -78,9 +78,8 @@ public static class SeaportRegistrar
         ValidateId(id);
         var host = string.IsNullOrWhiteSpace(request.HostName) ? LocalHostName : request.HostName.Trim();
         var local = IsLocal(host);
-        var (_, key) = IdentityStore.Resolve(config);
-
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
+        var key = SeaportIdentity(config, index);
         var store = index.Store;
         var timeout = config.Seaport.EffectiveTimeout;
         if (index.IdHeld(id) && !Registrations.ContainsKey(id))
@@ -257,11 +256,8 @@ public static class SeaportRegistrar
                 if (retry.Success) { o.Entry = fresh; o.Revision = retry.Value; }
                 return true;
             }
-            if (current.Error is NatsKVKeyDeletedException)
-            {
-                Forget(o.Entry.Id); // deleted without a tombstone we could read: freed all the same
-                return true;
-            }
+            // Gone without a tombstone: reaped while we were cut off, the bucket lost, or a bare delete. We are alive,
+            // so the registration is too (seaport: valid while its owner's connection lives): re-create it and its claims.
             foreach (var port in fresh.Ports.Values.Append(fresh.Port).Distinct())
                 await SeaportClaims.TryClaimAsync(store, index, fresh.Host, port, fresh.Id, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
             var created = await store.TryCreateAsync(fresh.Key, SeaportEntryCodec.Encode(fresh, o.Key)).ConfigureAwait(false);
@@ -283,8 +279,9 @@ public static class SeaportRegistrar
     /// <summary>True while this process keeps <paramref name="id"/> alive.</summary>
     public static bool Owns(string id) => Registrations.ContainsKey(id);
 
-    /// <summary>seaport's free(): writes a signed tombstone (so watchers see Freed, and authorized registries can tell
-    /// who freed it), then deletes the key and its port claims. Returns the freed service.</summary>
+    /// <summary>seaport's free(): writes a signed tombstone over the entry (so watchers see Freed, and where
+    /// seaport.authorized is set, everyone can check who freed it) and releases its port claims; scans reap the
+    /// tombstone later. Returns the freed service.</summary>
     public static async Task<SeaportService> FreeAsync(RemoteOpsConfig config, string id, CancellationToken ct)
     {
         ValidateId(id);
@@ -308,9 +305,9 @@ public static class SeaportRegistrar
                 var tombstone = tombstoneOf with { Live = false, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
-                await store.TryDeleteAsync(entryKey, new NatsKVDeleteOpts { Revision = put.Value }, ct).ConfigureAwait(false);
+                // The tombstone stays (reaped after a timeout): the owner and every watcher can check who freed it.
                 if (entry is not null) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
-                await index.WaitForRevisionAsync(put.Value + 1, ct).ConfigureAwait(false);
+                await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
                 return SeaportIndex.ToService(entry ?? tombstoneOf, current.Value.Revision, current.Value.Created);
             }
             throw new SeaportConflictException($"Registration '{id}' changed concurrently three times; not freed.");
