@@ -99,14 +99,20 @@ public sealed class SeaportIndex
     private ValueTask OnOpened(object? sender, NatsEventArgs e)
     {
         lock (_gate) _healthySince = DateTimeOffset.UtcNow;
+        // A reconnect (e.g. a server restart) may leave the watch's consumer gone: start a new one where we left off.
+        Volatile.Read(ref _watchRun)?.Cancel();
         return ValueTask.CompletedTask;
     }
+
+    private CancellationTokenSource? _watchRun;
 
     private async Task WatchLoopAsync()
     {
         var ct = _life.Token;
         while (!ct.IsCancellationRequested)
         {
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Volatile.Write(ref _watchRun, run);
             try
             {
                 var opts = new NatsKVWatchOpts
@@ -114,13 +120,14 @@ public sealed class SeaportIndex
                     ResumeAtRevision = _lastRevision == 0 ? 0 : _lastRevision + 1,
                     OnNoData = _ => { _caughtUp.TrySetResult(); return ValueTask.FromResult(false); },
                 };
-                await foreach (var entry in _store.WatchAsync<byte[]>(SeaportEntry.KeyPrefix + ">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
+                await foreach (var entry in _store.WatchAsync<byte[]>(SeaportEntry.KeyPrefix + ">", opts: opts, cancellationToken: run.Token).ConfigureAwait(false))
                 {
                     Apply(entry);
                     if (entry.Delta == 0) _caughtUp.TrySetResult();
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (OperationCanceledException) when (run.IsCancellationRequested) { continue; /* reconnected: resume at once */ }
             catch (Exception e)
             {
                 _failure = e;
