@@ -11,7 +11,7 @@ public static class Program
     {
         ["remaphore"] = RemaphoreBenchmarks.RunAsync,
         ["remaphore-micro"] = RemaphoreMicroBenchmarks.RunAsync,
-        // ["seaport"] = SeaportBenchmarks.RunAsync,
+        ["seaport"] = SeaportBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -26,6 +26,8 @@ public sealed class SeaportIndex
     private readonly object _gate = new();
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
     private readonly List<Subscriber> _subscribers = new();
+    // "hostkey:port" -> ids of entries holding it, so port assignment does not scan every entry per probe.
+    private readonly Dictionary<string, HashSet<string>> _portHolders = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _life = new();
     private ulong _lastRevision;
@@ -178,7 +180,7 @@ public sealed class SeaportIndex
                 }
                 else
                 {
-                    _slots.Remove(id);
+                    RemoveSlot(id);
                     if (oldLive && !old.ExpiredReported && !wasTombstone)
                         events = Fan(e.Operation == NatsKVOperation.Purge && stale ? SeaportAction.Expired : SeaportAction.Freed, old, e.Created);
                 }
@@ -207,7 +209,7 @@ public sealed class SeaportIndex
                     old.Previous = null;
                     slot.Previous = old;
                 }
-                _slots[id] = slot;
+                SetSlot(id, slot);
                 if (_subscribers.Count > 0)
                 {
                     var live = IsLiveUnlocked(slot, now, verify: true);
@@ -223,6 +225,27 @@ public sealed class SeaportIndex
         done:
         if (rejection is not null) Rejected?.Invoke(rejection);
         if (events is not null) foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
+    }
+
+    private static IEnumerable<string> PortKeys(SeaportEntry? e) =>
+        e is null ? [] : e.Ports.Values.Append(e.Port).Distinct().Select(p => SeaportStore.HostKey(e.Host) + ":" + p);
+
+    private void SetSlot(string id, Slot slot)
+    {
+        RemoveSlot(id);
+        _slots[id] = slot;
+        foreach (var k in PortKeys(slot.Parsed))
+        {
+            if (!_portHolders.TryGetValue(k, out var ids)) _portHolders[k] = ids = new HashSet<string>(StringComparer.Ordinal);
+            ids.Add(id);
+        }
+    }
+
+    private void RemoveSlot(string id)
+    {
+        if (!_slots.Remove(id, out var old)) return;
+        foreach (var k in PortKeys(old.Parsed))
+            if (_portHolders.TryGetValue(k, out var ids) && ids.Remove(id) && ids.Count == 0) _portHolders.Remove(k);
     }
 
     private List<(Subscriber, SeaportEvent)>? Fan(SeaportAction action, Slot slot, DateTimeOffset time)
@@ -292,7 +315,7 @@ public sealed class SeaportIndex
                 slot.Previous = null;
                 if (IsLiveUnlocked(slot, now, verify: true)) result.Add(ToService(slot));
             }
-            if (settled is not null) foreach (var (id, slot) in settled) _slots[id] = slot;
+            if (settled is not null) foreach (var (id, slot) in settled) SetSlot(id, slot);
         }
         if (problems is not null && rejected is not null) foreach (var p in problems) rejected(p);
         result.Sort((a, b) => string.CompareOrdinal(a.Role, b.Role) is var c && c != 0 ? c : a.Registered.CompareTo(b.Registered));
@@ -312,11 +335,13 @@ public sealed class SeaportIndex
     {
         var now = DateTimeOffset.UtcNow;
         lock (_gate)
-            foreach (var slot in _slots.Values)
-                if (slot.Parsed is { Live: true } p && p.Id != exceptId && SeaportStore.HostKey(p.Host) == hostKey
-                    && (p.Port == port || p.Ports.Values.Contains(port))
+        {
+            if (!_portHolders.TryGetValue(hostKey + ":" + port, out var ids)) return false;
+            foreach (var id in ids)
+                if (id != exceptId && _slots.TryGetValue(id, out var slot) && slot.Parsed is { Live: true } p
                     && Age(slot, now) <= TimeSpan.FromMilliseconds(p.TimeoutMs))
                     return true;
+        }
         return false;
     }
 

@@ -21,6 +21,11 @@ public sealed record SeaportRegistration
     public bool AlreadyListening { get; init; }
     /// <summary>Keep it alive with heartbeats (false: the caller does, e.g. a benchmark).</summary>
     public bool Heartbeat { get; init; } = true;
+    /// <summary>Ports already claimed for this id (Start-SeaportService reserves them before the command runs), in
+    /// PortNames order; used instead of assigning.</summary>
+    public IReadOnlyList<int>? ClaimedPorts { get; init; }
+    /// <summary>Claim the ports but do not write the entry (see <see cref="SeaportRegistrar.ReserveAsync"/>).</summary>
+    internal bool ReserveOnly { get; init; }
 }
 
 /// <summary>Registers services, keeps them alive with heartbeats, frees them and updates their metadata.
@@ -90,7 +95,15 @@ public static class SeaportRegistrar
         var ports = new List<int>();
         try
         {
-            if (request.Port is { } fixedPort)
+            if (request.ClaimedPorts is { } claimed)
+            {
+                if (claimed.Count != wanted) throw new SeaportArgumentException($"{claimed.Count} claimed port(s) for {wanted} port name(s).");
+                foreach (var port in claimed)
+                    if (!await SeaportClaims.TryClaimAsync(store, index, host, port, id, timeout, ct).ConfigureAwait(false))
+                        throw new SeaportConflictException($"Port {port} on {host} was claimed by another registration meanwhile.");
+                ports.AddRange(claimed);
+            }
+            else if (request.Port is { } fixedPort)
             {
                 if (index.PortHeld(SeaportStore.HostKey(host), fixedPort, id))
                     throw new SeaportConflictException($"Port {fixedPort} on {host} is held by another live registration.");
@@ -109,6 +122,9 @@ public static class SeaportRegistrar
             throw;
         }
 
+        if (request.ReserveOnly)
+            return new SeaportService { Id = id, Name = role.Name, Version = role.VersionText, Role = role.ToString(), HostName = host, Port = ports[0],
+                Ports = names.Length == 0 ? new Dictionary<string, int> { ["port"] = ports[0] } : names.Select((n, i) => (n, ports[i])).ToDictionary(t => t.n, t => t.Item2) };
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var entry = new SeaportEntry
         {
@@ -141,6 +157,23 @@ public static class SeaportRegistrar
         }
         await index.WaitForRevisionAsync(revision, ct).ConfigureAwait(false);
         return SeaportIndex.ToService(entry, revision, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Assigns and claims the port(s) of a registration without registering it yet (Start-SeaportService:
+    /// the command needs its port before it is up, and is registered only once it is). Returns the would-be service
+    /// (Id, HostName, Port, Ports); pass its ports back as <see cref="SeaportRegistration.ClaimedPorts"/>.</summary>
+    public static Task<SeaportService> ReserveAsync(RemoteOpsConfig config, SeaportRegistration request, CancellationToken ct) =>
+        RegisterAsync(config, request with { ReserveOnly = true }, ct);
+
+    /// <summary>Releases the port claims of a reservation or a freed registration.</summary>
+    public static async Task ReleaseAsync(RemoteOpsConfig config, SeaportService reserved)
+    {
+        try
+        {
+            var index = await SeaportIndex.GetAsync(config, CancellationToken.None).ConfigureAwait(false);
+            await SeaportClaims.ReleaseAsync(index.Store, new SeaportEntry { Id = reserved.Id, Name = reserved.Name, Host = reserved.HostName, Port = reserved.Port, Ports = new Dictionary<string, int>(reserved.Ports) }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e) || e is SeaportUnavailableException) { }
     }
 
     private static bool IsLocal(string host) =>
@@ -282,7 +315,11 @@ public static class SeaportRegistrar
     /// <summary>seaport's free(): writes a signed tombstone over the entry (so watchers see Freed, and where
     /// seaport.authorized is set, everyone can check who freed it) and releases its port claims; scans reap the
     /// tombstone later. Returns the freed service.</summary>
-    public static async Task<SeaportService> FreeAsync(RemoteOpsConfig config, string id, CancellationToken ct)
+    public static async Task<SeaportService> FreeAsync(RemoteOpsConfig config, string id, CancellationToken ct) => await FreeAsync(config, id, keepClaims: false, ct).ConfigureAwait(false);
+
+    /// <summary>As <see cref="FreeAsync(RemoteOpsConfig, string, CancellationToken)"/>; with <paramref name="keepClaims"/>
+    /// the ports stay claimed (Start-SeaportService, while its command restarts).</summary>
+    public static async Task<SeaportService> FreeAsync(RemoteOpsConfig config, string id, bool keepClaims, CancellationToken ct)
     {
         ValidateId(id);
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
@@ -306,7 +343,7 @@ public static class SeaportRegistrar
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
                 // The tombstone stays (reaped after a timeout): the owner and every watcher can check who freed it.
-                if (entry is not null) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
+                if (entry is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
                 await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
                 return SeaportIndex.ToService(entry ?? tombstoneOf, current.Value.Revision, current.Value.Created);
             }
@@ -377,9 +414,9 @@ public static class SeaportRegistrar
     }
 
     /// <summary>Frees one of this process's registrations, ignoring failures (Start-SeaportService while its command is down).</summary>
-    public static async Task FreeQuietlyAsync(RemoteOpsConfig config, string id, CancellationToken ct)
+    public static async Task FreeQuietlyAsync(RemoteOpsConfig config, string id, CancellationToken ct, bool keepClaims = false)
     {
-        try { await FreeAsync(config, id, ct).ConfigureAwait(false); }
+        try { await FreeAsync(config, id, keepClaims, ct).ConfigureAwait(false); }
         catch (Exception e) when (e is SeaportNotFoundException or SeaportConflictException or SeaportUnavailableException or SeaportRejectedException || SeaportStore.IsAvailabilityProblem(e)) { }
     }
 
