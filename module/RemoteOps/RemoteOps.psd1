@@ -28,6 +28,7 @@
         'Unregister-SeaportService'
         'Watch-SeaportService'
         'Set-SeaportService'
+        'Start-SeaportService'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -1,0 +1,86 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.RegularExpressions;
+using RemoteOps.TestSupport;
+
+namespace RemoteOps.PowerShell.Tests;
+
+/// <summary>Start-SeaportService: the seed's example end to end (examples/seaport), restarts, and no orphans.</summary>
+public class SeaportStartTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
+{
+    private static string Examples => Path.Combine(Repo.Root, "examples", "seaport");
+
+    private static List<int> Pids(IEnumerable<string> verbose) =>
+        verbose.Select(v => Regex.Match(v, @"^Started .*\(pid (\d+)\)")).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value)).ToList();
+
+    private static bool Alive(int pid)
+    {
+        // A zombie has exited; anything else under /proc/<pid> is still running.
+        var stat = $"/proc/{pid}/stat";
+        if (!File.Exists(stat)) return false;
+        try
+        {
+            var text = File.ReadAllText(stat);
+            return text[(text.LastIndexOf(')') + 2)] is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+    }
+
+    [Fact]
+    public async Task The_example_server_is_found_and_called_by_the_example_client_and_Ctrl_C_leaves_no_process()
+    {
+        using var space = new SeaportSpace(nats.Server, heartbeat: "1s");
+        var (config, _) = space.Node("a");
+        // The client starts first and waits, as seaport's get() queues.
+        using var client = new HostProcess(["-File", Path.Combine(Examples, "client.ps1"), config, "120"]);
+
+        using var pwsh = new Pwsh();
+        using var server = new Streaming(pwsh, "param($s, $c, $h) $VerbosePreference = 'Continue'; & $s -ConfigPath $c -Pwsh $h",
+            new Hashtable { ["s"] = Path.Combine(Examples, "start-server.ps1"), ["c"] = config, ["h"] = HostProcess.HostPath });
+        var registered = await server.Next(o => o.BaseObject.GetType().Name == "SeaportService", seconds: 120);
+        Assert.Equal("web@1.2.3", registered.Properties["Role"].Value);
+        Assert.Equal("seaport", ((IDictionary)registered.Properties["Meta"].Value)["example"]);
+
+        var (code, lines, err) = await client.ExitAsync();
+        Assert.True(code == 0, string.Join("\n", err));
+        Assert.Equal("beep boop", Assert.Single(lines));
+
+        var pids = Pids(server.Shell.Streams.Verbose.Select(v => v.Message));
+        var pid = Assert.Single(pids);
+        Assert.True(Alive(pid));
+        await Task.Run(server.Stop).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(Alive(pid), $"server pid {pid} survived Ctrl+C");
+        using var other = new Pwsh();
+        Assert.Empty(other.Run("param($c) Get-SeaportService web -ConfigPath $c", new Hashtable { ["c"] = config }).Output);
+    }
+
+    [Fact]
+    public void A_crashing_command_is_restarted_then_given_up_with_an_error_and_nothing_stays_registered()
+    {
+        using var space = new SeaportSpace(nats.Server);
+        var (config, _) = space.Node("a");
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("param($c) Start-SeaportService crash@1.0.0 -Command sh, -c, 'echo \"port $0 env $PORT\"; exit 3' -MaxRestarts 2 -RestartDelay 10ms -ReadyTimeout 5 -Debug -ConfigPath $c 5>&1",
+            new Hashtable { ["c"] = config }, verbose: true);
+        Assert.Equal("RemoteOps.SeaportCommandFailed,RemoteOps.PowerShell.Cmdlets.StartSeaportServiceCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Equal(3, Pids(r.Verbose).Count);
+        Assert.Contains(r.Verbose, v => v.Contains("exited with code 3"));
+        // The command got the port as its last argument and in $PORT (its output comes through -Debug).
+        var said = r.Output.Select(o => o.ToString()).First(l => l.StartsWith("port "));
+        var m = Regex.Match(said, @"^port (\d+) env (\d+)$");
+        Assert.True(m.Success, said);
+        Assert.Equal(m.Groups[1].Value, m.Groups[2].Value);
+        foreach (var pid in Pids(r.Verbose)) Assert.False(Alive(pid));
+        Assert.Empty(pwsh.Run("param($c) Get-SeaportService crash -ConfigPath $c", new Hashtable { ["c"] = config }).Output);
+    }
+
+    [Fact]
+    public void A_missing_program_is_a_clear_error_not_a_restart_loop()
+    {
+        using var space = new SeaportSpace(nats.Server);
+        var (config, _) = space.Node("a");
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("param($c) Start-SeaportService ghost@1.0.0 -Command no-such-program-remoteops -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.StartsWith("RemoteOps.SeaportCommandNotFound", Assert.Single(r.Errors).FullyQualifiedErrorId);
+    }
+}
