@@ -74,7 +74,8 @@ public static class SeaportBenchmarks
         var service = await SeaportRegistrar.RegisterAsync(config, new SeaportRegistration { Role = "watched@1.0.0", Heartbeat = false }, default);
         using var stop = new CancellationTokenSource();
         await using var ours = SeaportQueries.WatchAsync(config, "watched", existing: false, timeout: null, verbose: null, stop.Token).GetAsyncEnumerator();
-        await using var rawWatch = rawStore.WatchAsync<byte[]>("w.>", opts: new NatsKVWatchOpts { UpdatesOnly = true }).GetAsyncEnumerator();
+        using var stopRaw = new CancellationTokenSource();
+        await using var rawWatch = rawStore.WatchAsync<byte[]>("w.>", opts: new NatsKVWatchOpts { UpdatesOnly = true }, cancellationToken: stopRaw.Token).GetAsyncEnumerator();
         var oursSamples = new Samples();
         var rawSamples = new Samples();
         var value = new byte[400];
@@ -97,6 +98,9 @@ public static class SeaportBenchmarks
             pendingOurs = ours.MoveNextAsync().AsTask();
         }
         stop.Cancel();
+        try { await pendingOurs; } catch (OperationCanceledException) { }
+        stopRaw.Cancel();
+        try { await pendingRaw; } catch (OperationCanceledException) { }
         report.Add("Set → Watch event p50", Us(oursSamples.Percentile(50)), Us(rawSamples.Percentile(50)), oursSamples.Percentile(50) / rawSamples.Percentile(50));
         report.Add("Set → Watch event p99", Us(oursSamples.Percentile(99)), Us(rawSamples.Percentile(99)), oursSamples.Percentile(99) / rawSamples.Percentile(99));
     }

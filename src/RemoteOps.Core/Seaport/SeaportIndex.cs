@@ -161,7 +161,11 @@ public sealed class SeaportIndex
         string? rejection = null;
         lock (_gate)
         {
-            if (e.Revision > _lastRevision) _lastRevision = e.Revision;
+            if (e.Revision > _lastRevision)
+            {
+                _lastRevision = e.Revision;
+                if (_revisionWaits.Count > 0) WakeRevisionWaitersUnlocked();
+            }
             _slots.TryGetValue(id, out var old);
             if (old is not null && e.Revision <= old.Revision) return; // already seen (a resumed watch)
             var now = DateTimeOffset.UtcNow;
@@ -356,13 +360,30 @@ public sealed class SeaportIndex
     /// query right after Register/Set/Unregister in this session reflects it.</summary>
     internal async Task WaitForRevisionAsync(ulong revision, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        TaskCompletionSource seen;
+        lock (_gate)
+        {
+            if (_lastRevision >= revision) return;
+            seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _revisionWaits.Add((revision, seen));
+        }
         try
         {
-            while (Volatile.Read(ref _lastRevision) < revision) await Task.Delay(1, timeout.Token).ConfigureAwait(false);
+            await seen.Task.WaitAsync(TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { /* the watch lags; the write stands */ }
+        catch (TimeoutException) { /* the watch lags; the write stands */ }
+        finally
+        {
+            lock (_gate) _revisionWaits.Remove((revision, seen));
+        }
+    }
+
+    private readonly List<(ulong Revision, TaskCompletionSource Seen)> _revisionWaits = new();
+
+    private void WakeRevisionWaitersUnlocked()
+    {
+        foreach (var (revision, seen) in _revisionWaits)
+            if (revision <= _lastRevision) seen.TrySetResult();
     }
 
     /// <summary>Starts a stream of events for entries matching <paramref name="pattern"/>. With <paramref name="existing"/>,
