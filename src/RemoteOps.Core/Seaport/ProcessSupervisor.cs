@@ -110,7 +110,9 @@ public sealed class ProcessSupervisorException(string message, Exception? inner 
 public sealed class ProcessSupervisor
 {
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(5);
     private readonly SupervisorOptions _options;
+    private readonly object _outputGate = new(); // one for all runs: a late line of a killed run never overlaps the next run's
 
     /// <summary>Checks the options (ArgumentException for an empty command, a negative delay, a port out of 1-65535…).</summary>
     public ProcessSupervisor(SupervisorOptions options)
@@ -168,7 +170,7 @@ public sealed class ProcessSupervisor
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                run = Run.Start(program, _options, onOutput);
+                run = Run.Start(program, _options, onOutput, _outputGate);
                 lastPid = run.Pid;
                 lastExit = null;
                 var startedAt = Stopwatch.GetTimestamp();
@@ -178,7 +180,7 @@ public sealed class ProcessSupervisor
                 await WaitReadyAsync(run, onEvent, restarts, ct).ConfigureAwait(false);
                 await run.Exited.WaitAsync(ct).ConfigureAwait(false);
 
-                // Exited by itself: kill what it left behind in its group before anything else.
+                // Exited by itself: kill what it left behind in its group, and deliver its last output lines, before anything else.
                 lastExit = run.ExitCode;
                 await run.KillLeftoversAsync().ConfigureAwait(false);
                 run.Dispose();
@@ -321,8 +323,9 @@ public sealed class ProcessSupervisor
 
         private readonly Process _process;
         private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly bool _ownGroup;
-        private readonly object _outputGate = new();
 
         private Run(Process process, bool ownGroup)
         {
@@ -335,7 +338,7 @@ public sealed class ProcessSupervisor
         public bool HasExited => _exited.Task.IsCompleted;
         public int ExitCode => _process.ExitCode;
 
-        public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput)
+        public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput, object outputGate)
         {
             var psi = new ProcessStartInfo
             {
@@ -364,16 +367,17 @@ public sealed class ProcessSupervisor
             var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
             var run = new Run(process, ownGroup);
             process.Exited += (_, _) => run._exited.TrySetResult();
-            DataReceivedEventHandler sink = (_, e) =>
+            void Deliver(string? line, TaskCompletionSource closed)
             {
-                if (e.Data is null || onOutput is null) return;
-                lock (run._outputGate)
+                if (line is null) { closed.TrySetResult(); return; } // end of the stream
+                if (onOutput is null) return;
+                lock (outputGate)
                 {
-                    try { onOutput(e.Data); } catch { /* never let a callback crash the reader thread */ }
+                    try { onOutput(line); } catch { /* never let a callback crash the reader thread */ }
                 }
-            };
-            process.OutputDataReceived += sink;
-            process.ErrorDataReceived += sink;
+            }
+            process.OutputDataReceived += (_, e) => Deliver(e.Data, run._stdoutClosed);
+            process.ErrorDataReceived += (_, e) => Deliver(e.Data, run._stderrClosed);
             try
             {
                 process.Start();
@@ -387,6 +391,16 @@ public sealed class ProcessSupervisor
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return run;
+        }
+
+        /// <summary>
+        /// Waits until the child's stdout and stderr have been read to their end (so its last lines are delivered
+        /// before the next event), bounded: a process that escaped the group may hold the pipes open.
+        /// </summary>
+        public async Task DrainOutputAsync()
+        {
+            try { await Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task).WaitAsync(OutputDrainWait).ConfigureAwait(false); }
+            catch (TimeoutException) { }
         }
 
         /// <summary>Kills the process, its descendants and its process group, and waits until they are gone.</summary>
@@ -410,11 +424,15 @@ public sealed class ProcessSupervisor
             foreach (var pid in victims) KillPid(pid);
             try { await Exited.WaitAsync(KillWait).ConfigureAwait(false); } catch (TimeoutException) { }
             if (OperatingSystem.IsLinux()) await KillUntilGoneAsync(victims).ConfigureAwait(false);
+            await DrainOutputAsync().ConfigureAwait(false);
         }
 
         /// <summary>After the process exited by itself: kills what is still running in its process group.</summary>
-        public Task KillLeftoversAsync() =>
-            OperatingSystem.IsLinux() && _ownGroup ? KillUntilGoneAsync([]) : Task.CompletedTask;
+        public async Task KillLeftoversAsync()
+        {
+            if (OperatingSystem.IsLinux() && _ownGroup) await KillUntilGoneAsync([]).ConfigureAwait(false);
+            await DrainOutputAsync().ConfigureAwait(false);
+        }
 
         private async Task KillUntilGoneAsync(HashSet<int> victims)
         {
