@@ -51,6 +51,40 @@ public sealed record SupervisorOptions(IReadOnlyList<string> Command)
     /// with <see cref="SupervisorEvent.ReadyTimedOut"/> set (the process is treated as up).
     /// </summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Options for a service given its ports (Start-SeaportService): the first port is appended as the last argument,
+    /// set in PORT and used as <see cref="ReadyPort"/>; each named port is also set in PORT_&lt;NAME&gt; (the name upper-cased,
+    /// any character other than A-Z, 0-9 and _ replaced by _; -PortName http,metrics gives PORT_HTTP and PORT_METRICS).
+    /// A single unnamed port can be passed with the name "port" (it then only sets PORT).
+    /// </summary>
+    public static SupervisorOptions ForPorts(IReadOnlyList<string> command, IReadOnlyList<KeyValuePair<string, int>> ports)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        if (ports.Count == 0) throw new ArgumentException("At least one port is needed.", nameof(ports));
+        var env = new Dictionary<string, string> { ["PORT"] = ports[0].Value.ToString(CultureInfo.InvariantCulture) };
+        foreach (var (name, port) in ports)
+        {
+            var variable = PortVariable(name);
+            if (variable == "PORT") continue;
+            if (!env.TryAdd(variable, port.ToString(CultureInfo.InvariantCulture)))
+                throw new ArgumentException($"The port names give the environment variable {variable} twice.", nameof(ports));
+        }
+        return new SupervisorOptions(command)
+        {
+            Environment = env,
+            TrailingArguments = [ports[0].Value.ToString(CultureInfo.InvariantCulture)],
+            ReadyPort = ports[0].Value,
+        };
+    }
+
+    /// <summary>The environment variable of a named port: PORT_&lt;NAME&gt; (PORT for the name "port").</summary>
+    public static string PortVariable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (string.Equals(name, "port", StringComparison.OrdinalIgnoreCase)) return "PORT";
+        return "PORT_" + new string(name.ToUpperInvariant().Select(c => c is (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' ? c : '_').ToArray());
+    }
 }
 
 /// <summary>The kinds of <see cref="SupervisorEvent"/>, in the order a run reports them.</summary>
@@ -181,11 +215,11 @@ public sealed class ProcessSupervisor
                 await run.Exited.WaitAsync(ct).ConfigureAwait(false);
 
                 // Exited by itself: kill what it left behind in its group, and deliver its last output lines, before anything else.
+                var ranFor = Stopwatch.GetElapsedTime(startedAt);
                 lastExit = run.ExitCode;
                 await run.KillLeftoversAsync().ConfigureAwait(false);
                 run.Dispose();
                 run = null;
-                var ranFor = Stopwatch.GetElapsedTime(startedAt);
                 await onEvent(new SupervisorEvent(SupervisorEventKind.Exited, lastPid, lastExit, null,
                     $"{Describe()} (pid {lastPid}) exited with code {lastExit} after {ranFor.TotalSeconds:0.###} s.") { Restarts = restarts }, ct).ConfigureAwait(false);
 

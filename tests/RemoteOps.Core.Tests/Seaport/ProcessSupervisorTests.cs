@@ -519,6 +519,30 @@ public class ProcessSupervisorTests
         await run.WaitAsync(Bound);
     }
 
+    [Fact]
+    public async Task ForPorts_passes_the_first_port_last_and_every_named_port_in_the_environment()
+    {
+        var options = SupervisorOptions.ForPorts(
+            ["/bin/sh", "-c", """echo "last=$1 PORT=$PORT http=$PORT_HTTP metrics=$PORT_METRICS admin=$PORT_ADMIN_UI" """, "sh"],
+            [new("http", 20001), new("metrics", 20002), new("admin-ui", 20003)]) with { MaxRestarts = 0 };
+        Assert.Equal(20001, options.ReadyPort);
+        var rec = new Recorder();
+        var run = new ProcessSupervisor(options with { ReadyPort = null }).RunAsync(rec.OnEvent, rec.OnOutput, CancellationToken.None);
+        Assert.Equal("last=20001 PORT=20001 http=20001 metrics=20002 admin=20003", await rec.Line(l => l.StartsWith("last=")));
+        await run.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public void ForPorts_with_one_unnamed_port_sets_only_PORT_and_rejects_bad_names()
+    {
+        var options = SupervisorOptions.ForPorts(["svc"], [new("port", 25000)]);
+        Assert.Equal(new Dictionary<string, string> { ["PORT"] = "25000" }, options.Environment);
+        Assert.Equal(["25000"], options.TrailingArguments);
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], []));
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], [new("a-b", 1), new("a_b", 2)]));
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], [new(" ", 1)]));
+    }
+
     public static TheoryData<string, SupervisorOptions> BadOptions => new()
     {
         { "empty command", new SupervisorOptions([]) },
