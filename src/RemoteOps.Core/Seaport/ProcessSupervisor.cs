@@ -51,6 +51,40 @@ public sealed record SupervisorOptions(IReadOnlyList<string> Command)
     /// with <see cref="SupervisorEvent.ReadyTimedOut"/> set (the process is treated as up).
     /// </summary>
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Options for a service given its ports (Start-SeaportService): the first port is appended as the last argument,
+    /// set in PORT and used as <see cref="ReadyPort"/>; each named port is also set in PORT_&lt;NAME&gt; (the name upper-cased,
+    /// any character other than A-Z, 0-9 and _ replaced by _; -PortName http,metrics gives PORT_HTTP and PORT_METRICS).
+    /// A single unnamed port can be passed with the name "port" (it then only sets PORT).
+    /// </summary>
+    public static SupervisorOptions ForPorts(IReadOnlyList<string> command, IReadOnlyList<KeyValuePair<string, int>> ports)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        if (ports.Count == 0) throw new ArgumentException("At least one port is needed.", nameof(ports));
+        var env = new Dictionary<string, string> { ["PORT"] = ports[0].Value.ToString(CultureInfo.InvariantCulture) };
+        foreach (var (name, port) in ports)
+        {
+            var variable = PortVariable(name);
+            if (variable == "PORT") continue;
+            if (!env.TryAdd(variable, port.ToString(CultureInfo.InvariantCulture)))
+                throw new ArgumentException($"The port names give the environment variable {variable} twice.", nameof(ports));
+        }
+        return new SupervisorOptions(command)
+        {
+            Environment = env,
+            TrailingArguments = [ports[0].Value.ToString(CultureInfo.InvariantCulture)],
+            ReadyPort = ports[0].Value,
+        };
+    }
+
+    /// <summary>The environment variable of a named port: PORT_&lt;NAME&gt; (PORT for the name "port").</summary>
+    public static string PortVariable(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (string.Equals(name, "port", StringComparison.OrdinalIgnoreCase)) return "PORT";
+        return "PORT_" + new string(name.ToUpperInvariant().Select(c => c is (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' ? c : '_').ToArray());
+    }
 }
 
 /// <summary>The kinds of <see cref="SupervisorEvent"/>, in the order a run reports them.</summary>
@@ -110,7 +144,9 @@ public sealed class ProcessSupervisorException(string message, Exception? inner 
 public sealed class ProcessSupervisor
 {
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(5);
     private readonly SupervisorOptions _options;
+    private readonly object _outputGate = new(); // one for all runs: a late line of a killed run never overlaps the next run's
 
     /// <summary>Checks the options (ArgumentException for an empty command, a negative delay, a port out of 1-65535…).</summary>
     public ProcessSupervisor(SupervisorOptions options)
@@ -168,7 +204,7 @@ public sealed class ProcessSupervisor
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                run = Run.Start(program, _options, onOutput);
+                run = Run.Start(program, _options, onOutput, _outputGate);
                 lastPid = run.Pid;
                 lastExit = null;
                 var startedAt = Stopwatch.GetTimestamp();
@@ -178,12 +214,12 @@ public sealed class ProcessSupervisor
                 await WaitReadyAsync(run, onEvent, restarts, ct).ConfigureAwait(false);
                 await run.Exited.WaitAsync(ct).ConfigureAwait(false);
 
-                // Exited by itself: kill what it left behind in its group before anything else.
+                // Exited by itself: kill what it left behind in its group, and deliver its last output lines, before anything else.
+                var ranFor = Stopwatch.GetElapsedTime(startedAt);
                 lastExit = run.ExitCode;
                 await run.KillLeftoversAsync().ConfigureAwait(false);
                 run.Dispose();
                 run = null;
-                var ranFor = Stopwatch.GetElapsedTime(startedAt);
                 await onEvent(new SupervisorEvent(SupervisorEventKind.Exited, lastPid, lastExit, null,
                     $"{Describe()} (pid {lastPid}) exited with code {lastExit} after {ranFor.TotalSeconds:0.###} s.") { Restarts = restarts }, ct).ConfigureAwait(false);
 
@@ -321,8 +357,9 @@ public sealed class ProcessSupervisor
 
         private readonly Process _process;
         private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly bool _ownGroup;
-        private readonly object _outputGate = new();
 
         private Run(Process process, bool ownGroup)
         {
@@ -335,7 +372,7 @@ public sealed class ProcessSupervisor
         public bool HasExited => _exited.Task.IsCompleted;
         public int ExitCode => _process.ExitCode;
 
-        public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput)
+        public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput, object outputGate)
         {
             var psi = new ProcessStartInfo
             {
@@ -364,16 +401,17 @@ public sealed class ProcessSupervisor
             var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
             var run = new Run(process, ownGroup);
             process.Exited += (_, _) => run._exited.TrySetResult();
-            DataReceivedEventHandler sink = (_, e) =>
+            void Deliver(string? line, TaskCompletionSource closed)
             {
-                if (e.Data is null || onOutput is null) return;
-                lock (run._outputGate)
+                if (line is null) { closed.TrySetResult(); return; } // end of the stream
+                if (onOutput is null) return;
+                lock (outputGate)
                 {
-                    try { onOutput(e.Data); } catch { /* never let a callback crash the reader thread */ }
+                    try { onOutput(line); } catch { /* never let a callback crash the reader thread */ }
                 }
-            };
-            process.OutputDataReceived += sink;
-            process.ErrorDataReceived += sink;
+            }
+            process.OutputDataReceived += (_, e) => Deliver(e.Data, run._stdoutClosed);
+            process.ErrorDataReceived += (_, e) => Deliver(e.Data, run._stderrClosed);
             try
             {
                 process.Start();
@@ -387,6 +425,16 @@ public sealed class ProcessSupervisor
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return run;
+        }
+
+        /// <summary>
+        /// Waits until the child's stdout and stderr have been read to their end (so its last lines are delivered
+        /// before the next event), bounded: a process that escaped the group may hold the pipes open.
+        /// </summary>
+        public async Task DrainOutputAsync()
+        {
+            try { await Task.WhenAll(_stdoutClosed.Task, _stderrClosed.Task).WaitAsync(OutputDrainWait).ConfigureAwait(false); }
+            catch (TimeoutException) { }
         }
 
         /// <summary>Kills the process, its descendants and its process group, and waits until they are gone.</summary>
@@ -410,11 +458,15 @@ public sealed class ProcessSupervisor
             foreach (var pid in victims) KillPid(pid);
             try { await Exited.WaitAsync(KillWait).ConfigureAwait(false); } catch (TimeoutException) { }
             if (OperatingSystem.IsLinux()) await KillUntilGoneAsync(victims).ConfigureAwait(false);
+            await DrainOutputAsync().ConfigureAwait(false);
         }
 
         /// <summary>After the process exited by itself: kills what is still running in its process group.</summary>
-        public Task KillLeftoversAsync() =>
-            OperatingSystem.IsLinux() && _ownGroup ? KillUntilGoneAsync([]) : Task.CompletedTask;
+        public async Task KillLeftoversAsync()
+        {
+            if (OperatingSystem.IsLinux() && _ownGroup) await KillUntilGoneAsync([]).ConfigureAwait(false);
+            await DrainOutputAsync().ConfigureAwait(false);
+        }
 
         private async Task KillUntilGoneAsync(HashSet<int> victims)
         {

@@ -19,16 +19,21 @@ public class ProcessSupervisorTests
         private readonly Channel<SupervisorEvent> _events = Channel.CreateUnbounded<SupervisorEvent>();
         private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
         public ConcurrentQueue<SupervisorEvent> All { get; } = new();
+        public ConcurrentQueue<string> Lines { get; } = new();
         public Func<SupervisorEvent, Task>? Hook { get; set; }
 
         public async Task OnEvent(SupervisorEvent e, CancellationToken ct)
         {
             All.Enqueue(e);
+            if (Hook is not null) await Hook(e); // before a test awaiting Next sees it
             _events.Writer.TryWrite(e);
-            if (Hook is not null) await Hook(e);
         }
 
-        public void OnOutput(string line) => _lines.Writer.TryWrite(line);
+        public void OnOutput(string line)
+        {
+            Lines.Enqueue(line);
+            _lines.Writer.TryWrite(line);
+        }
 
         public async Task<SupervisorEvent> Next(SupervisorEventKind kind)
         {
@@ -43,7 +48,9 @@ public class ProcessSupervisorTests
         {
             while (true)
             {
-                var line = await _lines.Reader.ReadAsync().AsTask().WaitAsync(Bound);
+                string line;
+                try { line = await _lines.Reader.ReadAsync().AsTask().WaitAsync(Bound); }
+                catch (TimeoutException) { throw new TimeoutException($"No such line; output: [{string.Join(" | ", Lines)}]; events: [{string.Join(", ", Kinds)}]"); }
                 if (match(line)) return line;
             }
         }
@@ -401,6 +408,56 @@ public class ProcessSupervisorTests
     }
 
     [Fact]
+    public async Task The_last_lines_of_a_short_run_are_delivered_before_Exited()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var rec = new Recorder();
+            var seenAtExit = -1;
+            rec.Hook = e =>
+            {
+                if (e.Kind == SupervisorEventKind.Exited) seenAtExit = rec.Lines.Count;
+                return Task.CompletedTask;
+            };
+            var options = Sh("echo out1; echo err1 >&2; echo out2; exit 0") with { MaxRestarts = 0 };
+            await new ProcessSupervisor(options).RunAsync(rec.OnEvent, rec.OnOutput, CancellationToken.None).WaitAsync(Bound);
+            Assert.Equal(3, seenAtExit);
+            Assert.Equal(["err1", "out1", "out2"], rec.Lines.Order());
+        }
+    }
+
+    [Fact]
+    public async Task An_output_callback_that_throws_does_not_disturb_the_run()
+    {
+        var rec = new Recorder();
+        var lines = 0;
+        var options = Sh("echo one; echo two; echo three; exit 6") with { MaxRestarts = 0 };
+        await new ProcessSupervisor(options).RunAsync(rec.OnEvent, _ => { Interlocked.Increment(ref lines); throw new InvalidOperationException("bad callback"); }, CancellationToken.None).WaitAsync(Bound);
+        Assert.Equal([SupervisorEventKind.Started, SupervisorEventKind.Ready, SupervisorEventKind.Exited, SupervisorEventKind.GaveUp], rec.Kinds);
+        Assert.Equal(6, rec.All.Last().ExitCode);
+    }
+
+    [Fact]
+    public async Task Stopped_gets_a_token_that_is_not_cancelled_so_clean_up_can_run()
+    {
+        var rec = new Recorder();
+        using var cts = new CancellationTokenSource();
+        CancellationToken? stoppedToken = null;
+        CancellationToken? readyToken = null;
+        var run = new ProcessSupervisor(new SupervisorOptions(["sleep", "300"])).RunAsync(async (e, ct) =>
+        {
+            if (e.Kind == SupervisorEventKind.Ready) readyToken = ct;
+            if (e.Kind == SupervisorEventKind.Stopped) stoppedToken = ct;
+            await rec.OnEvent(e, ct);
+        }, null, cts.Token);
+        await rec.Next(SupervisorEventKind.Ready);
+        cts.Cancel();
+        await run.WaitAsync(Bound);
+        Assert.True(readyToken!.Value.IsCancellationRequested); // the run's own token
+        Assert.False(stoppedToken!.Value.CanBeCanceled);
+    }
+
+    [Fact]
     public async Task An_event_handler_that_throws_kills_the_tree_and_propagates()
     {
         var rec = new Recorder();
@@ -452,13 +509,38 @@ public class ProcessSupervisorTests
     public async Task A_relative_program_runs_in_the_working_directory()
     {
         using var dir = new TempDir();
-        File.WriteAllText(dir.File("svc.sh"), "#!/bin/sh\necho \"cwd=$(pwd) last=$1\"\nexit 0\n");
-        File.SetUnixFileMode(dir.File("svc.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // A symlink rather than a script written here (a precaution: executing a file just written can fail with
+        // ETXTBSY while a process forked at that moment by a parallel test still holds its write descriptor).
+        File.CreateSymbolicLink(dir.File("svc"), "/bin/sh");
         var rec = new Recorder();
-        var options = new SupervisorOptions(["./svc.sh"]) { WorkingDirectory = dir.Path, TrailingArguments = ["4242"], MaxRestarts = 0 };
+        var options = new SupervisorOptions(["./svc", "-c", "echo \"cwd=$(pwd) last=$1\"", "sh"]) { WorkingDirectory = dir.Path, TrailingArguments = ["4242"], MaxRestarts = 0 };
         var run = new ProcessSupervisor(options).RunAsync(rec.OnEvent, rec.OnOutput, CancellationToken.None);
         Assert.Equal($"cwd={Path.GetFullPath(dir.Path)} last=4242", await rec.Line(l => l.StartsWith("cwd=")));
         await run.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public async Task ForPorts_passes_the_first_port_last_and_every_named_port_in_the_environment()
+    {
+        var options = SupervisorOptions.ForPorts(
+            ["/bin/sh", "-c", """echo "last=$1 PORT=$PORT http=$PORT_HTTP metrics=$PORT_METRICS admin=$PORT_ADMIN_UI" """, "sh"],
+            [new("http", 20001), new("metrics", 20002), new("admin-ui", 20003)]) with { MaxRestarts = 0 };
+        Assert.Equal(20001, options.ReadyPort);
+        var rec = new Recorder();
+        var run = new ProcessSupervisor(options with { ReadyPort = null }).RunAsync(rec.OnEvent, rec.OnOutput, CancellationToken.None);
+        Assert.Equal("last=20001 PORT=20001 http=20001 metrics=20002 admin=20003", await rec.Line(l => l.StartsWith("last=")));
+        await run.WaitAsync(Bound);
+    }
+
+    [Fact]
+    public void ForPorts_with_one_unnamed_port_sets_only_PORT_and_rejects_bad_names()
+    {
+        var options = SupervisorOptions.ForPorts(["svc"], [new("port", 25000)]);
+        Assert.Equal(new Dictionary<string, string> { ["PORT"] = "25000" }, options.Environment);
+        Assert.Equal(["25000"], options.TrailingArguments);
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], []));
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], [new("a-b", 1), new("a_b", 2)]));
+        Assert.Throws<ArgumentException>(() => SupervisorOptions.ForPorts(["svc"], [new(" ", 1)]));
     }
 
     public static TheoryData<string, SupervisorOptions> BadOptions => new()
