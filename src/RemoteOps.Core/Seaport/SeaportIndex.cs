@@ -236,6 +236,13 @@ public sealed class SeaportIndex
 
     private void SetSlot(string id, Slot slot)
     {
+        // A heartbeat (same host and ports) leaves the port map as it is.
+        if (_slots.TryGetValue(id, out var current) && current.Parsed is { } a && slot.Parsed is { } b
+            && a.Host == b.Host && a.Port == b.Port && a.Ports.Count == b.Ports.Count && a.Ports.All(kv => b.Ports.TryGetValue(kv.Key, out var v) && v == kv.Value))
+        {
+            _slots[id] = slot;
+            return;
+        }
         RemoveSlot(id);
         _slots[id] = slot;
         foreach (var k in PortKeys(slot.Parsed))

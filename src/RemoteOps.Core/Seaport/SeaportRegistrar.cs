@@ -43,6 +43,8 @@ public static class SeaportRegistrar
     private sealed class Owned
     {
         public required RemoteOpsConfig Config;
+        public string LoopKey => _loopKey ??= Config.ConnectionKey + "\n" + Config.Seaport.Bucket;
+        private string? _loopKey;
         public required SigningKey Key;
         public required SeaportEntry Entry;
         public ulong Revision;
@@ -241,14 +243,21 @@ public static class SeaportRegistrar
         {
             var delay = next - DateTime.UtcNow;
             if (delay > TimeSpan.Zero) await Task.Delay(delay).ConfigureAwait(false);
-            var mine = Registrations.Values.Where(o => o.Config.ConnectionKey + "\n" + o.Config.Seaport.Bucket == loopKey).ToList();
+            var mine = Registrations.Values.Where(o => o.LoopKey == loopKey).ToList();
             bool failed = false;
-            await Task.WhenAll(mine.Select(async o =>
+            SeaportIndex? index = null;
+            if (mine.Count > 0)
             {
-                await gate.WaitAsync().ConfigureAwait(false);
-                try { if (!await BeatAsync(o).ConfigureAwait(false)) failed = true; }
-                finally { gate.Release(); }
-            })).ConfigureAwait(false);
+                try { index = await SeaportIndex.GetAsync(mine[0].Config, CancellationToken.None).ConfigureAwait(false); }
+                catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e) || e is SeaportUnavailableException) { failed = true; }
+            }
+            if (index is not null)
+                await Task.WhenAll(mine.Select(async o =>
+                {
+                    await gate.WaitAsync().ConfigureAwait(false);
+                    try { if (!await BeatAsync(o, index).ConfigureAwait(false)) failed = true; }
+                    finally { gate.Release(); }
+                })).ConfigureAwait(false);
             // After a failure (server restarting), retry sooner than a full interval.
             next = failed ? DateTime.UtcNow + TimeSpan.FromMilliseconds(Math.Min(interval.TotalMilliseconds, 250)) : next + interval;
             if (next < DateTime.UtcNow) next = DateTime.UtcNow + interval;
@@ -257,13 +266,12 @@ public static class SeaportRegistrar
 
     /// <summary>One heartbeat: re-put the entry with a fresh signed time, compare-and-set on the revision we wrote.
     /// Returns false when the registry could not be reached.</summary>
-    private static async Task<bool> BeatAsync(Owned o)
+    private static async Task<bool> BeatAsync(Owned o, SeaportIndex index)
     {
         await o.Lock.WaitAsync().ConfigureAwait(false);
         try
         {
             if (!Registrations.ContainsKey(o.Entry.Id)) return true;
-            var index = await SeaportIndex.GetAsync(o.Config, CancellationToken.None).ConfigureAwait(false);
             var store = index.Store;
             var fresh = o.Entry with { Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
             var updated = await store.TryUpdateAsync(fresh.Key, SeaportEntryCodec.Encode(fresh, o.Key), o.Revision).ConfigureAwait(false);

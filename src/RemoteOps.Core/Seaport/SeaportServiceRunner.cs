@@ -21,7 +21,7 @@ public static class SeaportServiceRunner
     /// <summary>Runs until <paramref name="ct"/> is cancelled (returns normally) or the restart limit is reached
     /// (<see cref="SeaportCommandFailedException"/>).</summary>
     public static async Task RunAsync(RemoteOpsConfig config, Options options, Action<SeaportService> registered, Action<string> note,
-        Action<string>? output, CancellationToken ct)
+        Action<string>? output, CancellationToken ct, Action<string>? warn = null)
     {
         var reserved = await SeaportRegistrar.ReserveAsync(config, options.Registration, ct).ConfigureAwait(false);
         var names = options.Registration.PortNames;
@@ -47,7 +47,8 @@ public static class SeaportServiceRunner
         {
             await supervisor.RunAsync(async (e, token) =>
             {
-                note(e.Message);
+                if (e.ReadyTimedOut) warn?.Invoke(e.Message + " Registering it anyway.");
+                else note(e.Message);
                 switch (e.Kind)
                 {
                     case SupervisorEventKind.Ready:

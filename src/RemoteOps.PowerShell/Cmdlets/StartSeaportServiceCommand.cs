@@ -80,7 +80,7 @@ public sealed class StartSeaportServiceCommand : RemoteOpsCmdlet
         {
             try
             {
-                await SeaportServiceRunner.RunAsync(config, options, writer.WriteObject, writer.WriteVerbose, line => writer.WriteDebug(line), ct).ConfigureAwait(false);
+                await SeaportServiceRunner.RunAsync(config, options, writer.WriteObject, writer.WriteVerbose, line => writer.WriteDebug(line), ct, writer.WriteWarning).ConfigureAwait(false);
             }
             catch (SeaportCommandFailedException e)
             {
