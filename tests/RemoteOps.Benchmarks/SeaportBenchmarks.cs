@@ -19,7 +19,7 @@ public static class SeaportBenchmarks
     {
         await using var server = await NatsServer.StartAsync();
         using var key = SigningKey.Generate();
-        var config = Config(server, key, "bench_sp", TimeSpan.FromSeconds(15));
+        var config = Config(server.Url, key, "bench_sp", TimeSpan.FromSeconds(15));
 
         await using var raw = new NatsConnection(new NatsOpts { Url = server.Url });
         await raw.ConnectAsync();
@@ -32,9 +32,9 @@ public static class SeaportBenchmarks
         await HeartbeatCost(report, server, key, rawStore);
     }
 
-    private static RemoteOpsConfig Config(NatsServer server, SigningKey key, string bucket, TimeSpan heartbeat) => new()
+    private static RemoteOpsConfig Config(string url, SigningKey key, string bucket, TimeSpan heartbeat) => new()
     {
-        Servers = new() { server.Url },
+        Servers = new() { url },
         Identities = { new IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = { "*" } } },
         DefaultIdentity = key.PublicBase58,
         Seaport = new SeaportConfig { Bucket = bucket, Heartbeat = heartbeat },
@@ -109,7 +109,7 @@ public static class SeaportBenchmarks
 
     private static async Task QueryAmongTenThousand(Report report, RemoteOpsConfig baseConfig, SigningKey key, INatsKVStore rawStore, int services = 10_000)
     {
-        var config = Config(new NatsServerRef(baseConfig.Servers[0]), key, "bench_q", TimeSpan.FromMinutes(10));
+        var config = Config(baseConfig.Servers[0], key, "bench_q", TimeSpan.FromMinutes(10));
         // Fill the bucket with 10,000 live, signed entries (written directly: this measures queries, not registering).
         var index = await SeaportIndex.GetAsync(config, default);
         var store = index.Store;
@@ -167,7 +167,7 @@ public static class SeaportBenchmarks
     private static async Task HeartbeatCost(Report report, NatsServer server, SigningKey key, INatsKVStore rawStore, int services = 10_000)
     {
         var heartbeat = TimeSpan.FromSeconds(15);
-        var config = Config(server, key, "bench_hb", heartbeat);
+        var config = Config(server.Url, key, "bench_hb", heartbeat);
         // 200 hosts × 50 services (remote host names: no bind checks), registered 32 at a time.
         await Parallel.ForEachAsync(Enumerable.Range(0, services), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
             await SeaportRegistrar.RegisterAsync(config, new SeaportRegistration { Role = $"hb{i}@1.0.0", HostName = $"hb-host-{i % 200}" }, ct));
@@ -193,18 +193,4 @@ public static class SeaportBenchmarks
         report.Add($"heartbeats for {services:N0} services, CPU (share of one core)", $"{ours:P1}", $"{rawShare:P1} ({services:N0} KV puts per {heartbeat.TotalSeconds:0} s)", ours / rawShare, "≤ 10 %");
         report.Add($"heartbeat KV operations for {services:N0} services", $"{services / heartbeat.TotalSeconds:0}/s");
     }
-
-    /// <summary>Only the URL of a server, for a config.</summary>
-    private sealed class NatsServerRef(string url)
-    {
-        public string Url { get; } = url;
-    }
-
-    private static RemoteOpsConfig Config(NatsServerRef server, SigningKey key, string bucket, TimeSpan heartbeat) => new()
-    {
-        Servers = new() { server.Url },
-        Identities = { new IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = { "*" } } },
-        DefaultIdentity = key.PublicBase58,
-        Seaport = new SeaportConfig { Bucket = bucket, Heartbeat = heartbeat },
-    };
 }
