@@ -26,6 +26,7 @@ public sealed class MonitoredServerFixture : IAsyncLifetime
     }
 }
 
+[Collection(DisconnectsEverything.Name)]
 public class FoundationConnectionTests(MonitoredServerFixture fixture) : IClassFixture<MonitoredServerFixture>
 {
     [Fact]

@@ -3,6 +3,7 @@ using RemoteOps.TestSupport;
 
 namespace RemoteOps.PowerShell.Tests;
 
+[Collection(DisconnectsEverything.Name)]
 public class ModuleTests
 {
     [Fact]
