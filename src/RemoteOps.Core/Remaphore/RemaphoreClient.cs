@@ -47,13 +47,21 @@ public static class RemaphoreClient
     /// compete with the message for the cores). <see cref="FlushAsync"/> waits for the server explicitly.</summary>
     public static async Task<RemaphoreMessage> SendAsync(RemoteOpsConfig config, RemaphoreSendOptions options, CancellationToken cancellationToken = default)
     {
-        var prepared = Prepare(config, options, requestReply: false);
+        // Validate and sign first (every error is thrown before anything is sent); the hash and the returned object are
+        // built once the message is on its way, not in front of it.
+        var signed = Sign(config, options, requestReply: false);
         var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
         if (options.Latch)
+        {
+            var prepared = Complete(config, options, signed);
             await RemaphoreLatch.PutAsync(connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
-        await connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
+            MarkUnflushed(connection);
+            return prepared.Message;
+        }
+        await connection.PublishAsync(signed.Subject, signed.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
         MarkUnflushed(connection);
-        return prepared.Message;
+        return Complete(config, options, signed).Message;
     }
 
     /// <summary>Waits until the server has everything sent so far on this config's connection.</summary>
@@ -127,7 +135,13 @@ public static class RemaphoreClient
 
     /// <summary>Validates the options, picks the identity and signs. Throws <see cref="RemaphoreArgumentException"/>,
     /// <see cref="RemaphorePatternException"/> or <see cref="IdentityException"/> with a clear message.</summary>
-    public static PreparedMessage Prepare(RemoteOpsConfig config, RemaphoreSendOptions options, bool requestReply)
+    public static PreparedMessage Prepare(RemoteOpsConfig config, RemaphoreSendOptions options, bool requestReply) =>
+        Complete(config, options, Sign(config, options, requestReply));
+
+    /// <summary>A validated, signed wire message: what must exist before publishing.</summary>
+    private readonly record struct SignedMessage(byte[] Wire, byte[] Uuid, long TimeNanos, string Subject, SigningKey Key, bool RequestReply);
+
+    private static SignedMessage Sign(RemoteOpsConfig config, RemaphoreSendOptions options, bool requestReply)
     {
         DestinationPattern.Validate(options.Destination);
         ValidateVerb(options.Verb);
@@ -144,26 +158,32 @@ public static class RemaphoreClient
         var uuid = RemaphoreWire.UuidBytes(options.Uuid);
         var now = RemaphoreWire.NowNanos();
         var wire = RemaphoreWire.Encode(key, options.Destination, now, uuid, options.Verb, requestReply, options.Payload);
-        var hash = System.Security.Cryptography.SHA256.HashData(wire);
+        return new SignedMessage(wire, uuid, now, subject, key, requestReply);
+    }
+
+    /// <summary>The hash and the object describing a signed message.</summary>
+    private static PreparedMessage Complete(RemoteOpsConfig config, RemaphoreSendOptions options, in SignedMessage signed)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(signed.Wire);
         return new PreparedMessage
         {
-            Wire = wire,
+            Wire = signed.Wire,
             Hash = hash,
-            Uuid = uuid,
-            Subject = subject,
-            Key = key,
+            Uuid = signed.Uuid,
+            Subject = signed.Subject,
+            Key = signed.Key,
             Message = new RemaphoreMessage
             {
-                Sender = key.PublicBase58,
+                Sender = signed.Key.PublicBase58,
                 Verb = options.Verb,
-                Time = RemaphoreWire.FromNanos(now),
-                Uuid = RemaphoreWire.UuidText(uuid),
-                UuidHex = Convert.ToHexStringLower(uuid),
+                Time = RemaphoreWire.FromNanos(signed.TimeNanos),
+                Uuid = RemaphoreWire.UuidText(signed.Uuid),
+                UuidHex = Convert.ToHexStringLower(signed.Uuid),
                 Payload = options.Payload,
                 Destination = options.Destination,
                 DestinationMatch = config.Destination is { } d && DestinationPattern.Matches(d, options.Destination) ? d : null,
-                ReplyRequested = requestReply,
-                Subject = subject,
+                ReplyRequested = signed.RequestReply,
+                Subject = signed.Subject,
                 Hash = Convert.ToHexStringLower(hash),
             },
         };
