@@ -84,7 +84,7 @@ public static class RemaphoreMicroBenchmarks
                 s.AddTicks(Stopwatch.GetTimestamp() - t0);
                 await send;
             }
-            report.Add($"Send→Wait engine {(ping ? "with" : "without")} flush", Samples.Micros(s.Percentile(50)));
+            report.Add($"Send→Wait engine, {(ping ? "SendAsync" : "Prepare + PublishAsync")}", Samples.Micros(s.Percentile(50)));
         }
         var sendOptions = new RemaphoreSendOptions { Payload = "x" };
         for (int i = 0; i < 300; i++) await RemaphoreClient.SendAsync(a, sendOptions);
