@@ -476,7 +476,7 @@ public sealed class SeaportIndex
         return slot.Verified == true;
     }
 
-    private async Task ReapAsync(string key, ulong revision, SeaportEntry entry)
+    internal async Task ReapAsync(string key, ulong revision, SeaportEntry entry)
     {
         try
         {
