@@ -65,6 +65,28 @@ public class SeaportLifecycleTests(RemaphoreServerFixture nats) : IClassFixture<
     }
 
     [Fact]
+    public async Task Closing_the_session_that_registered_frees_its_registrations()
+    {
+        using var space = new SeaportSpace(nats.Server, heartbeat: "5s");
+        var (config, _) = space.Node("a");
+        var p = new Hashtable { ["c"] = config };
+        using var watcherSession = new Pwsh();
+        using var watch = new Streaming(watcherSession, "param($c) Watch-SeaportService session -Existing -ConfigPath $c", p);
+        var owner = new Pwsh();
+        try
+        {
+            var r = owner.Run("param($c) Register-SeaportService session@1.0.0 -Id bysession -ConfigPath $c", p);
+            Assert.False(r.HadErrors, r.ErrorText);
+            await watch.Next(e => ServiceId(e) == "bysession" && Action(e) == "Registered");
+        }
+        finally { owner.Dispose(); }
+        // Freed at once (a 15 s timeout would be needed before Expired).
+        await watch.Next(e => ServiceId(e) == "bysession" && Action(e) == "Freed");
+        watch.Stop();
+        Assert.DoesNotContain(watch.Seen, e => Action(e) == "Expired");
+    }
+
+    [Fact]
     public void Fifty_concurrent_registrations_on_one_host_get_fifty_distinct_bindable_ports()
     {
         using var space = new SeaportSpace(nats.Server, heartbeat: "5s");

@@ -65,11 +65,13 @@ public sealed class RegisterSeaportServiceCommand : RemoteOpsCmdlet
             Id = Id,
             AlreadyListening = AlreadyListening,
         };
+        var session = System.Management.Automation.Runspaces.Runspace.DefaultRunspace;
         RunAsync(async (writer, ct) =>
         {
             var service = await SeaportSupport.Try(writer, Role, () => SeaportRegistrar.RegisterAsync(config, request, ct)).ConfigureAwait(false);
             if (service is not null)
             {
+                SessionRegistrations.Track(session, config, service.Id);
                 writer.WriteVerbose($"Registered {service.Role} as {service.Id} on {service.HostName}:{service.Port}; heartbeat every {Config.Duration.Format(config.Seaport.Heartbeat)}.");
                 writer.WriteObject(service);
             }
