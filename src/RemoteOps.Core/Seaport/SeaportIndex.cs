@@ -461,7 +461,7 @@ public sealed class SeaportIndex
             }
         }
         foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
-        foreach (var r in reap) _ = ReapAsync(r.Key, r.Revision, r.Entry);
+        if (!ReapingPaused) foreach (var r in reap) _ = ReapAsync(r.Key, r.Revision, r.Entry);
         var next = shortest / 10;
         return next < TimeSpan.FromMilliseconds(20) ? TimeSpan.FromMilliseconds(20) : next > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : next;
     }
@@ -476,17 +476,34 @@ public sealed class SeaportIndex
         return slot.Verified == true;
     }
 
+    private readonly ConcurrentDictionary<string, byte> _reaping = new(StringComparer.Ordinal);
+
     internal async Task ReapAsync(string key, ulong revision, SeaportEntry entry)
     {
+        if (!_reaping.TryAdd(key, 0)) return; // one purge per key in flight
         try
         {
             // Guarded by the revision: a heartbeat that landed meanwhile makes this fail, as it should.
             var purged = await _store.TryPurgeAsync(key, new NatsKVDeleteOpts { Revision = revision }).ConfigureAwait(false);
-            if (!purged.Success) return;
+            if (!purged.Success)
+            {
+                // A newer revision (a heartbeat won) is the normal case; anything else, e.g. a read-only NATS user, pauses reaping.
+                if (purged.Error is not NatsKVWrongLastRevisionException) PauseReaping();
+                return;
+            }
             await SeaportClaims.ReleaseAsync(_store, entry).ConfigureAwait(false);
         }
-        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e)) { /* another scan will try again */ }
+        catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e)) { PauseReaping(); /* a later scan tries again */ }
+        finally { _reaping.TryRemove(key, out _); }
     }
+
+    private long _reapPausedUntil;
+
+    /// <summary>Reaping failed for another reason than a lost race (no reply: a user without write permission, or the
+    /// server going away): leave it to others for a while rather than sending a purge per stale key per scan.</summary>
+    private void PauseReaping() => Volatile.Write(ref _reapPausedUntil, Environment.TickCount64 + 30_000);
+
+    private bool ReapingPaused => Environment.TickCount64 < Volatile.Read(ref _reapPausedUntil);
 
     internal static SeaportService ToService(SeaportEntry p, ulong revision, DateTimeOffset lastSeen) => new()
     {

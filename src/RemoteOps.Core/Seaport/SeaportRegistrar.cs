@@ -312,6 +312,11 @@ public static class SeaportRegistrar
         finally { o.Lock.Release(); }
     }
 
+    /// <summary>This process's registration <paramref name="id"/> when it was made through the same connection and
+    /// bucket as <paramref name="config"/> (another config in the same process, e.g. another NATS user, does not hold it).</summary>
+    private static Owned? OwnedThrough(RemoteOpsConfig config, string id) =>
+        Registrations.TryGetValue(id, out var owned) && owned.LoopKey == config.ConnectionKey + "\n" + config.Seaport.Bucket ? owned : null;
+
     private static void Forget(string id)
     {
         if (Registrations.TryRemove(id, out _)) LostRegistration?.Invoke(id);
@@ -332,7 +337,8 @@ public static class SeaportRegistrar
         ValidateId(id);
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
         var store = index.Store;
-        Registrations.TryRemove(id, out var owned);
+        // Ownership (and its heartbeats) ends only once the tombstone is written: a free that fails changes nothing.
+        var owned = OwnedThrough(config, id);
         if (owned is not null) await owned.Lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
@@ -341,15 +347,24 @@ public static class SeaportRegistrar
             for (int attempt = 0; attempt < 3; attempt++)
             {
                 var current = await store.TryGetEntryAsync<byte[]>(entryKey, cancellationToken: ct).ConfigureAwait(false);
-                if (!current.Success) throw new SeaportNotFoundException($"No registration with id '{id}'.");
+                if (!current.Success)
+                {
+                    if (owned is not null) Registrations.TryRemove(id, out _);
+                    throw new SeaportNotFoundException($"No registration with id '{id}'.");
+                }
                 var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Authorized, out var problem);
                 if (entry is null && index.Authorized.Count > 0)
                     throw new SeaportRejectedException($"Registration '{id}' is not a valid authorized entry ({problem}); not freed.");
-                if (entry is { Live: false }) throw new SeaportNotFoundException($"Registration '{id}' is already freed.");
+                if (entry is { Live: false })
+                {
+                    if (owned is not null) Registrations.TryRemove(id, out _);
+                    throw new SeaportNotFoundException($"Registration '{id}' is already freed.");
+                }
                 var tombstoneOf = entry ?? new SeaportEntry { Id = id, Name = "", Host = "" };
                 var tombstone = tombstoneOf with { Live = false, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
+                if (owned is not null) Registrations.TryRemove(id, out _);
                 // The tombstone stays (reaped after a timeout): the owner and every watcher can check who freed it.
                 if (entry is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
                 await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
@@ -370,7 +385,7 @@ public static class SeaportRegistrar
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
         var store = index.Store;
         var key = SeaportIdentity(config, index);
-        Registrations.TryGetValue(id, out var owned);
+        var owned = OwnedThrough(config, id);
         if (owned is not null) await owned.Lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {

@@ -52,6 +52,8 @@ internal static class SeaportSupport
         IdentityException => new ErrorRecord(e, "RemoteOps.IdentityError", ErrorCategory.InvalidArgument, target),
         ConfigException c => RemoteOpsCmdlet.ConfigErrorRecord(c),
         TimeoutException => new ErrorRecord(e, "RemoteOps.SeaportTimeout", ErrorCategory.OperationTimeout, target),
+        _ when e.GetType().Name == "NatsNoReplyException"
+            => new ErrorRecord(new SeaportUnavailableException("The seaport registry did not answer: the NATS server may be down, or this NATS user may not write to the bucket (see the NATS permissions in the README).", e), "RemoteOps.SeaportUnavailable", ErrorCategory.ConnectionError, target),
         _ when e.GetType().Namespace?.StartsWith("NATS.", StringComparison.Ordinal) == true
             => new ErrorRecord(new SeaportUnavailableException($"The seaport registry is unavailable: {e.Message}", e), "RemoteOps.SeaportUnavailable", ErrorCategory.ConnectionError, target),
         _ => null,
