@@ -43,3 +43,17 @@ Describe 'RemoteOps module' {
         $id.Yaml | Should -BeLike '- public: *'
     }
 }
+
+Describe 'seaport (no server needed)' {
+    It 'refuses a malformed role while binding' {
+        { Register-SeaportService 'web@notsemver' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
+    It 'refuses a malformed semver range while binding' {
+        { Get-SeaportService 'web@^^1' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+    }
+
+    It 'has table views for <_>' -ForEach 'RemoteOps.Seaport.SeaportService', 'RemoteOps.Seaport.SeaportEvent' {
+        Get-FormatData -TypeName $_ | Should -Not -BeNullOrEmpty
+    }
+}
