@@ -12,6 +12,7 @@ public static class Program
         ["remaphore"] = RemaphoreBenchmarks.RunAsync,
         ["remaphore-micro"] = RemaphoreMicroBenchmarks.RunAsync,
         ["seaport"] = SeaportBenchmarks.RunAsync,
+        ["seaport-micro"] = SeaportMicroBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

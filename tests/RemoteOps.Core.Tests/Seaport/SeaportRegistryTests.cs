@@ -74,10 +74,23 @@ public class SeaportRegistryTests(NatsFixture nats) : IClassFixture<NatsFixture>
         var config = Config(heartbeat: "100ms");
         var service = await SeaportRegistrar.RegisterAsync(config, new SeaportRegistration { Role = "phoenix@1.0.0", HostName = "hostw" }, default);
         var index = await SeaportIndex.GetAsync(config, default);
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var events = SeaportQueries.WatchAsync(config, "phoenix", existing: false, timeout: null, verbose: null, limit.Token).GetAsyncEnumerator();
+        var next = events.MoveNextAsync().AsTask(); // subscribes
         await index.Store.PurgeAsync("s." + service.Id);
-        // The next heartbeat finds the key gone (no tombstone) and writes it again.
-        var back = await SeaportQueries.WaitAsync(config, "phoenix", TimeSpan.FromSeconds(30), null, default);
-        Assert.Equal(service.Id, Assert.Single(back).Id);
+        // The purge reads as the service gone (a bare purge of a live entry, no authorized list: Freed); the owner's next
+        // heartbeat finds the key gone, with no tombstone, and writes it again: Registered.
+        var seen = new List<SeaportAction>();
+        while (!seen.Contains(SeaportAction.Registered))
+        {
+            Assert.True(await next);
+            Assert.Equal(service.Id, events.Current.Service.Id);
+            seen.Add(events.Current.Action);
+            next = events.MoveNextAsync().AsTask();
+        }
+        Assert.Equal([SeaportAction.Freed, SeaportAction.Registered], seen);
+        limit.Cancel();
+        try { await next; } catch (OperationCanceledException) { }
         Assert.True(SeaportRegistrar.Owns(service.Id));
         await SeaportRegistrar.FreeAsync(config, service.Id, default);
         Assert.False(SeaportRegistrar.Owns(service.Id));
