@@ -194,8 +194,10 @@ public sealed class SeaportIndex
                 var slot = new Slot { Key = e.Key, Raw = e.Value ?? [], Revision = e.Revision, Created = e.Created };
                 slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
                 if (slot.Parsed is null) slot.Verified = false;
-                var oldTrusted = oldLive && old!.Verified == true;
-                if (_subscribers.Count > 0 || oldTrusted) IsVerifiedUnlocked(slot);
+                // A heartbeat that re-puts the very bytes already verified needs no second check.
+                else if (old is { Verified: true } && old.Raw.AsSpan().SequenceEqual(slot.Raw)) slot.Verified = true;
+                // Watchers need the verdict now; otherwise it waits for a query (the previous value stays as the fallback).
+                if (_subscribers.Count > 0) IsVerifiedUnlocked(slot);
                 if (slot.Verified == false)
                 {
                     rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";

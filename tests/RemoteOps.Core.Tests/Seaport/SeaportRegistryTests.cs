@@ -121,4 +121,25 @@ public class SeaportRegistryTests(NatsFixture nats) : IClassFixture<NatsFixture>
         Assert.Equal(_key.PublicBase58, now.Signer);
         await SeaportRegistrar.FreeAsync(config, service.Id, default);
     }
+
+    [Fact]
+    public async Task A_well_formed_forgery_over_a_live_entry_never_replaces_it_in_queries()
+    {
+        var config = Config();
+        var service = await SeaportRegistrar.RegisterAsync(config, new SeaportRegistration { Role = "victim@1.0.0", HostName = "hostf", Heartbeat = false }, default);
+        var index = await SeaportIndex.GetAsync(config, default);
+        var key = "s." + service.Id;
+        var current = await index.Store.GetEntryAsync<byte[]>(key);
+        // The same entry moved to port 1 and claiming the same signer, signed by someone else: parses, fails verification.
+        using var forger = SigningKey.Generate();
+        var genuine = SeaportEntryCodec.Parse(current.Value, out _)!;
+        var forged = SeaportEntryCodec.Encode(genuine with { Port = 1 }, forger);
+        var text = System.Text.Encoding.UTF8.GetString(forged).Replace(forger.PublicBase58, _key.PublicBase58);
+        var revision = await index.Store.UpdateAsync(key, System.Text.Encoding.UTF8.GetBytes(text), current.Revision);
+        await index.WaitForRevisionAsync(revision, default);
+        var rejected = new List<string>();
+        var found = index.Query(SeaportPattern.Parse("victim"), rejected.Add);
+        Assert.Equal(service.Port, Assert.Single(found).Port);
+        Assert.Contains(rejected, r => r.Contains("bad signature"));
+    }
 }
