@@ -1,15 +1,13 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteOps.TestSupport;
+using static RemoteOps.PowerShell.Tests.SeaportEvents;
 
 namespace RemoteOps.PowerShell.Tests;
 
 /// <summary>Watch events, expiry of a killed owner, server restart, concurrency.</summary>
 public class SeaportLifecycleTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
 {
-    private static string Action(PSObject e) => e.Properties["Action"].Value.ToString()!;
-    private static string ServiceId(PSObject e) => (string)((PSObject)PSObject.AsPSObject(e.Properties["Service"].Value)).Properties["Id"].Value;
-
     [Fact]
     public async Task Watch_reports_Registered_Updated_and_Freed_in_order()
     {

@@ -1,15 +1,13 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteOps.TestSupport;
+using static RemoteOps.PowerShell.Tests.SeaportEvents;
 
 namespace RemoteOps.PowerShell.Tests;
 
 /// <summary>A NATS server restart (its own server: the restart must not disturb other classes).</summary>
 public class SeaportRestartTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
 {
-    private static string Action(PSObject e) => e.Properties["Action"].Value.ToString()!;
-    private static string ServiceId(PSObject e) => (string)PSObject.AsPSObject(e.Properties["Service"].Value).Properties["Id"].Value;
-
     [Fact]
     public async Task After_a_server_restart_registrations_are_back_and_a_watcher_resumes_without_losing_or_duplicating_events()
     {

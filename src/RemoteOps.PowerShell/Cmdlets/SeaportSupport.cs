@@ -7,36 +7,32 @@ using RemoteOps.Seaport;
 
 namespace RemoteOps.PowerShell.Cmdlets;
 
-/// <summary>A malformed role (name@version) is a parameter error, raised while binding.</summary>
-[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class ValidateSeaportRoleAttribute : ValidateArgumentsAttribute
+/// <summary>A parameter checked by a core parser while binding: a parse failure is a parameter error with its message.</summary>
+public abstract class ValidateWithCoreAttribute : ValidateArgumentsAttribute
 {
     protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
     {
-        if ((arguments is PSObject p ? p.BaseObject : arguments) is string s) Check(s);
-    }
-
-    private static void Check(string s)
-    {
-        try { SeaportRole.Parse(s); }
+        if ((arguments is PSObject p ? p.BaseObject : arguments) is not string s) return;
+        try { Check(s); }
         catch (SeaportArgumentException e) { throw new ValidationMetadataException(e.Message); }
     }
+
+    // Kept apart so that the core (in the module's load context) is only touched when validating.
+    protected abstract void Check(string value);
+}
+
+/// <summary>A malformed role (name@version) is a parameter error, raised while binding.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ValidateSeaportRoleAttribute : ValidateWithCoreAttribute
+{
+    protected override void Check(string value) => SeaportRole.Parse(value);
 }
 
 /// <summary>A malformed role pattern (name or name@semver-range) is a parameter error, raised while binding.</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class ValidateSeaportPatternAttribute : ValidateArgumentsAttribute
+public sealed class ValidateSeaportPatternAttribute : ValidateWithCoreAttribute
 {
-    protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
-    {
-        if ((arguments is PSObject p ? p.BaseObject : arguments) is string s) Check(s);
-    }
-
-    private static void Check(string s)
-    {
-        try { SeaportPattern.Parse(s); }
-        catch (SeaportArgumentException e) { throw new ValidationMetadataException(e.Message); }
-    }
+    protected override void Check(string value) => SeaportPattern.Parse(value);
 }
 
 /// <summary>What the seaport cmdlets share: turning core exceptions into ErrorRecords, and hashtables into metadata.</summary>
