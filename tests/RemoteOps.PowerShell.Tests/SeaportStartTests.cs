@@ -83,4 +83,38 @@ public class SeaportStartTests(RemaphoreServerFixture nats) : IClassFixture<Rema
         var r = pwsh.Run("param($c) Start-SeaportService ghost@1.0.0 -Command no-such-program-remoteops -ConfigPath $c", new Hashtable { ["c"] = config });
         Assert.StartsWith("RemoteOps.SeaportCommandNotFound", Assert.Single(r.Errors).FullyQualifiedErrorId);
     }
+
+    [Fact]
+    public async Task The_registry_down_when_the_command_comes_up_does_not_kill_it_registration_is_retried()
+    {
+        await using var server = await NatsServer.StartAsync();
+        using var space = new SeaportSpace(server, heartbeat: "1s");
+        var (config, _) = space.Node("a");
+        var gate = Path.Combine(space.Directory, "gate");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate])) mkfifo.WaitForExit();
+        // The command waits at the gate, then serves HTTP on its port (the last argument, $0 of sh -c).
+        var script = $"read x < '{gate}'; exec python3 -m http.server --bind 127.0.0.1 \"$0\"";
+        using var pwsh = new Pwsh();
+        using var run = new Streaming(pwsh, "param($c, $s) Start-SeaportService gated@1.0.0 -Command sh, -c, $s -Verbose -ConfigPath $c",
+            new Hashtable { ["c"] = config, ["s"] = script });
+        await run.NextVerbose(v => v.StartsWith("Started"));
+
+        server.Kill(); // the registry goes away while the command is starting
+        await File.WriteAllTextAsync(gate, "go\n"); // opens the fifo: the command goes on and listens
+        await run.NextVerbose(v => v.StartsWith("WARNING: Could not register gated@1.0.0"), seconds: 60);
+        Assert.Equal(PSInvocationState.Running, run.Shell.InvocationStateInfo.State);
+        // Meanwhile a query says the registry is unreachable (after a bounded wait), which is not "no matches".
+        using (var other = new Pwsh())
+        {
+            var q = other.Run("param($c) Get-SeaportService gated -ConfigPath $c", new Hashtable { ["c"] = config });
+            Assert.StartsWith("RemoteOps.SeaportUnavailable", Assert.Single(q.Errors).FullyQualifiedErrorId);
+        }
+
+        await server.RestartAsync();
+        var registered = await run.Next(o => o.BaseObject.GetType().Name == "SeaportService", seconds: 90);
+        Assert.Equal("gated@1.0.0", registered.Properties["Role"].Value);
+        var pid = Assert.Single(Pids(run.Shell.Streams.Verbose.Select(v => v.Message)));
+        await Task.Run(run.Stop).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(Alive(pid));
+    }
 }

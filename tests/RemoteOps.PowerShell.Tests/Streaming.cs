@@ -40,6 +40,16 @@ public sealed class Streaming : IDisposable
                     if (m(message)) s.TrySetResult();
             }
         };
+        Shell.Streams.Warning.DataAdded += (_, e) =>
+        {
+            var message = Shell.Streams.Warning[e.Index].Message;
+            lock (_waits)
+            {
+                _verbose.Add("WARNING: " + message);
+                foreach (var (m, s) in _verboseWaits)
+                    if (m("WARNING: " + message)) s.TrySetResult();
+            }
+        };
         Handle = Shell.BeginInvoke<PSObject, PSObject>(null, Output);
     }
 
@@ -56,7 +66,8 @@ public sealed class Streaming : IDisposable
         return seen.Task.WaitAsync(TimeSpan.FromSeconds(seconds));
     }
 
-    /// <summary>The first verbose message (already written or still to come) that matches (run the cmdlet with -Verbose).</summary>
+    /// <summary>The first verbose message (already written or still to come) that matches (run the cmdlet with -Verbose);
+    /// warnings are in the same sequence, prefixed "WARNING: ".</summary>
     public Task NextVerbose(Func<string, bool> match, int seconds = 30)
     {
         var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

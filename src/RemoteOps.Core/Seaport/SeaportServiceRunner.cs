@@ -41,8 +41,53 @@ public static class SeaportServiceRunner
             MaxBackoff = options.MaxBackoff,
         });
         var registration = options.Registration with { Id = reserved.Id, HostName = reserved.HostName, ClaimedPorts = ports, Port = null };
-        bool isRegistered = false;
+        var isRegistered = false;
         SupervisorEvent? gaveUp = null;
+        Exception? fatal = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        CancellationTokenSource? registeringStop = null;
+        Task registering = Task.CompletedTask;
+
+        // Registers once the command is up. The registry being unreachable at that moment is no reason to kill a healthy
+        // service: it is retried (1 s, doubling to 30 s) while the command runs. Anything else (a conflict, a rejected
+        // identity) stops everything with that error.
+        async Task RegisterUntilDoneAsync(CancellationToken token)
+        {
+            var delay = TimeSpan.FromSeconds(1);
+            while (true)
+            {
+                try
+                {
+                    var service = await SeaportRegistrar.RegisterAsync(config, registration, token).ConfigureAwait(false);
+                    Volatile.Write(ref isRegistered, true);
+                    registered(service);
+                    return;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested) { return; }
+                catch (Exception e) when (e is SeaportUnavailableException || SeaportStore.IsAvailabilityProblem(e))
+                {
+                    warn?.Invoke($"Could not register {reserved.Role} ({reserved.Id}) yet: {e.Message} Retrying in {Duration.Format(delay)}; the command keeps running.");
+                }
+                catch (Exception e)
+                {
+                    fatal = e;
+                    stop.Cancel();
+                    return;
+                }
+                try { await Task.Delay(delay, token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                delay = delay * 2 > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : delay * 2;
+            }
+        }
+
+        async Task StopRegisteringAsync()
+        {
+            registeringStop?.Cancel();
+            await registering.ConfigureAwait(false);
+            registeringStop?.Dispose();
+            registeringStop = null;
+        }
+
         try
         {
             await supervisor.RunAsync(async (e, token) =>
@@ -52,28 +97,33 @@ public static class SeaportServiceRunner
                 switch (e.Kind)
                 {
                     case SupervisorEventKind.Ready:
-                        var service = await SeaportRegistrar.RegisterAsync(config, registration, token).ConfigureAwait(false);
-                        isRegistered = true;
-                        registered(service);
+                        registeringStop = CancellationTokenSource.CreateLinkedTokenSource(token);
+                        registering = RegisterUntilDoneAsync(registeringStop.Token);
                         break;
-                    case SupervisorEventKind.Exited when isRegistered:
-                        isRegistered = false;
-                        await SeaportRegistrar.FreeQuietlyAsync(config, reserved.Id, token, keepClaims: true).ConfigureAwait(false);
-                        note($"Deregistered {reserved.Id} while the command is down.");
+                    case SupervisorEventKind.Exited:
+                        await StopRegisteringAsync().ConfigureAwait(false);
+                        if (Volatile.Read(ref isRegistered))
+                        {
+                            Volatile.Write(ref isRegistered, false);
+                            await SeaportRegistrar.FreeQuietlyAsync(config, reserved.Id, token, keepClaims: true).ConfigureAwait(false);
+                            note($"Deregistered {reserved.Id} while the command is down.");
+                        }
                         break;
                     case SupervisorEventKind.GaveUp:
                         gaveUp = e;
                         break;
                 }
-            }, output, ct).ConfigureAwait(false);
+            }, output, stop.Token).ConfigureAwait(false);
         }
         finally
         {
             // Stopped, gave up or failed: free the registration and its ports (bounded: Ctrl+C must stay prompt).
+            await StopRegisteringAsync().ConfigureAwait(false);
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            if (isRegistered) await SeaportRegistrar.FreeQuietlyAsync(config, reserved.Id, cleanup.Token).ConfigureAwait(false);
+            if (Volatile.Read(ref isRegistered)) await SeaportRegistrar.FreeQuietlyAsync(config, reserved.Id, cleanup.Token).ConfigureAwait(false);
             await SeaportRegistrar.ReleaseAsync(config, reserved).ConfigureAwait(false);
         }
+        if (fatal is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(fatal).Throw();
         if (gaveUp is not null) throw new SeaportCommandFailedException(gaveUp.Message);
     }
 }
