@@ -10,6 +10,9 @@ public static class NatsConnectionPool
 {
     private static readonly ConcurrentDictionary<string, Lazy<NatsConnection>> Connections = new();
 
+    /// <summary>How long a new call waits for a connection that is reconnecting.</summary>
+    public static readonly TimeSpan ReconnectWait = TimeSpan.FromSeconds(5);
+
     /// <summary>Returns the shared, connected connection for this config.</summary>
     /// <exception cref="RemoteOpsConnectionException">The servers cannot be reached or refuse the credentials.</exception>
     public static async ValueTask<NatsConnection> GetAsync(RemoteOpsConfig config, CancellationToken cancellationToken = default)
@@ -23,6 +26,20 @@ public static class NatsConnectionPool
         }
         var connection = lazy.Value;
         if (connection.ConnectionState == NatsConnectionState.Open) return connection;
+        if (connection.ConnectionState == NatsConnectionState.Reconnecting)
+        {
+            // Connected before and now reconnecting (server restart, network cut): a new call waits a bounded time,
+            // then says so, rather than hanging until the server is back. Calls already under way carry on by themselves.
+            try
+            {
+                await connection.ConnectAsync().AsTask().WaitAsync(ReconnectWait, cancellationToken).ConfigureAwait(false);
+                return connection;
+            }
+            catch (TimeoutException e)
+            {
+                throw new RemoteOpsConnectionException($"Not connected to NATS at {string.Join(", ", config.Servers)}: the connection is lost and still reconnecting after {ReconnectWait.TotalSeconds:0} s.", e);
+            }
+        }
         try
         {
             await connection.ConnectAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);

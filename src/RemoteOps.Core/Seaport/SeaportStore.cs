@@ -15,25 +15,17 @@ internal static class SeaportStore
     /// <summary>Backstop for keys nobody reaps (heartbeats re-put entries far more often than this).</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromDays(1);
 
-    /// <summary>How long a cmdlet waits for a reconnecting connection before it reports the registry unreachable.</summary>
-    public static readonly TimeSpan ReconnectWait = TimeSpan.FromSeconds(5);
-
     public static async Task<NatsConnection> ConnectAsync(RemoteOpsConfig config, CancellationToken ct)
     {
         try
         {
-            // A shared connection that is reconnecting (server restarting, network cut) would make this wait until it is
-            // back: a query or a registration says "unreachable" after a bounded wait instead.
-            return await RemoteOps.Messaging.NatsConnectionPool.GetAsync(config, ct).AsTask()
-                .WaitAsync(ReconnectWait, ct).ConfigureAwait(false);
+            // A connection that is reconnecting is waited for a bounded time (NatsConnectionPool.ReconnectWait), then
+            // reported: "unreachable", not a hang.
+            return await RemoteOps.Messaging.NatsConnectionPool.GetAsync(config, ct).ConfigureAwait(false);
         }
         catch (RemoteOpsConnectionException e)
         {
             throw new SeaportUnavailableException($"The seaport registry is unreachable: {e.Message}", e);
-        }
-        catch (TimeoutException e)
-        {
-            throw new SeaportUnavailableException($"The seaport registry is unreachable: no NATS connection to {string.Join(", ", config.Servers)} within {ReconnectWait.TotalSeconds:0} s.", e);
         }
     }
 
