@@ -60,16 +60,18 @@ public class SeaportStartTests(RemaphoreServerFixture nats) : IClassFixture<Rema
         using var space = new SeaportSpace(nats.Server);
         var (config, _) = space.Node("a");
         using var pwsh = new Pwsh();
-        var r = pwsh.Run("param($c) Start-SeaportService crash@1.0.0 -Command sh, -c, 'echo \"port $0 env $PORT\"; exit 3' -MaxRestarts 2 -RestartDelay 10ms -ReadyTimeout 5 -Debug -ConfigPath $c 5>&1",
+        var r = pwsh.Run("param($c) Start-SeaportService crash@1.0.0 -PortName http, metrics -Command sh, -c, 'echo \"port $0 env $PORT http $PORT_HTTP metrics $PORT_METRICS\"; exit 3' -MaxRestarts 2 -RestartDelay 10ms -ReadyTimeout 5 -Debug -ConfigPath $c 5>&1",
             new Hashtable { ["c"] = config }, verbose: true);
         Assert.Equal("RemoteOps.SeaportCommandFailed,RemoteOps.PowerShell.Cmdlets.StartSeaportServiceCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
         Assert.Equal(3, Pids(r.Verbose).Count);
         Assert.Contains(r.Verbose, v => v.Contains("exited with code 3"));
-        // The command got the port as its last argument and in $PORT (its output comes through -Debug).
+        // The command got the port as its last argument, in $PORT and per name in $PORT_<NAME> (its output comes through -Debug).
         var said = r.Output.Select(o => o.ToString()).First(l => l.StartsWith("port "));
-        var m = Regex.Match(said, @"^port (\d+) env (\d+)$");
+        var m = Regex.Match(said, @"^port (\d+) env (\d+) http (\d+) metrics (\d+)$");
         Assert.True(m.Success, said);
         Assert.Equal(m.Groups[1].Value, m.Groups[2].Value);
+        Assert.Equal(m.Groups[1].Value, m.Groups[3].Value); // the first named port is the port
+        Assert.NotEqual(m.Groups[3].Value, m.Groups[4].Value);
         foreach (var pid in Pids(r.Verbose)) Assert.False(Alive(pid));
         Assert.Empty(pwsh.Run("param($c) Get-SeaportService crash -ConfigPath $c", new Hashtable { ["c"] = config }).Output);
     }

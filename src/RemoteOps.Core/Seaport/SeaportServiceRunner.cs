@@ -26,16 +26,14 @@ public static class SeaportServiceRunner
         var reserved = await SeaportRegistrar.ReserveAsync(config, options.Registration, ct).ConfigureAwait(false);
         var names = options.Registration.PortNames;
         var ports = names.Count == 0 ? new List<int> { reserved.Port } : names.Select(n => reserved.Ports[n]).ToList();
-        var environment = new Dictionary<string, string> { ["PORT"] = ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        for (int i = 0; i < names.Count; i++)
-            environment["PORT_" + names[i].ToUpperInvariant().Replace('-', '_')] = ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var supervisor = new ProcessSupervisor(new SupervisorOptions(options.Command)
+        // The first port is the last argument and $PORT; each named one is also $PORT_<NAME>; readiness is the first port.
+        var named = names.Count == 0
+            ? new List<KeyValuePair<string, int>> { new("port", ports[0]) }
+            : names.Select((n, i) => new KeyValuePair<string, int>(n, ports[i])).ToList();
+        var supervisor = new ProcessSupervisor(SupervisorOptions.ForPorts(options.Command, named) with
         {
-            TrailingArguments = [ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            Environment = environment,
             WorkingDirectory = options.WorkingDirectory,
             MaxRestarts = options.MaxRestarts,
-            ReadyPort = ports[0],
             ReadyTimeout = options.ReadyTimeout,
             InitialBackoff = options.InitialBackoff,
             MaxBackoff = options.MaxBackoff,
