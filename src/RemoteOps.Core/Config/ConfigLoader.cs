@@ -21,6 +21,20 @@ public static class ConfigLoader
         : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } env ? env
         : DefaultPath;
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime WriteTime, long Length, RemoteOpsConfig Config)> Cache = new();
+
+    /// <summary>As <see cref="Load"/>, but re-reads a file only when it changed (write time or length): a loop of
+    /// 1,000 Send-Remaphore parses it once, and imports the peer keys it lists once. Warnings come with each (re)read.</summary>
+    public static RemoteOpsConfig LoadCached(string? explicitPath, Action<string>? warn = null)
+    {
+        var file = new FileInfo(Path.GetFullPath(ResolvePath(explicitPath)));
+        if (file.Exists && Cache.TryGetValue(file.FullName, out var cached) && cached.WriteTime == file.LastWriteTimeUtc && cached.Length == file.Length)
+            return cached.Config;
+        var config = Load(explicitPath, warn);
+        if (file.Exists) Cache[file.FullName] = (file.LastWriteTimeUtc, file.Length, config);
+        return config;
+    }
+
     /// <summary>Loads the config at the resolved path. A missing default file yields the built-in defaults
     /// (local server, no identities); a missing file that was asked for by name is an error.</summary>
     public static RemoteOpsConfig Load(string? explicitPath, Action<string>? warn = null)

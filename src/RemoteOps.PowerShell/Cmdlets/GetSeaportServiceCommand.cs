@@ -21,7 +21,7 @@ public sealed class GetSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         RunAsync(async (writer, ct) =>
         {
             var found = await SeaportSupport.Try(writer, Role, () => SeaportQueries.QueryAsync(config, Role, Id, writer.WriteVerbose, ct)).ConfigureAwait(false);

@@ -30,7 +30,7 @@ public sealed class InvokeRemaphoreCommand : RemaphoreSenderCmdlet
 
     protected override void BeginProcessing()
     {
-        _config = RemaphoreSupport.LoadConfig(this);
+        _config = LoadConfigCached();
     }
 
     protected override void ProcessRecord()

@@ -49,7 +49,7 @@ public sealed class RegisterSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         if (!ShouldProcess($"{Role} on {HostName ?? SeaportRegistrar.LocalHostName}", "Register seaport service")) return;
         Dictionary<string, string> meta;
         try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }

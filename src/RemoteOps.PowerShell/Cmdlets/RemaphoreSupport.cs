@@ -25,33 +25,9 @@ public sealed class ValidateDestinationPatternAttribute : ValidateArgumentsAttri
     }
 }
 
-/// <summary>What the remaphore cmdlets share: config loading and turning core exceptions into ErrorRecords.</summary>
+/// <summary>What the remaphore cmdlets share: turning core exceptions into ErrorRecords, verb lists.</summary>
 internal static class RemaphoreSupport
 {
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (DateTime WriteTime, long Length, RemoteOpsConfig Config)> Configs = new();
-
-    /// <summary>Loads the config, re-reading the file only when it changed: a loop of 1,000 Send-Remaphore parses it once
-    /// (and the peer keys it lists are imported once).</summary>
-    public static RemoteOpsConfig LoadConfig(RemoteOpsCmdlet cmdlet)
-    {
-        // An absolute file system path needs no PowerShell provider resolution (which costs more than the rest of a send).
-        var path = cmdlet.ConfigPath is { } given && Path.IsPathFullyQualified(given) && !given.Contains('*') ? given : cmdlet.ResolvedConfigPathInternal;
-        try
-        {
-            var file = new FileInfo(Path.GetFullPath(ConfigLoader.ResolvePath(path)));
-            if (file.Exists && Configs.TryGetValue(file.FullName, out var cached) && cached.WriteTime == file.LastWriteTimeUtc && cached.Length == file.Length)
-                return cached.Config;
-            var config = ConfigLoader.Load(path, cmdlet.WriteWarning);
-            if (file.Exists) Configs[file.FullName] = (file.LastWriteTimeUtc, file.Length, config);
-            return config;
-        }
-        catch (ConfigException e)
-        {
-            cmdlet.ThrowTerminatingError(RemoteOpsCmdlet.ConfigErrorRecord(e));
-            throw; // unreachable
-        }
-    }
-
     /// <summary>The ErrorRecord for an exception the core raises on purpose; null for anything else (a bug: let it surface).</summary>
     public static ErrorRecord? ToErrorRecord(Exception e, object? target) => e switch
     {

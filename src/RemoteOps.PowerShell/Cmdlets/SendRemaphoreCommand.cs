@@ -26,7 +26,7 @@ public sealed class SendRemaphoreCommand : RemaphoreSenderCmdlet
 
     protected override void BeginProcessing()
     {
-        _config = RemaphoreSupport.LoadConfig(this);
+        _config = LoadConfigCached();
     }
 
     protected override void ProcessRecord()

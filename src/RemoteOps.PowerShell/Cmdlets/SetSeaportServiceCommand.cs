@@ -25,7 +25,7 @@ public sealed class SetSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         if (!ShouldProcess(Id, "Set seaport service metadata")) return;
         var changes = SeaportSupport.ToMeta(Meta, allowNull: true);
         RunAsync(async (writer, ct) =>

@@ -61,7 +61,7 @@ public sealed class StartSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         if (!ShouldProcess($"{Role}: {string.Join(' ', Command)}", "Start and register seaport service")) return;
         Dictionary<string, string> meta;
         try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }

@@ -19,7 +19,7 @@ public sealed class UnregisterSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         var ids = Id.Where(id => ShouldProcess(id, "Unregister seaport service")).ToList();
         if (ids.Count == 0) return;
         RunAsync(async (writer, ct) =>

@@ -64,7 +64,7 @@ public sealed class WaitRemaphoreCommand : RemoteOpsCmdlet
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Destination and -AnyDestination cannot be used together."), "RemoteOps.RemaphoreInvalidArgument", ErrorCategory.InvalidArgument, Destination));
         if (Command is not null && ScriptBlock is not null)
             ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-Command and -ScriptBlock cannot be used together."), "RemoteOps.RemaphoreInvalidArgument", ErrorCategory.InvalidArgument, null));
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         var options = new RemaphoreWaitOptions
         {
             Destination = Destination,

@@ -20,7 +20,7 @@ public sealed class WaitSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         RunAsync(async (writer, ct) =>
         {
             var found = await SeaportSupport.Try(writer, Role, () => SeaportQueries.WaitAsync(config, Role, Timeout, writer.WriteVerbose, ct)).ConfigureAwait(false);

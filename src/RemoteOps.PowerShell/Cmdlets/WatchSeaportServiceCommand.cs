@@ -25,7 +25,7 @@ public sealed class WatchSeaportServiceCommand : RemoteOpsCmdlet
 
     protected override void ProcessRecord()
     {
-        var config = RemaphoreSupport.LoadConfig(this);
+        var config = LoadConfigCached();
         RunAsync(async (writer, ct) =>
         {
             try

@@ -42,14 +42,28 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>As <see cref="LoadConfig"/>, but the file is parsed again only when it changed
+    /// (<see cref="ConfigLoader.LoadCached"/>): for the cmdlets scripts call in loops (remaphore, seaport).</summary>
+    protected RemoteOpsConfig LoadConfigCached()
+    {
+        // An absolute file system path needs no PowerShell provider resolution (which costs more than the rest of a send).
+        var path = ConfigPath is { } given && Path.IsPathFullyQualified(given) && !given.Contains('*') ? given : ResolvedConfigPath;
+        try
+        {
+            return ConfigLoader.LoadCached(path, WriteWarning);
+        }
+        catch (ConfigException e)
+        {
+            ThrowTerminatingError(ConfigErrorRecord(e));
+            throw; // unreachable: ThrowTerminatingError always throws
+        }
+    }
+
     /// <summary>The ErrorRecord for a config problem: id RemoteOps.ConfigInvalid, the located message, no stack trace.</summary>
     public static ErrorRecord ConfigErrorRecord(ConfigException e) =>
         new(e, "RemoteOps.ConfigInvalid",
             e.Line == 0 && !File.Exists(e.File) ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData,
             e.File);
-
-    /// <summary><see cref="ResolvedConfigPath"/>, for helpers outside the cmdlet class.</summary>
-    internal string? ResolvedConfigPathInternal => ResolvedConfigPath;
 
     /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
     /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
