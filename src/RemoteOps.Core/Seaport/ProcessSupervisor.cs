@@ -539,7 +539,7 @@ internal sealed class ProcTable
     public bool IsAlive(int pid) => _entries.TryGetValue(pid, out var e) && e.State is not ('Z' or 'X' or 'x');
 
     public IEnumerable<int> GroupMembers(int pgrp) =>
-        _entries.Where(kv => kv.Value.Pgrp == pgrp && kv.Value.State is not ('Z' or 'X' or 'x')).Select(kv => kv.Key);
+        _entries.Where(kv => kv.Value.Pgrp == pgrp && IsAlive(kv.Key)).Select(kv => kv.Key);
 
     public HashSet<int> DescendantsOf(int root)
     {

@@ -41,17 +41,21 @@ internal static class SeaportClaims
         return false;
     }
 
-    /// <summary>Removes the claims an entry holds, where they are still its own.</summary>
-    public static async Task ReleaseAsync(INatsKVStore store, SeaportEntry entry, CancellationToken ct = default)
+    /// <summary>Removes the claims on <paramref name="ports"/> of <paramref name="host"/>, where they are still <paramref name="id"/>'s.</summary>
+    public static async Task ReleaseAsync(INatsKVStore store, string id, string host, IEnumerable<int> ports, CancellationToken ct = default)
     {
-        foreach (var port in entry.Ports.Values.Append(entry.Port).Distinct())
+        foreach (var port in ports.Distinct())
         {
-            var key = SeaportStore.ClaimKey(entry.Host, port);
+            var key = SeaportStore.ClaimKey(host, port);
             var current = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: ct).ConfigureAwait(false);
-            if (current.Success && Read(current.Value.Value).Owner == entry.Id)
+            if (current.Success && Read(current.Value.Value).Owner == id)
                 await store.TryDeleteAsync(key, new NatsKVDeleteOpts { Revision = current.Value.Revision }, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Removes the claims an entry holds.</summary>
+    public static Task ReleaseAsync(INatsKVStore store, SeaportEntry entry, CancellationToken ct = default) =>
+        ReleaseAsync(store, entry.Id, entry.Host, entry.Ports.Values.Append(entry.Port), ct);
 
     /// <summary>True when a TCP listener could bind the port on this machine right now (any address, IPv4 and IPv6).</summary>
     public static bool CanBind(int port)

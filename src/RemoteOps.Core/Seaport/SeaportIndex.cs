@@ -32,7 +32,6 @@ public sealed class SeaportIndex
     private readonly CancellationTokenSource _life = new();
     private ulong _lastRevision;
     private DateTimeOffset _healthySince = DateTimeOffset.UtcNow;
-    private Exception? _failure;
 
     /// <summary>Told why an entry was rejected (seaport's reject event): bad signature, unauthorized signer, corrupt.</summary>
     public event Action<string>? Rejected;
@@ -47,7 +46,6 @@ public sealed class SeaportIndex
         public bool? Verified;            // null: not checked yet
         public string? Problem;
         public bool ExpiredReported;
-        public bool Reported;             // a Registered event went out for it (or it was present when watchers came)
         public Slot? Previous;            // the value before this one, while this one is unverified: the fallback if it is forged
     }
 
@@ -80,23 +78,8 @@ public sealed class SeaportIndex
 
     internal INatsKVStore Store => _store;
 
-    private async Task WaitReadyAsync(CancellationToken ct)
-    {
-        await _caughtUp.Task.WaitAsync(ct).ConfigureAwait(false);
-        if (_connection.ConnectionState == NatsConnectionState.Open) return;
-        // Reconnecting (a server restart): give it a moment before calling the registry unreachable.
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(TimeSpan.FromSeconds(5));
-        try
-        {
-            while (_connection.ConnectionState != NatsConnectionState.Open)
-                await Task.Delay(50, wait.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new SeaportUnavailableException("The seaport registry is unreachable: the NATS connection is down." + (_failure is null ? "" : " " + _failure.Message));
-        }
-    }
+    // The connection is open here: NatsConnectionPool waited (bounded) for it, or reported it unreachable.
+    private Task WaitReadyAsync(CancellationToken ct) => _caughtUp.Task.WaitAsync(ct);
 
     private ValueTask OnOpened(object? sender, NatsEventArgs e)
     {
@@ -132,7 +115,6 @@ public sealed class SeaportIndex
             catch (OperationCanceledException) when (run.IsCancellationRequested) { continue; /* reconnected: resume at once */ }
             catch (Exception e)
             {
-                _failure = e;
                 if (_connection.ConnectionState == NatsConnectionState.Closed)
                 {
                     _caughtUp.TrySetException(new SeaportUnavailableException("The seaport registry is unreachable: the connection is closed.", e));
@@ -264,7 +246,6 @@ public sealed class SeaportIndex
     private List<(Subscriber, SeaportEvent)>? Fan(SeaportAction action, Slot slot, DateTimeOffset time)
     {
         if (slot.Parsed is null) return null;
-        slot.Reported = action is SeaportAction.Registered or SeaportAction.Updated;
         var list = new List<(Subscriber, SeaportEvent)>();
         foreach (var s in _subscribers)
             if (s.Pattern.Matches(slot.Parsed.Name, slot.Parsed.Version))
@@ -285,14 +266,7 @@ public sealed class SeaportIndex
         if (Age(slot, now) > TimeSpan.FromMilliseconds(p.TimeoutMs)) return false;
         // A value signed long before it was stored is a replay of an old heartbeat, not a live service.
         if ((slot.Created - DateTimeOffset.FromUnixTimeMilliseconds(p.Time)).Duration() > TimeSpan.FromMilliseconds(p.TimeoutMs) + _skew) return false;
-        if (!verify) return slot.Verified != false;
-        if (slot.Verified is null)
-        {
-            var verified = SeaportEntryCodec.Decode(slot.Key, slot.Raw, _authorized, out var problem);
-            slot.Verified = verified is not null;
-            slot.Problem = problem;
-        }
-        return slot.Verified == true;
+        return verify ? IsVerifiedUnlocked(slot) : slot.Verified != false;
     }
 
     /// <summary>Every live, verified entry matching the pattern. Rejected ones are told through <paramref name="rejected"/>.</summary>

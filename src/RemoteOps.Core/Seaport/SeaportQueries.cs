@@ -24,10 +24,9 @@ public static class SeaportQueries
         try
         {
             var index = await SeaportIndex.GetAsync(config, limit.Token).ConfigureAwait(false);
-            using var subscription = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
             try
             {
-                var events = index.Subscribe(parsed, existing: false, subscription.Token, out var current);
+                var events = index.Subscribe(parsed, existing: false, limit.Token, out var current);
                 if (current.Count == 0) verbose?.Invoke($"Waiting for a live service matching '{parsed}' (bucket {config.Seaport.Bucket}).");
                 while (current.Count == 0)
                 {
@@ -37,7 +36,7 @@ public static class SeaportQueries
                 }
                 return current;
             }
-            finally { subscription.Cancel(); }
+            finally { limit.Cancel(); } // ends the subscription
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -37,13 +37,10 @@ public static class SeaportRegistrar
     private static readonly ConcurrentDictionary<string, Task> HeartbeatLoops = new(StringComparer.Ordinal);
     private static int _exitHooked;
 
-    /// <summary>Raised when a registration of this process ends without it asking: freed by someone else.</summary>
-    public static event Action<string>? LostRegistration;
-
     private sealed class Owned
     {
         public required RemoteOpsConfig Config;
-        public string LoopKey => _loopKey ??= Config.ConnectionKey + "\n" + Config.Seaport.Bucket;
+        public string LoopKey => _loopKey ??= LoopKeyOf(Config);
         private string? _loopKey;
         public required SigningKey Key;
         public required SeaportEntry Entry;
@@ -176,7 +173,7 @@ public static class SeaportRegistrar
         try
         {
             var index = await SeaportIndex.GetAsync(config, CancellationToken.None).ConfigureAwait(false);
-            await SeaportClaims.ReleaseAsync(index.Store, new SeaportEntry { Id = reserved.Id, Name = reserved.Name, Host = reserved.HostName, Port = reserved.Port, Ports = new Dictionary<string, int>(reserved.Ports) }).ConfigureAwait(false);
+            await SeaportClaims.ReleaseAsync(index.Store, reserved.Id, reserved.HostName, reserved.Ports.Values.Append(reserved.Port)).ConfigureAwait(false);
         }
         catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e) || e is SeaportUnavailableException) { }
     }
@@ -189,7 +186,7 @@ public static class SeaportRegistrar
         if (ports.Count == 0) return;
         try
         {
-            await SeaportClaims.ReleaseAsync(store, new SeaportEntry { Id = id, Name = "", Host = host, Port = ports[0], Ports = ports.Select((p, i) => (i, p)).ToDictionary(t => t.i.ToString(), t => t.p) }).ConfigureAwait(false);
+            await SeaportClaims.ReleaseAsync(store, id, host, ports).ConfigureAwait(false);
         }
         catch (Exception e) when (SeaportStore.IsAvailabilityProblem(e)) { }
     }
@@ -230,11 +227,14 @@ public static class SeaportRegistrar
         throw new SeaportConflictException($"Could not write registration '{entry.Id}': it changed concurrently three times.");
     }
 
+    /// <summary>Registrations share a heartbeat loop, and are "the same" registration, per connection and bucket.</summary>
+    private static string LoopKeyOf(RemoteOpsConfig config) => config.ConnectionKey + "\n" + config.Seaport.Bucket;
+
     private static void StartHeartbeats(RemoteOpsConfig config)
     {
         if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
             AppDomain.CurrentDomain.ProcessExit += (_, _) => FreeAllAtExit();
-        var loopKey = config.ConnectionKey + "\n" + config.Seaport.Bucket;
+        var loopKey = LoopKeyOf(config);
         HeartbeatLoops.GetOrAdd(loopKey, _ => Task.Run(() => HeartbeatLoopAsync(loopKey, config.Seaport.Heartbeat)));
     }
 
@@ -304,7 +304,7 @@ public static class SeaportRegistrar
                 var theirs = SeaportEntryCodec.Decode(fresh.Key, current.Value.Value, index.Authorized, out _);
                 if (theirs is { Live: false })
                 {
-                    Forget(o.Entry.Id);
+                    Registrations.TryRemove(o.Entry.Id, out _);
                     return true;
                 }
                 if (theirs is not null) fresh = fresh with { Meta = theirs.Meta };
@@ -330,12 +330,7 @@ public static class SeaportRegistrar
     /// <summary>This process's registration <paramref name="id"/> when it was made through the same connection and
     /// bucket as <paramref name="config"/> (another config in the same process, e.g. another NATS user, does not hold it).</summary>
     private static Owned? OwnedThrough(RemoteOpsConfig config, string id) =>
-        Registrations.TryGetValue(id, out var owned) && owned.LoopKey == config.ConnectionKey + "\n" + config.Seaport.Bucket ? owned : null;
-
-    private static void Forget(string id)
-    {
-        if (Registrations.TryRemove(id, out _)) LostRegistration?.Invoke(id);
-    }
+        Registrations.TryGetValue(id, out var owned) && owned.LoopKey == LoopKeyOf(config) ? owned : null;
 
     /// <summary>True while this process keeps <paramref name="id"/> alive.</summary>
     public static bool Owns(string id) => Registrations.ContainsKey(id);
@@ -439,16 +434,20 @@ public static class SeaportRegistrar
     }
 
     /// <summary>Frees every registration of this process (process exit: a clean shutdown is Freed, not Expired).</summary>
-    public static void FreeAllAtExit()
+    public static void FreeAllAtExit() => FreeOwned(Registrations.Keys.ToList(), TimeSpan.FromSeconds(3));
+
+    /// <summary>Frees those of <paramref name="ids"/> this process still keeps alive, in parallel, waiting at most
+    /// <paramref name="budget"/> (closing sessions and exiting processes: what is not freed by then expires).</summary>
+    public static void FreeOwned(IEnumerable<string> ids, TimeSpan budget)
     {
-        var all = Registrations.Values.ToList();
-        if (all.Count == 0) return;
-        using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var owned = ids.Select(id => Registrations.GetValueOrDefault(id)).OfType<Owned>().ToList();
+        if (owned.Count == 0) return;
+        using var limit = new CancellationTokenSource(budget);
         try
         {
-            Task.WhenAll(all.Select(o => FreeQuietlyAsync(o, budget.Token))).Wait(budget.Token);
+            Task.WhenAll(owned.Select(o => FreeQuietlyAsync(o.Config, o.Entry.Id, limit.Token))).Wait(limit.Token);
         }
-        catch (Exception) { /* exiting: what is not freed expires */ }
+        catch (Exception) { /* out of time or failing: the rest expires */ }
     }
 
     /// <summary>Frees one of this process's registrations, ignoring failures (Start-SeaportService while its command is down).</summary>
@@ -457,6 +456,4 @@ public static class SeaportRegistrar
         try { await FreeAsync(config, id, keepClaims, ct).ConfigureAwait(false); }
         catch (Exception e) when (e is SeaportNotFoundException or SeaportConflictException or SeaportUnavailableException or SeaportRejectedException || SeaportStore.IsAvailabilityProblem(e)) { }
     }
-
-    private static Task FreeQuietlyAsync(Owned o, CancellationToken ct) => FreeQuietlyAsync(o.Config, o.Entry.Id, ct);
 }

@@ -73,5 +73,5 @@ internal static class SeaportStore
 
     public static string ClaimKey(string host, int port) => $"p.{HostKey(host)}.{port}";
 
-    public static bool IsAvailabilityProblem(Exception e) => e is NatsException or TimeoutException or NatsJSException;
+    public static bool IsAvailabilityProblem(Exception e) => e is NatsException or TimeoutException; // NatsJSException is a NatsException
 }

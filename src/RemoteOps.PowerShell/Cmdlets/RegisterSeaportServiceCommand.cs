@@ -71,7 +71,7 @@ public sealed class RegisterSeaportServiceCommand : RemoteOpsCmdlet
             var service = await SeaportSupport.Try(writer, Role, () => SeaportRegistrar.RegisterAsync(config, request, ct)).ConfigureAwait(false);
             if (service is not null)
             {
-                SessionRegistrations.Track(session, config, service.Id);
+                SessionRegistrations.Track(session, service.Id);
                 writer.WriteVerbose($"Registered {service.Role} as {service.Id} on {service.HostName}:{service.Port}; heartbeat every {Config.Duration.Format(config.Seaport.Heartbeat)}.");
                 writer.WriteObject(service);
             }

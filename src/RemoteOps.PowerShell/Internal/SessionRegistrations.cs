@@ -1,6 +1,5 @@
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
-using RemoteOps.Config;
 using RemoteOps.Seaport;
 
 namespace RemoteOps.PowerShell.Internal;
@@ -12,7 +11,7 @@ internal static class SessionRegistrations
 {
     private static readonly ConditionalWeakTable<Runspace, Tracker> Trackers = new();
 
-    public static void Track(Runspace? runspace, RemoteOpsConfig config, string id)
+    public static void Track(Runspace? runspace, string id)
     {
         if (runspace is null) return;
         var tracker = Trackers.GetValue(runspace, r =>
@@ -21,36 +20,30 @@ internal static class SessionRegistrations
             r.StateChanged += t.OnStateChanged;
             return t;
         });
-        tracker.Add(config, id);
+        tracker.Add(id);
     }
 
     private sealed class Tracker
     {
-        private readonly List<(RemoteOpsConfig Config, string Id)> _owned = new();
-        private bool _freed;
+        private readonly List<string> _ids = new();
+        private bool _closed;
 
-        public void Add(RemoteOpsConfig config, string id)
+        public void Add(string id)
         {
-            lock (_owned) _owned.Add((config, id));
+            lock (_ids) _ids.Add(id);
         }
 
         public void OnStateChanged(object? sender, RunspaceStateEventArgs e)
         {
             if (e.RunspaceStateInfo.State is not (RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken)) return;
-            List<(RemoteOpsConfig Config, string Id)> owned;
-            lock (_owned)
+            List<string> ids;
+            lock (_ids)
             {
-                if (_freed) return;
-                _freed = true;
-                owned = _owned.Where(o => SeaportRegistrar.Owns(o.Id)).ToList();
+                if (_closed) return;
+                _closed = true;
+                ids = _ids.ToList();
             }
-            if (owned.Count == 0) return;
-            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            try
-            {
-                Task.WhenAll(owned.Select(o => SeaportRegistrar.FreeQuietlyAsync(o.Config, o.Id, budget.Token))).Wait(budget.Token);
-            }
-            catch (Exception) { /* closing: what is not freed expires */ }
+            SeaportRegistrar.FreeOwned(ids, TimeSpan.FromSeconds(3));
         }
     }
 }
