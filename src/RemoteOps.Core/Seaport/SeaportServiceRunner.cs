@@ -14,7 +14,8 @@ public static class SeaportServiceRunner
         public int MaxRestarts { get; init; } = 10;
         public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
         public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
-        public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+        /// <summary>Cap of the doubling restart delay: 30 s, or the first delay when that is longer.</summary>
+        public TimeSpan MaxBackoff => InitialBackoff > TimeSpan.FromSeconds(30) ? InitialBackoff : TimeSpan.FromSeconds(30);
         public string? WorkingDirectory { get; init; }
     }
 

@@ -73,7 +73,6 @@ public sealed class StartSeaportServiceCommand : RemoteOpsCmdlet
             MaxRestarts = MaxRestarts,
             ReadyTimeout = ReadyTimeout,
             InitialBackoff = RestartDelay,
-            MaxBackoff = RestartDelay > TimeSpan.FromSeconds(30) ? RestartDelay : TimeSpan.FromSeconds(30),
             WorkingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
         };
         RunAsync(async (writer, ct) =>
