@@ -174,10 +174,16 @@ public sealed class SeaportIndex
             else
             {
                 var slot = new Slot { Key = e.Key, Raw = e.Value ?? [], Revision = e.Revision, Created = e.Created };
-                slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
-                if (slot.Parsed is null) slot.Verified = false;
-                // A heartbeat that re-puts the very bytes already verified needs no second check.
-                else if (old is { Verified: true } && old.Raw.AsSpan().SequenceEqual(slot.Raw)) slot.Verified = true;
+                if (old is not null && old.Raw.AsSpan().SequenceEqual(slot.Raw))
+                {
+                    // A heartbeat that re-puts the same signed bytes: nothing to parse or check again.
+                    (slot.Parsed, slot.Verified, slot.Problem) = (old.Parsed, old.Verified, old.Problem);
+                }
+                else
+                {
+                    slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
+                    if (slot.Parsed is null) slot.Verified = false;
+                }
                 // Watchers need the verdict now; otherwise it waits for a query (the previous value stays as the fallback).
                 if (_subscribers.Count > 0) IsVerifiedUnlocked(slot);
                 if (slot.Verified == false)
