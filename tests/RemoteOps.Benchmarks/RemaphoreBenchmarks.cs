@@ -4,6 +4,7 @@ using System.Text;
 using NATS.Client.Core;
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Messaging;
 using RemoteOps.Remaphore;
 using RemoteOps.TestSupport;
 
@@ -71,7 +72,7 @@ public static class RemaphoreBenchmarks
         await raw.PingAsync();
         var payload = new byte[180];
         using var floorKey = SigningKey.Generate();
-        var floorPeers = new PeerTable([new PeerConfig { Public = floorKey.PublicBase58, Destination = "x", Verbs = { "*" } }]);
+        var floorPeers = new TrustStore([new PeerConfig { Public = floorKey.PublicBase58, Destination = "x", Verbs = { "*" } }]);
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions());
         await using var reader = waiter.ReadAllAsync().GetAsyncEnumerator();
         var options = new RemaphoreSendOptions { Payload = "go", Verb = "ping", Destination = "com.bench.*" };
@@ -87,7 +88,7 @@ public static class RemaphoreBenchmarks
             await raw.PublishAsync(rawSubject, wire);
             var got = await sub.Msgs.ReadAsync();
             RemaphoreWire.TryDecode(got.Data!, out var m, out _);
-            if (!PeerTable.Verify(floorPeers.Find(m.SenderBase58)!.Key, m.SignedBytes, m.Signature)) throw new InvalidOperationException("floor verify");
+            if (!VerificationKey.Verify(floorPeers.Find(m.SenderBase58)!.Key, m.SignedBytes, m.Signature)) throw new InvalidOperationException("floor verify");
             long floorTicks = Stopwatch.GetTimestamp() - t0;
 
             t0 = Stopwatch.GetTimestamp();
@@ -230,7 +231,7 @@ public static class RemaphoreBenchmarks
             Identities = { new IdentityConfig { Public = requesterKey.PublicBase58, Private = requesterKey.ExportSeedBase58(), Verbs = { "*" } } },
         };
         for (int i = 0; i < replies; i++) requester.Peers.Add(new PeerConfig { Public = publics[i], Destination = $"com.bench.f{i}", Verbs = { "*" } });
-        PeerTable.For(requester); // import the peer keys up front, as a long-running session would have
+        TrustStore.For(requester); // import the peer keys up front, as a long-running session would have
         var best = 0.0;
         for (int run = 0; run < 3; run++)
         {

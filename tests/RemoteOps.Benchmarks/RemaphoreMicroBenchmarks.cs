@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Messaging;
 using RemoteOps.Remaphore;
-using SimpleBase;
 
 namespace RemoteOps.Benchmarks;
 
@@ -17,13 +17,13 @@ public static class RemaphoreMicroBenchmarks
         var now = RemaphoreWire.NowNanos();
         var wire = RemaphoreWire.Encode(key, "**", now, RemaphoreWire.UuidBytes(null), "ping", false, "payload");
         var sig = key.Sign(wire);
-        var sigText = Base58.Bitcoin.Encode(sig);
+        var sigText = SimpleBase.Base58.Bitcoin.Encode(sig);
         var pre = wire.AsSpan(wire.Length - 40).ToArray();
         Time(report, "Ed25519 sign", () => key.Sign(pre));
-        var pk = PeerTable.Import(key.PublicBase58)!;
-        Time(report, "Ed25519 verify", () => PeerTable.Verify(pk, pre, key.Sign(pre)) , subtract: "Ed25519 sign");
-        Time(report, "base58 encode 64 bytes", () => Base58.Bitcoin.Encode(sig));
-        Time(report, "base58 decode 88 chars", () => Base58.Bitcoin.Decode(sigText));
+        var pk = VerificationKey.Import(key.PublicBase58)!;
+        Time(report, "Ed25519 verify", () => VerificationKey.Verify(pk, pre, key.Sign(pre)) , subtract: "Ed25519 sign");
+        Time(report, "base58 encode 64 bytes", () => SimpleBase.Base58.Bitcoin.Encode(sig));
+        Time(report, "base58 decode 88 chars", () => SimpleBase.Base58.Bitcoin.Decode(sigText));
         Time(report, "SHA-256 of a message", () => SHA256.HashData(wire));
         Time(report, "TryDecode", () => RemaphoreWire.TryDecode(wire, out _, out _));
         Time(report, "Encode (sign included)", () => RemaphoreWire.Encode(key, "**", now, RemaphoreWire.UuidBytes(null), "ping", false, "payload"));
@@ -43,7 +43,7 @@ public static class RemaphoreMicroBenchmarks
         using var kb = SigningKey.Generate();
         var a = new RemoteOpsConfig { Servers = new() { server.Url }, Subject = "m", Destination = "com.a", Identities = { new IdentityConfig { Public = ka.PublicBase58, Private = ka.ExportSeedBase58(), Verbs = { "*" } } }, Peers = { new PeerConfig { Public = kb.PublicBase58, Destination = "com.b", Verbs = { "*" } } } };
         var b = new RemoteOpsConfig { Servers = new() { server.Url }, Subject = "m", Destination = "com.b", Identities = { new IdentityConfig { Public = kb.PublicBase58, Private = kb.ExportSeedBase58(), Verbs = { "*" } } }, Peers = { new PeerConfig { Public = ka.PublicBase58, Destination = "com.a", Verbs = { "*" } } } };
-        var conn = await RemoteOps.Messaging.NatsConnectionPool.GetAsync(a);
+        var conn = await RemoteOps.Messaging.ConnectionPool.GetAsync(a);
         const int n = 3000;
         // raw on the shared connection
         {
@@ -54,7 +54,7 @@ public static class RemaphoreMicroBenchmarks
             for (int i = 0; i < n; i++) { long t0 = Stopwatch.GetTimestamp(); await conn.PublishAsync("m.raw", pre); await sub.Msgs.ReadAsync(); s.AddTicks(Stopwatch.GetTimestamp() - t0); }
             report.Add("raw pub→sub (shared connection)", Samples.Micros(s.Percentile(50)));
             var v = new Samples();
-            var peers = PeerTable.For(b);
+            var peers = TrustStore.For(b);
             for (int i = 0; i < n; i++)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -62,7 +62,7 @@ public static class RemaphoreMicroBenchmarks
                 await conn.PublishAsync("m.raw", w);
                 var m = await sub.Msgs.ReadAsync();
                 RemaphoreWire.TryDecode(m.Data!, out var wm, out _);
-                PeerTable.Verify(peers.Find(wm.SenderBase58)!.Key, wm.SignedBytes, wm.Signature);
+                VerificationKey.Verify(peers.Find(wm.SenderBase58)!.Key, wm.SignedBytes, wm.Signature);
                 v.AddTicks(Stopwatch.GetTimestamp() - t0);
             }
             report.Add("raw + encode/sign + decode/verify inline (floor)", Samples.Micros(v.Percentile(50)));

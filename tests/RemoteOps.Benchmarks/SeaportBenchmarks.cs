@@ -128,7 +128,7 @@ public static class SeaportBenchmarks
         var fresh = new Samples();
         for (int i = 0; i < 5; i++)
         {
-            await RemoteOps.Messaging.NatsConnectionPool.DisconnectAsync(config);
+            await RemoteOps.Messaging.ConnectionPool.DisconnectAsync(config);
             long t0 = Stopwatch.GetTimestamp();
             var found = await SeaportQueries.QueryAsync(config, "svc42@1.x", null, null, default);
             fresh.AddTicks(Stopwatch.GetTimestamp() - t0);

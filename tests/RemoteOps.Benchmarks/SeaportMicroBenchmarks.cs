@@ -21,7 +21,7 @@ public static class SeaportMicroBenchmarks
             Registered = 1, Time = 2, TimeoutMs = 45_000,
         };
         var value = SeaportEntryCodec.Encode(entry, key);
-        var none = new HashSet<string>();
+        var none = new TrustStore([]);
         Cpu(report, "encode + sign one entry", 20_000, () => SeaportEntryCodec.Encode(entry, key));
         Cpu(report, "parse one entry (no verify)", 50_000, () => SeaportEntryCodec.Parse(value, out _));
         Cpu(report, "decode + verify one entry", 20_000, () => SeaportEntryCodec.Decode(entry.Key, value, none, out _));

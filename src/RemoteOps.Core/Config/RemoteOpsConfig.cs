@@ -30,6 +30,9 @@ public sealed class RemoteOpsConfig
 
     public SeaportConfig Seaport { get; set; } = new();
 
+    /// <summary>Scopes of the trust store and the keys granted each (seaport.authorized → "seaport").</summary>
+    public IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => [new("seaport", Seaport.Authorized)];
+
     /// <summary>Identity key of this config for connection sharing: same servers and credentials share one connection.</summary>
     public string ConnectionKey =>
         string.Join("|", Servers) + "|" + Credentials + "|" + NkeySeedFile + "|" + User + "|" + Password?.GetHashCode() + "|" + Token?.GetHashCode()

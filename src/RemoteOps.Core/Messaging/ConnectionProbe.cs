@@ -11,7 +11,7 @@ public static class ConnectionProbe
     {
         try
         {
-            var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+            var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
             var rtt = await connection.PingAsync(cancellationToken).ConfigureAwait(false);
             var info = connection.ServerInfo;
             return new RemoteOpsConnectionInfo

@@ -2,7 +2,6 @@ using NATS.Client.Core;
 using RemoteOps.Config;
 using RemoteOps.Identity;
 using RemoteOps.Messaging;
-using NatsConnectionPool = RemoteOps.Messaging.NatsConnectionPool;
 
 namespace RemoteOps.Remaphore;
 
@@ -37,104 +36,38 @@ public sealed class PreparedMessage
 /// <summary>The remaphore engine's entry points. The cmdlets bind parameters and call these.</summary>
 public static class RemaphoreClient
 {
-    /// <summary>Fire and forget (the seed's -s): signs and publishes on the shared connection. The original flushes
-    /// (a PING/PONG round trip) after each message because its process exits next. Here the message is handed to the
-    /// connection, whose write loop puts it on the socket at once (nothing waits in a buffer for a flush), and the
-    /// round trip that confirms it is taken off the message's path: it follows a little later (<see cref="Flusher"/>,
-    /// one PING for all the sends of that moment), and the process makes one more on every connection with
-    /// unconfirmed sends when it exits, so nothing sent is lost when the process ends. A PING right behind each
-    /// message cost 5–8 µs per Send→Wait on a 2-core machine (interleaved A/B; the PING/PONG and its continuation
-    /// compete with the message for the cores). <see cref="FlushAsync"/> waits for the server explicitly.</summary>
+    /// <summary>Fire and forget (the seed's -s): signs and publishes on the shared connection. The message is handed to
+    /// the connection, whose write loop puts it on the socket at once; the round trip that confirms it is taken off the
+    /// message's path (<see cref="ConnectionContext.MarkUnconfirmed"/>), and the process confirms every connection's sends
+    /// when it exits, so nothing sent is lost when the process ends. <see cref="FlushAsync"/> waits for the server explicitly.</summary>
     public static async Task<RemaphoreMessage> SendAsync(RemoteOpsConfig config, RemaphoreSendOptions options, CancellationToken cancellationToken = default)
     {
         // Validate and sign first (every error is thrown before anything is sent); the hash and the returned object are
         // built once the message is on its way, not in front of it.
         var signed = Sign(config, options, requestReply: false);
-        var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        var context = await ConnectionPool.GetContextAsync(config, cancellationToken).ConfigureAwait(false);
         if (options.Latch)
         {
             var prepared = Complete(config, options, signed);
-            await RemaphoreLatch.PutAsync(connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
-            await connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
-            MarkUnflushed(connection);
+            await RemaphoreLatch.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
+            await context.Connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
+            context.MarkUnconfirmed();
             return prepared.Message;
         }
-        await connection.PublishAsync(signed.Subject, signed.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
-        MarkUnflushed(connection);
+        await context.Connection.PublishAsync(signed.Subject, signed.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
+        context.MarkUnconfirmed();
         return Complete(config, options, signed).Message;
     }
 
     /// <summary>Waits until the server has everything sent so far on this config's connection.</summary>
     public static async Task FlushAsync(RemoteOpsConfig config, CancellationToken cancellationToken = default)
     {
-        var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
         await connection.PingAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<NatsConnection, Flusher> Flushers = new();
-    private static int _exitHooked;
-
-    private static void MarkUnflushed(NatsConnection connection)
-    {
-        if (Volatile.Read(ref _exitHooked) == 0 && Interlocked.Exchange(ref _exitHooked, 1) == 0)
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => FlushAllOnExit();
-        Flushers.GetValue(connection, static c => new Flusher(c)).Kick();
-    }
-
-    /// <summary>Confirms a connection's sends off their path: the first send after a quiet moment schedules one PING
-    /// <see cref="Delay"/> later, which covers every send until it is written; sends during it schedule one more.
-    /// A loop of sends costs one round trip per <see cref="Delay"/>, a single send one round trip, and neither waits for it.</summary>
-    private sealed class Flusher(NatsConnection connection)
-    {
-        public static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(20);
-        private int _dirty;     // sent on since the last PING was written
-        private int _scheduled; // a background flush is pending or running
-
-        public NatsConnection Connection => connection;
-        public bool Unconfirmed => Volatile.Read(ref _dirty) != 0 || Volatile.Read(ref _scheduled) != 0;
-
-        public void Kick()
-        {
-            Volatile.Write(ref _dirty, 1);
-            if (Volatile.Read(ref _scheduled) == 0 && Interlocked.CompareExchange(ref _scheduled, 1, 0) == 0) _ = RunAsync();
-        }
-
-        private async Task RunAsync()
-        {
-            while (true)
-            {
-                await Task.Delay(Delay).ConfigureAwait(false);
-                if (Interlocked.Exchange(ref _dirty, 0) != 0)
-                {
-                    try { await connection.PingAsync().ConfigureAwait(false); }
-                    catch (ObjectDisposedException) { Interlocked.Exchange(ref _scheduled, 0); return; }
-                    catch (Exception) { /* failing: the next send reports it; the exit flush tries again */ }
-                }
-                if (Volatile.Read(ref _dirty) != 0) continue;
-                // Stand down, unless a send slipped in (it either sees _scheduled == 0 and starts a flush, or we see it).
-                Interlocked.Exchange(ref _scheduled, 0);
-                if (Volatile.Read(ref _dirty) == 0 || Interlocked.CompareExchange(ref _scheduled, 1, 0) != 0) return;
-            }
-        }
-    }
-
-    /// <summary>At process exit: one PING round trip (bounded) on every open connection with sends not yet confirmed,
-    /// so a script that sends and exits does not lose its signal.</summary>
-    private static void FlushAllOnExit()
-    {
-        var pings = new List<Task>();
-        foreach (var flusher in Flushers.Select(e => e.Value).ToList())
-        {
-            if (!flusher.Unconfirmed || flusher.Connection.ConnectionState == NatsConnectionState.Closed) continue;
-            try { pings.Add(flusher.Connection.PingAsync().AsTask()); }
-            catch (Exception) { /* disposed or failing: nothing more to do */ }
-        }
-        try { Task.WaitAll(pings.ToArray(), TimeSpan.FromSeconds(5)); }
-        catch (Exception) { /* exiting anyway */ }
-    }
-
     /// <summary>Validates the options, picks the identity and signs. Throws <see cref="RemaphoreArgumentException"/>,
-    /// <see cref="RemaphorePatternException"/> or <see cref="IdentityException"/> with a clear message.</summary>
+    /// <see cref="DestinationPatternException"/> or <see cref="IdentityException"/> with a clear message.</summary>
     public static PreparedMessage Prepare(RemoteOpsConfig config, RemaphoreSendOptions options, bool requestReply) =>
         Complete(config, options, Sign(config, options, requestReply));
 
@@ -210,7 +143,7 @@ public static class RemaphoreClient
     {
         if (!SigningKey.TryDecodePublic(text, out var raw))
             throw new RemaphoreArgumentException($"{what} '{text}' is not an Ed25519 public key (32 bytes, base58).");
-        return SimpleBase.Base58.Bitcoin.Encode(raw);
+        return Base58.Encode(raw);
     }
 
     /// <summary>Truncates to at most <paramref name="maxBytes"/> UTF-8 bytes without splitting a character.</summary>

@@ -1,3 +1,5 @@
+using RemoteOps.Messaging;
+
 namespace RemoteOps.Remaphore;
 
 /// <summary>What a waiter or a request reports, in order, for the cmdlet to write.</summary>
@@ -16,4 +18,4 @@ public sealed record RemaphoreNote(string Text) : RemaphoreEvent;
 public sealed record RemaphoreWarning(string Text) : RemaphoreEvent;
 
 /// <summary>Bad arguments to a remaphore operation (a parameter error for the cmdlets).</summary>
-public sealed class RemaphoreArgumentException(string message) : ArgumentException(message);
+public sealed class RemaphoreArgumentException(string message) : RemoteOpsArgumentException(message);

@@ -1,10 +1,11 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
 using RemoteOps.Config;
+using RemoteOps.Messaging;
+using RemoteOps.Identity;
 
 namespace RemoteOps.Remaphore;
 
@@ -17,21 +18,18 @@ namespace RemoteOps.Remaphore;
 /// the expiry is checked on read (and an expired entry is deleted by the reader).</para></summary>
 public static class RemaphoreLatch
 {
-    private static readonly ConcurrentDictionary<(NatsConnection, string), INatsKVStore> Stores = new();
-
     public static string KeyFor(string subject, ReadOnlySpan<byte> uuid)
     {
-        var part = IsValidKey(subject) ? subject : "x" + Convert.ToHexStringLower(Encoding.UTF8.GetBytes(subject));
-        return part + "." + Convert.ToHexStringLower(uuid);
+        return KvBuckets.KeyToken(subject, KvBuckets.IsKey) + "." + Convert.ToHexStringLower(uuid);
     }
 
-    /// <summary>KV keys: [-/_=.a-zA-Z0-9], not starting or ending with a dot.</summary>
-    private static bool IsValidKey(string s) =>
-        s.Length > 0 && s[0] != '.' && s[^1] != '.' && s.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '/' or '_' or '=' or '.');
+    /// <summary>Latch signatures are made for this purpose only.</summary>
+    public static readonly SignatureDomain Domain = new("remaphore-latch");
 
-    internal static byte[] LatchSignedBytes(string subject, string expiryHex, ReadOnlySpan<byte> wire)
+    /// <summary>What the latch signature covers after its domain: subject, expiry and the wire message.</summary>
+    private static byte[] LatchSignedBytes(string subject, string expiryHex, ReadOnlySpan<byte> wire)
     {
-        var head = Encoding.UTF8.GetBytes($"remaphore-latch\n{subject}\n{expiryHex}\n");
+        var head = Encoding.UTF8.GetBytes($"{subject}\n{expiryHex}\n");
         return [.. head, .. wire];
     }
 
@@ -41,7 +39,7 @@ public static class RemaphoreLatch
             ?? throw new InvalidOperationException("unreachable");
         var expiry = RemaphoreWire.NowNanos() + (long)Math.Min(ttl.TotalNanoseconds, long.MaxValue / 2);
         var expiryHex = expiry.ToString("x", CultureInfo.InvariantCulture);
-        var signature = Base58Fast.Encode(prepared.Key.Sign(LatchSignedBytes(prepared.Subject, expiryHex, prepared.Wire)));
+        var signature = Base58.Encode(prepared.Key.Sign(Domain, LatchSignedBytes(prepared.Subject, expiryHex, prepared.Wire)));
         byte[] value = [.. Encoding.ASCII.GetBytes($"{expiryHex},{signature}\n"), .. prepared.Wire];
         try
         {
@@ -56,7 +54,7 @@ public static class RemaphoreLatch
     /// <summary>Reads the latched message for (subject, uuid): its wire bytes when present, well-signed and not expired;
     /// otherwise null, with what happened told through <paramref name="note"/>. The caller still verifies the message.</summary>
     public static async Task<byte[]?> TryGetAsync(NatsConnection connection, RemoteOpsConfig config, string subject, byte[] uuid,
-        PeerTable peers, Action<string> note, CancellationToken cancellationToken)
+        TrustStore peers, Action<string> note, CancellationToken cancellationToken)
     {
         INatsKVStore? store;
         try
@@ -105,10 +103,10 @@ public static class RemaphoreLatch
             note($"Dropped latched message {key}: bad encoding.");
             return null;
         }
-        if (!Base58Fast.TryDecode(signatureText.AsSpan(), out var signature)) signature = [];
+        if (!Base58.TryDecode(signatureText.AsSpan(), out var signature)) signature = [];
         // The latch signature must be the message sender's; an unknown sender is reported by the message verification.
         var peerKey = peers.Find(message.SenderBase58)?.Key;
-        if (peerKey is not null && !PeerTable.Verify(peerKey, LatchSignedBytes(subject, expiryHex, wire), signature))
+        if (peerKey is not null && !VerificationKey.Verify(peerKey, Domain, LatchSignedBytes(subject, expiryHex, wire), signature))
         {
             note($"Dropped latched message {key}: bad latch signature.");
             return null;
@@ -125,30 +123,16 @@ public static class RemaphoreLatch
 
     private static async Task<INatsKVStore?> GetStoreAsync(NatsConnection connection, string bucket, bool create, CancellationToken cancellationToken)
     {
-        if (Stores.TryGetValue((connection, bucket), out var cached)) return cached;
-        var kv = new NatsKVContext(new NatsJSContext(connection));
-        INatsKVStore store;
         try
         {
-            store = await kv.GetStoreAsync(bucket, cancellationToken).ConfigureAwait(false);
-        }
-        catch (NatsJSApiException e) when (e.Error.Code == 404)
-        {
-            if (!create) return null;
-            try
-            {
-                store = await kv.CreateStoreAsync(new NatsKVConfig(bucket) { History = 1, Description = "RemoteOps remaphore latched signals" }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (NatsException ce)
-            {
-                throw new RemaphoreLatchException($"Cannot create the latch bucket '{bucket}' (is JetStream enabled?): {ce.Message}", ce);
-            }
+            return await KvBuckets.GetAsync(connection, bucket,
+                create ? () => new NatsKVConfig(bucket) { History = 1, Description = "RemoteOps remaphore latched signals" } : null,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (NatsException e) when (create)
         {
             throw new RemaphoreLatchException($"Cannot open the latch bucket '{bucket}' (is JetStream enabled?): {e.Message}", e);
         }
-        return Stores.GetOrAdd((connection, bucket), store);
     }
 }
 

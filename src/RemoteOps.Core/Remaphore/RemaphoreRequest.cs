@@ -4,8 +4,8 @@ using System.Globalization;
 using System.Threading.Channels;
 using NATS.Client.Core;
 using RemoteOps.Config;
+using RemoteOps.Identity;
 using RemoteOps.Messaging;
-using NatsConnectionPool = RemoteOps.Messaging.NatsConnectionPool;
 
 namespace RemoteOps.Remaphore;
 
@@ -17,7 +17,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
     private readonly RemoteOpsConfig _config;
     private readonly INatsSub<byte[]> _sub;
     private readonly RemaphoreVerifier _verifier;
-    private readonly ConcurrentDictionary<string, PeerEntry> _waitingFor;
+    private readonly ConcurrentDictionary<string, TrustedPeer> _waitingFor;
     private readonly ConcurrentDictionary<string, byte> _answered = new(StringComparer.Ordinal);
     private readonly Channel<RemaphoreEvent> _events = Channel.CreateUnbounded<RemaphoreEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop;
@@ -28,16 +28,16 @@ public sealed class RemaphoreRequest : IAsyncDisposable
 
     public RemaphoreMessage Request { get; }
     /// <summary>The responders waited for (config peers whose destination matches, or -ExpectedResponder).</summary>
-    public IReadOnlyList<PeerEntry> Expected { get; }
+    public IReadOnlyList<TrustedPeer> Expected { get; }
     /// <summary>After the events end: the expected responders that did not answer.</summary>
-    public IReadOnlyList<PeerEntry> Missing => _waitingFor.Values.OrderBy(p => p.Destination, StringComparer.Ordinal).ToList();
+    public IReadOnlyList<TrustedPeer> Missing => _waitingFor.Values.OrderBy(p => p.Destination, StringComparer.Ordinal).ToList();
     public bool TimedOut { get; private set; }
     public TimeSpan Timeout { get; }
     public ChannelReader<RemaphoreEvent> Events => _events.Reader;
     /// <summary>Verified replies so far.</summary>
     public int Replies => _answered.Count;
 
-    private RemaphoreRequest(RemoteOpsConfig config, RemaphoreMessage request, IReadOnlyList<PeerEntry> expected, INatsSub<byte[]> sub,
+    private RemaphoreRequest(RemoteOpsConfig config, RemaphoreMessage request, IReadOnlyList<TrustedPeer> expected, INatsSub<byte[]> sub,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         _config = config;
@@ -45,7 +45,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         Expected = expected;
         _sub = sub;
         Timeout = timeout;
-        _waitingFor = new ConcurrentDictionary<string, PeerEntry>(expected.Select(p => KeyValuePair.Create(p.Public, p)), StringComparer.Ordinal);
+        _waitingFor = new ConcurrentDictionary<string, TrustedPeer>(expected.Select(p => KeyValuePair.Create(p.Public, p)), StringComparer.Ordinal);
         _remaining = _waitingFor.Count;
         _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew));
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -59,10 +59,10 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         IReadOnlyList<string>? expectedResponders, CancellationToken cancellationToken = default)
     {
         DestinationPattern.Validate(options.Destination);
-        var peers = PeerTable.For(config);
+        var peers = TrustStore.For(config);
         var expected = ResolveExpected(config, peers, options.Destination, expectedResponders);
         var prepared = RemaphoreClient.Prepare(config, options, requestReply: true);
-        var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
         var replySubject = RemaphoreWire.ReplySubject(config.Subject, prepared.Hash);
         // Fan-in: many replies may arrive at once; never drop one for want of buffer.
         var sub = await connection.SubscribeCoreAsync<byte[]>(replySubject,
@@ -88,9 +88,9 @@ public sealed class RemaphoreRequest : IAsyncDisposable
     /// <summary>Expected responders: the config peers whose destination the pattern matches (as the original's
     /// PotentialReceivers); or, with <paramref name="named"/>, the peers each entry names by public key or by destination
     /// (pattern). An entry naming no configured peer is an error: its replies would be dropped as from an unknown sender.</summary>
-    public static IReadOnlyList<PeerEntry> ResolveExpected(RemoteOpsConfig config, PeerTable peers, string pattern, IReadOnlyList<string>? named)
+    public static IReadOnlyList<TrustedPeer> ResolveExpected(RemoteOpsConfig config, TrustStore peers, string pattern, IReadOnlyList<string>? named)
     {
-        var result = new List<PeerEntry>();
+        var result = new List<TrustedPeer>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         if (named is { Count: > 0 })
         {
@@ -148,7 +148,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         var peer = verdict.Peer!;
         if (!_answered.TryAdd(peer.Public, 0))
         {
-            _events.Writer.TryWrite(new RemaphoreNote($"Ignored a second reply from {peer.Destination} ({RemaphoreVerifier.Short(peer.Public)})."));
+            _events.Writer.TryWrite(new RemaphoreNote($"Ignored a second reply from {peer.Destination} ({UntrustedText.Short(peer.Public)})."));
             return;
         }
         var (exitCode, output) = ParseReply(m.Payload);

@@ -4,7 +4,6 @@ using NATS.Client.Core;
 using RemoteOps.Config;
 using RemoteOps.Identity;
 using RemoteOps.Messaging;
-using NatsConnectionPool = RemoteOps.Messaging.NatsConnectionPool;
 
 namespace RemoteOps.Remaphore;
 
@@ -36,7 +35,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
     private readonly RemoteOpsConfig _config;
     private readonly RemaphoreWaitOptions _options;
     private readonly NatsConnection _connection;
-    private readonly SignalHub.Registration _inbox;
+    private readonly SharedSubscription.Registration<Envelope<WireMessage>> _inbox;
     private readonly RemaphoreVerifier _verifier;
     private readonly string? _destination;
     private readonly byte[]? _uuid;
@@ -56,7 +55,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
     /// <summary>The subscription ended under the wait (e.g. Disconnect-RemoteOps closed the connection).</summary>
     public bool SubscriptionEnded { get; private set; }
 
-    private RemaphoreWaiter(RemoteOpsConfig config, RemaphoreWaitOptions options, NatsConnection connection, SignalHub.Registration inbox,
+    private RemaphoreWaiter(RemoteOpsConfig config, RemaphoreWaitOptions options, NatsConnection connection, SharedSubscription.Registration<Envelope<WireMessage>> inbox,
         string subject, string? destination, byte[]? uuid, string? sender, CancellationToken cancellationToken)
     {
         _config = config;
@@ -92,7 +91,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             else if (config.Destination is { Length: > 0 } own)
             {
                 if (!DestinationPattern.TryValidateName(own, out var problem))
-                    throw new RemaphorePatternException($"The config's destination '{own}' is not usable: {problem}");
+                    throw new DestinationPatternException($"The config's destination '{own}' is not usable: {problem}");
                 destination = own;
             }
             else
@@ -106,11 +105,11 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         if (options.Verbs is not null) foreach (var verb in options.Verbs) RemaphoreClient.ValidateVerb(verb);
         var subject = RemaphoreWire.MessageSubject(config.Subject, RemaphoreClient.ValidateSubject(options.Subject));
 
-        PeerTable.For(config); // import the peer keys now, not on the first message
-        var connection = await NatsConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        TrustStore.For(config); // import the peer keys now, not on the first message
+        var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
         // One subscription per subject per process, shared; a waiter that falls far behind loses the newest messages
         // (and says so) rather than stalling the shared connection.
-        var inbox = await SignalHub.RegisterAsync(connection, subject, 65536, cancellationToken).ConfigureAwait(false);
+        var inbox = await SharedSubscription.RegisterAsync(connection, subject, RemaphoreVerifier.Open, 65536, cancellationToken).ConfigureAwait(false);
         try
         {
             // The server handles a client's commands in order: after this round trip it has the subscription,
@@ -140,7 +139,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             byte[]? latched = null;
             try
             {
-                latched = await RemaphoreLatch.TryGetAsync(_connection, _config, Subject, _uuid, PeerTable.For(_config), notes.Add, token).ConfigureAwait(false);
+                latched = await RemaphoreLatch.TryGetAsync(_connection, _config, Subject, _uuid, TrustStore.For(_config), notes.Add, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { yield break; }
             foreach (var n in notes) yield return new RemaphoreNote(n);
@@ -156,7 +155,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         {
             while (reader.TryRead(out var delivery))
             {
-                var (e, done) = Handle(delivery.Envelope, delivery.Raw, latched: false);
+                var (e, done) = Handle(delivery.Decoded, delivery.Raw, latched: false);
                 if (e is not null) yield return e;
                 if (done) yield break;
                 if (token.IsCancellationRequested) break;
@@ -170,7 +169,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
     }
 
     /// <summary>False when the wait is over (timeout or disposal); throws when the caller cancels.</summary>
-    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<SignalDelivery> reader, CancellationToken token, CancellationToken caller)
+    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<Delivery<Envelope<WireMessage>>> reader, CancellationToken token, CancellationToken caller)
     {
         try
         {
@@ -187,7 +186,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
     }
 
     /// <summary>The event for one message (or null when there is nothing to say), and whether the wait is over.</summary>
-    private (RemaphoreEvent? Event, bool Done) Handle(Envelope envelope, byte[] raw, bool latched)
+    private (RemaphoreEvent? Event, bool Done) Handle(Envelope<WireMessage> envelope, byte[] raw, bool latched)
     {
         var now = RemaphoreWire.NowNanos();
         var verdict = latched ? _verifier.VerifyLatched(raw, _destination, now) : _verifier.VerifyMessage(envelope, _destination, now);
@@ -195,8 +194,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             return (new RemaphoreNote(latched ? "Latch: " + verdict.Reason : verdict.Reason), false);
         var m = verdict.Message!;
         string? skip = null;
-        if (_uuid is not null && !m.Uuid.AsSpan().SequenceEqual(_uuid)) skip = $"uuid {RemaphoreVerifier.Clean(RemaphoreWire.UuidText(m.Uuid))} is not the one waited for";
-        else if (_verbs is not null && !_verbs.Contains(m.Verb)) skip = $"verb '{RemaphoreVerifier.Clean(m.Verb)}' is not one waited for";
+        if (_uuid is not null && !m.Uuid.AsSpan().SequenceEqual(_uuid)) skip = $"uuid {UntrustedText.Clean(RemaphoreWire.UuidText(m.Uuid))} is not the one waited for";
+        else if (_verbs is not null && !_verbs.Contains(m.Verb)) skip = $"verb '{UntrustedText.Clean(m.Verb)}' is not one waited for";
         else if (_sender is not null && m.SenderBase58 != _sender) skip = "not from the sender waited for";
         if (skip is not null)
             return (new RemaphoreNote($"Skipped message {Convert.ToHexStringLower(m.Hash.AsSpan(0, 6))} from {verdict.Peer!.Destination}: {skip}."), false);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using RemoteOps.Identity;
+using RemoteOps.Messaging;
 
 namespace RemoteOps.Remaphore;
 
@@ -83,7 +84,7 @@ public static class RemaphoreWire
         var pre = PreMessage(destination, timeNanos, uuid, verb, requestReply, payload);
         Span<byte> signature = stackalloc byte[64];
         key.Sign(pre, signature);
-        var sig = Base58Fast.Encode(signature);
+        var sig = Base58.Encode(signature);
         var pub = key.PublicBase58;
         var result = new byte[pub.Length + 1 + sig.Length + 1 + pre.Length];
         int n = Encoding.ASCII.GetBytes(pub, result);
@@ -167,7 +168,7 @@ public static class RemaphoreWire
     {
         bytes = [];
         if (ascii.Length == 0 || ascii.Length > 100) return false;
-        return Base58Fast.TryDecode(ascii, out bytes) && bytes.Length == expected;
+        return Base58.TryDecode(ascii, out bytes) && bytes.Length == expected;
     }
 
     private static bool IsLowerHex(ReadOnlySpan<byte> s)
@@ -192,9 +193,19 @@ public static class RemaphoreWire
     }
 }
 
-/// <summary>A parsed, not yet verified, wire message.</summary>
-public sealed class WireMessage
+/// <summary>The remaphore wire as an envelope codec: its signature covers the pre-message as is (the original's
+/// format is its own domain).</summary>
+public sealed class RemaphoreCodec : IEnvelopeCodec<WireMessage>
 {
+    public static readonly RemaphoreCodec Instance = new();
+    public SignatureDomain? Domain => null;
+    public bool TryDecode(byte[] raw, byte[] hash, out WireMessage message, out string problem) => RemaphoreWire.TryDecode(raw, hash, out message, out problem);
+}
+
+/// <summary>A parsed, not yet verified, wire message.</summary>
+public sealed class WireMessage : ISignedMessage
+{
+    string ISignedMessage.Action => Verb;
 
     public required byte[] Raw { get; init; }
     public required string SenderBase58 { get; init; }

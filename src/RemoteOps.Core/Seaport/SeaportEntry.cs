@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using RemoteOps.Identity;
-using RemoteOps.Remaphore;
 
 namespace RemoteOps.Seaport;
 
@@ -46,19 +45,23 @@ public sealed record SeaportEntry
 /// <summary>Signs and verifies <see cref="SeaportEntry"/> values.</summary>
 public static class SeaportEntryCodec
 {
-    private static readonly byte[] Domain = "seaport-entry\n"u8.ToArray();
+    /// <summary>Entry signatures are made for this purpose only.</summary>
+    public static readonly SignatureDomain Domain = new("seaport-entry");
+    /// <summary>The trust store scope that seaport.authorized grants.</summary>
+    public const string TrustScope = "seaport";
     public const int MaxValueBytes = 64 * 1024;
 
     public static byte[] Encode(SeaportEntry entry, SigningKey key)
     {
         var json = WriteJson(entry with { Signer = key.PublicBase58 });
-        var signature = key.Sign(SignedBytes(entry.Key, json));
-        var head = Encoding.ASCII.GetBytes(Base58Fast.Encode(signature) + "\n");
+        var signature = key.Sign(Domain, SignedBytes(entry.Key, json));
+        var head = Encoding.ASCII.GetBytes(Base58.Encode(signature) + "\n");
         return [.. head, .. json];
     }
 
+    /// <summary>What the signature covers after its domain: the key, so an entry cannot be moved to another id, and the json as stored.</summary>
     private static byte[] SignedBytes(string key, ReadOnlySpan<byte> json) =>
-        [.. Domain, .. Encoding.UTF8.GetBytes(key + "\n"), .. json];
+        [.. Encoding.UTF8.GetBytes(key + "\n"), .. json];
 
     /// <summary>Reads a stored value without checking its signature (cheap: for indexing; see <see cref="Decode"/>).</summary>
     public static SeaportEntry? Parse(ReadOnlySpan<byte> value, out string? problem)
@@ -77,18 +80,18 @@ public static class SeaportEntryCodec
     }
 
     /// <summary>Decodes and verifies a stored value. Returns null with <paramref name="problem"/> set when the value is
-    /// corrupt, unsigned, badly signed, stored under another key, or (when <paramref name="authorized"/> is non-empty)
-    /// signed by a key not in it.</summary>
-    public static SeaportEntry? Decode(string key, ReadOnlySpan<byte> value, IReadOnlySet<string> authorized, out string? problem)
+    /// corrupt, unsigned, badly signed, stored under another key, or signed by a key the trust store does not authorize
+    /// for seaport (seaport.authorized).</summary>
+    public static SeaportEntry? Decode(string key, ReadOnlySpan<byte> value, TrustStore trust, out string? problem)
     {
         var entry = Parse(value, out problem);
         if (entry is null) return null;
         var nl = value.IndexOf((byte)'\n');
-        if (!Base58Fast.TryDecode(value[..nl], out var signature) || signature.Length != 64) { problem = "not signed (the first line is not a base58 Ed25519 signature)"; return null; }
-        if (!SigningKey.TryDecodePublic(entry.Signer, out var publicKey)) { problem = "the signer is not a base58 Ed25519 public key"; return null; }
-        if (!SigningKey.Verify(publicKey, SignedBytes(key, value[(nl + 1)..]), signature)) { problem = $"bad signature (claimed signer {entry.Signer})"; return null; }
+        if (!Base58.TryDecode(value[..nl], out var signature) || signature.Length != 64) { problem = "not signed (the first line is not a base58 Ed25519 signature)"; return null; }
+        if (VerificationKey.Import(entry.Signer) is not { } publicKey) { problem = "the signer is not a base58 Ed25519 public key"; return null; }
+        if (!VerificationKey.Verify(publicKey, Domain, SignedBytes(key, value[(nl + 1)..]), signature)) { problem = $"bad signature (claimed signer {entry.Signer})"; return null; }
         if (entry.Key != key) { problem = $"entry for id '{entry.Id}' stored under key '{key}'"; return null; }
-        if (authorized.Count > 0 && !authorized.Contains(entry.Signer)) { problem = $"signed by {entry.Signer}, which is not in seaport.authorized"; return null; }
+        if (!trust.IsAuthorized(TrustScope, entry.Signer)) { problem = $"signed by {entry.Signer}, which is not in seaport.authorized"; return null; }
         return entry;
     }
 

@@ -3,25 +3,28 @@ using System.Threading.Channels;
 using NATS.Client.Core;
 using NATS.Client.KeyValueStore;
 using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
 
 namespace RemoteOps.Seaport;
 
 /// <summary>The registry as this process sees it: a key-value watch over <c>s.&gt;</c> kept in memory, so a query is a
 /// scan of a dictionary (listing keys and getting each per query is far too slow at 10,000 services), and every
-/// change is an event for Watch-/Wait-SeaportService. One per (connection, bucket, authorized keys) per process.
+/// change is an event for Watch-/Wait-SeaportService. One per (connection, bucket, authorized keys), kept in the
+/// connection's context and retired with it.
 /// <para>Entries are parsed on arrival but their signatures are checked lazily, once per revision, when a query or a
 /// watcher first needs them: a new session loading 10,000 entries verifies only what it returns.</para>
 /// <para>Expiry: nats-server 2.9 has no per-key TTL, so an entry counts as live while its last put (server time) is
 /// younger than the registrant's timeout. A scan reports Expired when that runs out and reaps the key with a purge
 /// guarded by its revision, so a fresh heartbeat is never removed. While the connection is down nothing expires, and
 /// after a reconnect every owner has one timeout to be heard from again, so an outage does not read as deaths.</para></summary>
-public sealed class SeaportIndex
+public sealed class SeaportIndex : IDisposable
 {
-    private static readonly ConcurrentDictionary<(NatsConnection, string, string), Lazy<SeaportIndex>> Indexes = new();
-
+    private ConnectionContext? _context;
+    private object? _contextKey;
     private readonly NatsConnection _connection;
     private readonly INatsKVStore _store;
-    private readonly HashSet<string> _authorized;
+    private readonly TrustStore _trust;
     private readonly TimeSpan _skew;
     private readonly object _gate = new();
     private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
@@ -51,34 +54,40 @@ public sealed class SeaportIndex
 
     private sealed record Subscriber(SeaportPattern Pattern, ChannelWriter<SeaportEvent> Writer);
 
-    private SeaportIndex(NatsConnection connection, INatsKVStore store, IEnumerable<string> authorized, TimeSpan skew)
+    private SeaportIndex(NatsConnection connection, INatsKVStore store, TrustStore trust, TimeSpan skew)
     {
         _connection = connection;
         _store = store;
-        _authorized = new HashSet<string>(authorized, StringComparer.Ordinal);
+        _trust = trust;
         _skew = skew;
         _connection.ConnectionOpened += OnOpened;
         _ = Task.Run(WatchLoopAsync);
         _ = Task.Run(ScanLoopAsync);
     }
 
-    public IReadOnlySet<string> Authorized => _authorized;
+    /// <summary>Who may write entries: the trust store, whose "seaport" scope is seaport.authorized.</summary>
+    public TrustStore Trust => _trust;
+
+    /// <summary>Whether seaport.authorized limits who may write (otherwise any valid signer may).</summary>
+    public bool Restricted => _trust.Granted(SeaportEntryCodec.TrustScope).Count > 0;
 
     /// <summary>The index for this config, caught up with the bucket.</summary>
     public static async Task<SeaportIndex> GetAsync(RemoteOpsConfig config, CancellationToken ct)
     {
         var connection = await SeaportStore.ConnectAsync(config, ct).ConfigureAwait(false);
         var store = await SeaportStore.GetAsync(connection, config.Seaport.Bucket, ct).ConfigureAwait(false);
-        var authorized = string.Join(",", config.Seaport.Authorized.Order(StringComparer.Ordinal));
-        var key = (connection, config.Seaport.Bucket, authorized);
-        var index = Indexes.GetOrAdd(key, _ => new Lazy<SeaportIndex>(() => new SeaportIndex(connection, store, config.Seaport.Authorized, config.AllowSkew))).Value;
+        var trust = TrustStore.For(config);
+        var authorized = string.Join(",", trust.Granted(SeaportEntryCodec.TrustScope).Order(StringComparer.Ordinal));
+        var key = ("seaport-index", config.Seaport.Bucket, authorized);
+        var context = ConnectionContext.Of(connection)!;
+        var index = context.GetOrAdd(key, c => new SeaportIndex(connection, store, trust, config.AllowSkew) { _context = c, _contextKey = key });
         await index.WaitReadyAsync(ct).ConfigureAwait(false);
         return index;
     }
 
     internal INatsKVStore Store => _store;
 
-    // The connection is open here: NatsConnectionPool waited (bounded) for it, or reported it unreachable.
+    // The connection is open here: ConnectionPool waited (bounded) for it, or reported it unreachable.
     private Task WaitReadyAsync(CancellationToken ct) => _caughtUp.Task.WaitAsync(ct);
 
     private ValueTask OnOpened(object? sender, NatsEventArgs e)
@@ -130,11 +139,13 @@ public sealed class SeaportIndex
     private void Retire()
     {
         _connection.ConnectionOpened -= OnOpened;
-        foreach (var (k, v) in Indexes)
-            if (v.IsValueCreated && ReferenceEquals(v.Value, this)) Indexes.TryRemove(k, out _);
+        if (_context is not null && _contextKey is not null) _context.Remove(_contextKey, this);
         _life.Cancel();
         lock (_gate) foreach (var s in _subscribers) s.Writer.TryComplete(new SeaportUnavailableException("The NATS connection was closed."));
     }
+
+    /// <summary>The connection's context is shutting down (Disconnect-RemoteOps): the loops stop, watchers are told.</summary>
+    public void Dispose() => Retire();
 
     private void Apply(NatsKVEntry<byte[]> e)
     {
@@ -158,7 +169,7 @@ public sealed class SeaportIndex
                 if (old is null) return;
                 bool wasTombstone = old.Parsed is { Live: false };
                 var stale = old.Parsed is not null && Age(old, now) > TimeSpan.FromMilliseconds(old.Parsed.TimeoutMs);
-                if (oldLive && !stale && _authorized.Count > 0 && !wasTombstone)
+                if (oldLive && !stale && Restricted && !wasTombstone)
                 {
                     // Removing a live entry takes a signed tombstone from an authorized key; this was a bare delete.
                     rejection = $"Rejected the removal of {old.Parsed!.Role} (id {id}): a {e.Operation} without a signed tombstone, while seaport.authorized is set. It stays listed until it expires.";
@@ -452,7 +463,7 @@ public sealed class SeaportIndex
     {
         if (slot.Verified is null)
         {
-            slot.Verified = SeaportEntryCodec.Decode(slot.Key, slot.Raw, _authorized, out var problem) is not null;
+            slot.Verified = SeaportEntryCodec.Decode(slot.Key, slot.Raw, _trust, out var problem) is not null;
             slot.Problem = problem;
         }
         return slot.Verified == true;

@@ -301,7 +301,7 @@ public static class SeaportRegistrar
             var current = await store.TryGetEntryAsync<byte[]>(fresh.Key).ConfigureAwait(false);
             if (current.Success)
             {
-                var theirs = SeaportEntryCodec.Decode(fresh.Key, current.Value.Value, index.Authorized, out _);
+                var theirs = SeaportEntryCodec.Decode(fresh.Key, current.Value.Value, index.Trust, out _);
                 if (theirs is { Live: false })
                 {
                     Registrations.TryRemove(o.Entry.Id, out _);
@@ -362,8 +362,8 @@ public static class SeaportRegistrar
                     if (owned is not null) Registrations.TryRemove(id, out _);
                     throw new SeaportNotFoundException($"No registration with id '{id}'.");
                 }
-                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Authorized, out var problem);
-                if (entry is null && index.Authorized.Count > 0)
+                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Trust, out var problem);
+                if (entry is null && index.Restricted)
                     throw new SeaportRejectedException($"Registration '{id}' is not a valid authorized entry ({problem}); not freed.");
                 if (entry is { Live: false })
                 {
@@ -405,7 +405,7 @@ public static class SeaportRegistrar
                 var current = await store.TryGetEntryAsync<byte[]>(entryKey, cancellationToken: ct).ConfigureAwait(false);
                 if (!current.Success || index.Find(id) is null && !Registrations.ContainsKey(id))
                     throw new SeaportNotFoundException($"No live registration with id '{id}'.");
-                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Authorized, out var problem)
+                var entry = SeaportEntryCodec.Decode(entryKey, current.Value.Value, index.Trust, out var problem)
                     ?? throw new SeaportRejectedException($"Registration '{id}' is not a valid entry ({problem}); not updated.");
                 if (!entry.Live) throw new SeaportNotFoundException($"Registration '{id}' is freed.");
                 var meta = new Dictionary<string, string>(entry.Meta);
@@ -428,7 +428,7 @@ public static class SeaportRegistrar
     private static SigningKey SeaportIdentity(RemoteOpsConfig config, SeaportIndex index)
     {
         var (_, key) = IdentityStore.Resolve(config);
-        if (index.Authorized.Count > 0 && !index.Authorized.Contains(key.PublicBase58))
+        if (!index.Trust.IsAuthorized(SeaportEntryCodec.TrustScope, key.PublicBase58))
             throw new SeaportRejectedException($"This identity ({key.PublicBase58}) is not in seaport.authorized: the registry would reject its updates.");
         return key;
     }

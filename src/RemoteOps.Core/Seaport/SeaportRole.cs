@@ -1,3 +1,4 @@
+using RemoteOps.Messaging;
 using Semver;
 
 namespace RemoteOps.Seaport;
@@ -97,10 +98,10 @@ public sealed class SeaportPattern
 }
 
 /// <summary>Bad input to seaport (role, pattern, range, port, id, meta): a parameter error.</summary>
-public sealed class SeaportArgumentException(string message) : Exception(message);
+public sealed class SeaportArgumentException(string message) : RemoteOpsArgumentException(message);
 
 /// <summary>The registry cannot be reached (NATS down, JetStream missing): distinct from "no matches".</summary>
-public sealed class SeaportUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class SeaportUnavailableException(string message, Exception? inner = null) : RemoteOpsUnavailableException(message, inner);
 
 /// <summary>A registration conflicts with the registry's state (port held by another live registration, id taken).</summary>
 public sealed class SeaportConflictException(string message) : Exception(message);

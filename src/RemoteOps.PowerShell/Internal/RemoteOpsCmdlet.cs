@@ -4,66 +4,30 @@ using RemoteOps.Config;
 
 namespace RemoteOps.PowerShell.Internal;
 
-/// <summary>Base of every RemoteOps cmdlet: -ConfigPath, a CancellationToken that StopProcessing (Ctrl+C) cancels,
-/// and <see cref="RunAsync"/>, which runs async core work off the pipeline thread while every
-/// WriteObject/WriteError/WriteVerbose happens on the pipeline thread, as PowerShell requires.</summary>
+/// <summary>Base of every RemoteOps cmdlet: a CancellationToken that StopProcessing (Ctrl+C) cancels;
+/// <see cref="RunAsync"/>, which runs async core work off the pipeline thread while every WriteObject/WriteError/
+/// WriteVerbose happens on the pipeline thread, as PowerShell requires; <see cref="Wait{T}"/> for short work; paths
+/// resolved against the PowerShell location; and the one <see cref="ErrorMap"/>. Cmdlets that read the config derive
+/// from <see cref="ConfiguredCmdlet"/>, which adds -ConfigPath; those that work on this machine only (New-RemoteOpsIdentity,
+/// New-RemoteOpsConfig, ConvertFrom-RemaphoreConfig, Start/Stop-RemoteOpsDevServer) derive from this one directly, so
+/// they have no -ConfigPath to confuse with their own -Path.</summary>
 public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-
-    /// <summary>Config file to use; default $env:REMOTEOPS_CONFIG, then the per-user file.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ConfigPath { get; set; }
 
     protected CancellationToken StopToken => _stop.Token;
 
     protected override void StopProcessing() => _stop.Cancel();
 
-    /// <summary>Resolves -ConfigPath against the PowerShell current location (not the process's).</summary>
-    protected string? ResolvedConfigPath =>
-        ConfigPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ConfigPath);
+    /// <summary>A path as the user typed it, resolved against the PowerShell current location (not the process's).</summary>
+    protected string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
-    /// <summary>Loads the effective config (-ConfigPath, else $env:REMOTEOPS_CONFIG, else the per-user file).
-    /// Call it on the pipeline thread (BeginProcessing/ProcessRecord/EndProcessing), before RunAsync.
-    /// A bad config ends the cmdlet with one terminating ErrorRecord (id RemoteOps.ConfigInvalid; category
-    /// ObjectNotFound for a missing file, InvalidData otherwise) whose message names file, line and key;
-    /// a private key file readable by others becomes a warning (WriteWarning).</summary>
-    protected RemoteOpsConfig LoadConfig()
+    /// <summary>Waits for async core work on the pipeline thread; Ctrl+C cancels it and stops the pipeline.</summary>
+    protected T Wait<T>(Task<T> task)
     {
-        try
-        {
-            return ConfigLoader.Load(ResolvedConfigPath, WriteWarning);
-        }
-        catch (ConfigException e)
-        {
-            ThrowTerminatingError(ConfigErrorRecord(e));
-            throw; // unreachable: ThrowTerminatingError always throws
-        }
+        try { return task.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested) { throw new PipelineStoppedException(); }
     }
-
-    /// <summary>As <see cref="LoadConfig"/>, but the file is parsed again only when it changed
-    /// (<see cref="ConfigLoader.LoadCached"/>): for the cmdlets scripts call in loops (remaphore, seaport).</summary>
-    protected RemoteOpsConfig LoadConfigCached()
-    {
-        // An absolute file system path needs no PowerShell provider resolution (which costs more than the rest of a send).
-        var path = ConfigPath is { } given && Path.IsPathFullyQualified(given) && !given.Contains('*') ? given : ResolvedConfigPath;
-        try
-        {
-            return ConfigLoader.LoadCached(path, WriteWarning);
-        }
-        catch (ConfigException e)
-        {
-            ThrowTerminatingError(ConfigErrorRecord(e));
-            throw; // unreachable: ThrowTerminatingError always throws
-        }
-    }
-
-    /// <summary>The ErrorRecord for a config problem: id RemoteOps.ConfigInvalid, the located message, no stack trace.</summary>
-    public static ErrorRecord ConfigErrorRecord(ConfigException e) =>
-        new(e, "RemoteOps.ConfigInvalid",
-            e.Line == 0 && !File.Exists(e.File) ? ErrorCategory.ObjectNotFound : ErrorCategory.InvalidData,
-            e.File);
 
     /// <summary>Runs <paramref name="work"/> on the thread pool and drains what it writes on this (the pipeline) thread
     /// until it completes. Exceptions from the work surface here, on the pipeline thread.</summary>
@@ -98,7 +62,7 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
         catch (ConfigException e)
         {
             // A config read inside the async work still surfaces as one clean ErrorRecord.
-            ThrowTerminatingError(ConfigErrorRecord(e));
+            ThrowTerminatingError(ErrorMap.ConfigErrorRecord(e));
         }
     }
 
@@ -110,6 +74,53 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
     {
         _stop.Dispose();
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>A cmdlet that reads the config: -ConfigPath, and the config loaded with one clean ErrorRecord on failure.</summary>
+public abstract class ConfiguredCmdlet : RemoteOpsCmdlet
+{
+    /// <summary>Config file to use; default $env:REMOTEOPS_CONFIG, then the per-user file.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ConfigPath { get; set; }
+
+    /// <summary>Resolves -ConfigPath against the PowerShell current location (not the process's).</summary>
+    protected string? ResolvedConfigPath => ConfigPath is null ? null : ResolvePath(ConfigPath);
+
+    /// <summary>Loads the effective config (-ConfigPath, else $env:REMOTEOPS_CONFIG, else the per-user file).
+    /// Call it on the pipeline thread (BeginProcessing/ProcessRecord/EndProcessing), before RunAsync.
+    /// A bad config ends the cmdlet with one terminating ErrorRecord (id RemoteOps.ConfigInvalid; category
+    /// ObjectNotFound for a missing file, InvalidData otherwise) whose message names file, line and key;
+    /// a private key file readable by others becomes a warning (WriteWarning).</summary>
+    protected RemoteOpsConfig LoadConfig()
+    {
+        try
+        {
+            return ConfigLoader.Load(ResolvedConfigPath, WriteWarning);
+        }
+        catch (ConfigException e)
+        {
+            ThrowTerminatingError(ErrorMap.ConfigErrorRecord(e));
+            throw; // unreachable: ThrowTerminatingError always throws
+        }
+    }
+
+    /// <summary>As <see cref="LoadConfig"/>, but the file is parsed again only when it changed
+    /// (<see cref="ConfigLoader.LoadCached"/>): for the cmdlets scripts call in loops (remaphore, seaport).</summary>
+    protected RemoteOpsConfig LoadConfigCached()
+    {
+        // An absolute file system path needs no PowerShell provider resolution (which costs more than the rest of a send).
+        var path = ConfigPath is { } given && Path.IsPathFullyQualified(given) && !given.Contains('*') ? given : ResolvedConfigPath;
+        try
+        {
+            return ConfigLoader.LoadCached(path, WriteWarning);
+        }
+        catch (ConfigException e)
+        {
+            ThrowTerminatingError(ErrorMap.ConfigErrorRecord(e));
+            throw; // unreachable: ThrowTerminatingError always throws
+        }
     }
 }
 

@@ -5,7 +5,6 @@ using NATS.Client.Core;
 using NATS.NKeys;
 using RemoteOps.Config;
 using RemoteOps.Messaging;
-using NatsConnectionPool = RemoteOps.Messaging.NatsConnectionPool;
 using RemoteOps.TestSupport;
 
 namespace RemoteOps.Core.Tests.NKeys;
@@ -26,21 +25,21 @@ public class NKeyAuthenticationTests
         var config = new RemoteOpsConfig { Servers = new() { server.Url }, NkeySeedFile = dir.File("user.nk") };
         try
         {
-            await RoundTripAsync(await NatsConnectionPool.GetAsync(config));
+            await RoundTripAsync(await ConnectionPool.GetAsync(config));
         }
         finally
         {
-            await NatsConnectionPool.DisconnectAsync(config);
+            await ConnectionPool.DisconnectAsync(config);
         }
 
         var refused = new RemoteOpsConfig { Servers = new() { server.Url }, NkeySeedFile = dir.File("stranger.nk") };
         try
         {
-            await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await NatsConnectionPool.GetAsync(refused));
+            await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(refused));
         }
         finally
         {
-            await NatsConnectionPool.DisconnectAsync(refused);
+            await ConnectionPool.DisconnectAsync(refused);
         }
     }
 
@@ -69,21 +68,21 @@ public class NKeyAuthenticationTests
         var config = new RemoteOpsConfig { Servers = new() { server.Url }, Credentials = dir.File("alice.creds") };
         try
         {
-            await RoundTripAsync(await NatsConnectionPool.GetAsync(config));
+            await RoundTripAsync(await ConnectionPool.GetAsync(config));
         }
         finally
         {
-            await NatsConnectionPool.DisconnectAsync(config);
+            await ConnectionPool.DisconnectAsync(config);
         }
 
         var refused = new RemoteOpsConfig { Servers = new() { server.Url }, Credentials = dir.File("mallory.creds") };
         try
         {
-            await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await NatsConnectionPool.GetAsync(refused));
+            await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(refused));
         }
         finally
         {
-            await NatsConnectionPool.DisconnectAsync(refused);
+            await ConnectionPool.DisconnectAsync(refused);
         }
     }
 
@@ -95,7 +94,7 @@ public class NKeyAuthenticationTests
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.nk"), content);
         var config = new RemoteOpsConfig { Servers = new() { "nats://127.0.0.1:1" }, NkeySeedFile = dir.File("bad.nk") };
-        var e = await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await NatsConnectionPool.GetAsync(config));
+        var e = await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(config));
         Assert.Contains(why, e.Message);
         Assert.Contains("bad.nk", e.Message);
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Messaging;
 using RemoteOps.Remaphore;
 
 namespace RemoteOps.Core.Tests.Remaphore;

@@ -1,3 +1,4 @@
+using Base58 = SimpleBase.Base58; // the reference implementation the tests hold ours to
 using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;

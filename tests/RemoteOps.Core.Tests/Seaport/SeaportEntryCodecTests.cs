@@ -6,7 +6,7 @@ namespace RemoteOps.Core.Tests.Seaport;
 
 public class SeaportEntryCodecTests
 {
-    private static readonly IReadOnlySet<string> Anyone = new HashSet<string>();
+    private static readonly TrustStore Anyone = new([]);
 
     private static SeaportEntry Entry(string id = "abc") => new()
     {
@@ -60,7 +60,7 @@ public class SeaportEntryCodecTests
     {
         using var trusted = SigningKey.Generate();
         using var stranger = SigningKey.Generate();
-        var authorized = new HashSet<string> { trusted.PublicBase58 };
+        var authorized = new TrustStore([], [KeyValuePair.Create("seaport", (IReadOnlyList<string>)[trusted.PublicBase58])]);
         Assert.NotNull(SeaportEntryCodec.Decode("s.abc", SeaportEntryCodec.Encode(Entry(), trusted), authorized, out _));
         Assert.Null(SeaportEntryCodec.Decode("s.abc", SeaportEntryCodec.Encode(Entry(), stranger), authorized, out var problem));
         Assert.Contains("not in seaport.authorized", problem);

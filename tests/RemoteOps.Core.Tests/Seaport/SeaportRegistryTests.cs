@@ -116,7 +116,7 @@ public class SeaportRegistryTests(NatsFixture nats) : IClassFixture<NatsFixture>
             latest = e;
             if (++beats == 3) break;
         }
-        var now = SeaportEntryCodec.Decode("s." + service.Id, latest.Value, new HashSet<string>(), out _)!;
+        var now = SeaportEntryCodec.Decode("s." + service.Id, latest.Value, new RemoteOps.Identity.TrustStore([]), out _)!;
         Assert.Equal("other", now.Meta["owner"]);
         Assert.Equal(_key.PublicBase58, now.Signer);
         await SeaportRegistrar.FreeAsync(config, service.Id, default);

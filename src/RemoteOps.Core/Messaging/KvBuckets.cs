@@ -1,0 +1,47 @@
+using System.Text;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace RemoteOps.Messaging;
+
+/// <summary>JetStream key-value helpers every tool uses: find-or-create a bucket once per connection, make any text a
+/// key token. Compare-and-set is the client's own TryCreateAsync/TryUpdateAsync on a revision.</summary>
+public static class KvBuckets
+{
+    /// <summary>The bucket on this connection, found or (when <paramref name="create"/> is given) created, cached in the
+    /// connection's context. Null when it does not exist and nothing may create it. NATS failures are thrown as they
+    /// come; <see cref="NatsFailures"/> turns them into RemoteOps exceptions at the tool's boundary.</summary>
+    public static async Task<INatsKVStore?> GetAsync(NatsConnection connection, string bucket, Func<NatsKVConfig>? create, CancellationToken ct)
+    {
+        var context = ConnectionContext.Of(connection);
+        var cached = context?.GetOrAdd(("kv", bucket), _ => new StoreSlot());
+        if (cached?.Store is { } store) return store;
+        var kv = new NatsKVContext(new NatsJSContext(connection));
+        try
+        {
+            store = await kv.GetStoreAsync(bucket, ct).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            if (create is null) return null;
+            store = await kv.CreateStoreAsync(create(), ct).ConfigureAwait(false);
+        }
+        if (cached is not null) cached.Store ??= store;
+        return cached?.Store ?? store;
+    }
+
+    private sealed class StoreSlot
+    {
+        public volatile INatsKVStore? Store;
+    }
+
+    /// <summary>A key-value key token for any text: the text itself when <paramref name="isToken"/> accepts it as it
+    /// is, else "x" and the hex of its UTF-8 bytes (which is always a valid key).</summary>
+    public static string KeyToken(string text, Func<string, bool> isToken) =>
+        isToken(text) ? text : "x" + Convert.ToHexStringLower(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Whether NATS takes <paramref name="text"/> as a key as it is: [-/_=.a-zA-Z0-9], not starting or ending with a dot.</summary>
+    public static bool IsKey(string text) =>
+        text.Length > 0 && text[0] != '.' && text[^1] != '.' && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '/' or '_' or '=' or '.');
+}

@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using RemoteOps.PowerShell.Internal;
+using RemoteOps.Seaport;
+
+namespace RemoteOps.PowerShell.Cmdlets;
+
+/// <summary>Lists the live registrations matching a role pattern (seaport's query()).</summary>
+[Cmdlet(VerbsCommon.Get, "SeaportService")]
+[OutputType(typeof(SeaportService))]
+public sealed class GetSeaportServiceCommand : ConfiguredCmdlet
+{
+    /// <summary>name, or name@range with an npm-style semver range (web@1.2.x, web@^1.2, "web@&gt;=1 &lt;2"); none: every service.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateSeaportPattern]
+    public string? Role { get; set; }
+
+    /// <summary>Only these registration ids.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Id { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var config = LoadConfigCached();
+        RunAsync(async (writer, ct) =>
+        {
+            var found = await SeaportSupport.Try(writer, Role, () => SeaportQueries.QueryAsync(config, Role, Id, writer.WriteVerbose, ct)).ConfigureAwait(false);
+            if (found is null) return;
+            foreach (var s in found) writer.WriteObject(s);
+        });
+    }
+}
