@@ -37,7 +37,7 @@ public static class NatsFailures
         _ when IsJetStreamMissing(e) => new RemoteOpsUnavailableException(
             $"{what} is unavailable: JetStream is not enabled on {connection?.ServerInfo?.Host ?? "the server"}:{connection?.ServerInfo?.Port} (start nats-server with -js).", e),
         _ when IsNoReply(e) => new RemoteOpsUnavailableException(
-            $"{what} did not answer: the NATS server may be down, or this NATS user may not write there (see the NATS permissions in the README).", e),
+            $"{what} did not answer: the NATS server may be down, or this NATS user may not write to the bucket (see the NATS permissions in the README).", e),
         _ when IsNats(e) => new RemoteOpsUnavailableException($"{what} is unavailable: {e.Message}", e),
         _ => null,
     };
