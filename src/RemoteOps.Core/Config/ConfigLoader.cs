@@ -3,8 +3,9 @@ using YamlDotNet.RepresentationModel;
 
 namespace RemoteOps.Config;
 
-/// <summary>Finds and reads the YAML config. Every problem becomes one <see cref="ConfigException"/>
-/// naming the file, line and key, never a parser stack trace.</summary>
+/// <summary>Finds and reads the YAML config: the shared top level (connection, identity and trust) here, every other
+/// key through the tool section that registered it (<see cref="ConfigSections"/>). Every problem becomes one
+/// <see cref="ConfigException"/> naming the file, line and key, never a parser stack trace.</summary>
 public static class ConfigLoader
 {
     public const string EnvironmentVariable = "REMOTEOPS_CONFIG";

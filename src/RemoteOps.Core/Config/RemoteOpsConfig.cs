@@ -47,7 +47,7 @@ public sealed record RemoteOpsConfig
         this with { Sections = [.. Sections.Where(s => s.GetType() != section.GetType()), section] };
 
     /// <summary>A copy with the section of type <typeparamref name="T"/> changed, e.g.
-    /// <c>config.WithSection&lt;SeaportConfig&gt;(s =&gt; s with { Bucket = "b" })</c>.</summary>
+    /// <c>config.WithSection&lt;MySection&gt;(s =&gt; s with { Name = "b" })</c>.</summary>
     public RemoteOpsConfig WithSection<T>(Func<T, T> change) where T : ConfigSection, new() => WithSection(change(Section<T>()));
 
     /// <summary>Identity key of this config for connection sharing: same servers and credentials share one connection.</summary>
