@@ -40,17 +40,16 @@ public static class RemaphoreBenchmarks
 
     private static RemoteOpsConfig Node(NatsServer server, string subject, SigningKey self, string destination, IEnumerable<(SigningKey Key, string Destination)> peers)
     {
-        var c = new RemoteOpsConfig
+        return new RemoteOpsConfig
         {
-            Servers = new() { server.Url },
-            Subject = subject,
+            Servers = [server.Url],
+            Sections = [new RemaphoreConfig { Subject = subject }],
             Destination = destination,
             AllowSkew = TimeSpan.FromSeconds(30),
-            Identities = { new IdentityConfig { Public = self.PublicBase58, Private = self.ExportSeedBase58(), Verbs = { "*" } } },
+            Identities = [new IdentityConfig { Public = self.PublicBase58, Private = self.ExportSeedBase58(), Verbs = ["*"] }],
             DefaultIdentity = self.PublicBase58,
+            Peers = [.. peers.Select(p => new PeerConfig { Public = p.Key.PublicBase58, Destination = p.Destination, Verbs = ["*"] })],
         };
-        foreach (var (k, d) in peers) c.Peers.Add(new PeerConfig { Public = k.PublicBase58, Destination = d, Verbs = { "*" } });
-        return c;
     }
 
     private static string Us(double v) => Samples.Micros(v);
@@ -72,7 +71,7 @@ public static class RemaphoreBenchmarks
         await raw.PingAsync();
         var payload = new byte[180];
         using var floorKey = SigningKey.Generate();
-        var floorPeers = new TrustStore([new PeerConfig { Public = floorKey.PublicBase58, Destination = "x", Verbs = { "*" } }]);
+        var floorPeers = new TrustStore([new PeerConfig { Public = floorKey.PublicBase58, Destination = "x", Verbs = ["*"] }]);
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions());
         await using var reader = waiter.ReadAllAsync().GetAsyncEnumerator();
         var options = new RemaphoreSendOptions { Payload = "go", Verb = "ping", Destination = "com.bench.*" };
@@ -224,13 +223,13 @@ public static class RemaphoreBenchmarks
         var publics = seeds.Select(s => { using var k = SigningKey.FromSeed(s); return k.PublicBase58; }).ToArray();
         var requester = new RemoteOpsConfig
         {
-            Servers = new() { server.Url },
-            Subject = subject,
+            Servers = [server.Url],
+            Sections = [new RemaphoreConfig { Subject = subject }],
             Destination = "com.bench.q",
             AllowSkew = TimeSpan.FromSeconds(30),
-            Identities = { new IdentityConfig { Public = requesterKey.PublicBase58, Private = requesterKey.ExportSeedBase58(), Verbs = { "*" } } },
+            Identities = [new IdentityConfig { Public = requesterKey.PublicBase58, Private = requesterKey.ExportSeedBase58(), Verbs = ["*"] }],
+            Peers = [.. publics.Select((p, i) => new PeerConfig { Public = p, Destination = $"com.bench.f{i}", Verbs = ["*"] })],
         };
-        for (int i = 0; i < replies; i++) requester.Peers.Add(new PeerConfig { Public = publics[i], Destination = $"com.bench.f{i}", Verbs = { "*" } });
         TrustStore.For(requester); // import the peer keys up front, as a long-running session would have
         var best = 0.0;
         for (int run = 0; run < 3; run++)

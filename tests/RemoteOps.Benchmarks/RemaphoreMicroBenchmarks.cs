@@ -13,7 +13,7 @@ public static class RemaphoreMicroBenchmarks
     public static Task RunAsync(Report report)
     {
         using var key = SigningKey.Generate();
-        var config = new RemoteOpsConfig { Destination = "com.b", Peers = { new PeerConfig { Public = key.PublicBase58, Destination = "com.a", Verbs = { "*" } } } };
+        var config = new RemoteOpsConfig { Destination = "com.b", Peers = [new PeerConfig { Public = key.PublicBase58, Destination = "com.a", Verbs = ["*"] }] };
         var now = RemaphoreWire.NowNanos();
         var wire = RemaphoreWire.Encode(key, "**", now, RemaphoreWire.UuidBytes(null), "ping", false, "payload");
         var sig = key.Sign(wire);
@@ -41,8 +41,8 @@ public static class RemaphoreMicroBenchmarks
         await using var server = await RemoteOps.TestSupport.NatsServer.StartAsync();
         using var ka = SigningKey.Generate();
         using var kb = SigningKey.Generate();
-        var a = new RemoteOpsConfig { Servers = new() { server.Url }, Subject = "m", Destination = "com.a", Identities = { new IdentityConfig { Public = ka.PublicBase58, Private = ka.ExportSeedBase58(), Verbs = { "*" } } }, Peers = { new PeerConfig { Public = kb.PublicBase58, Destination = "com.b", Verbs = { "*" } } } };
-        var b = new RemoteOpsConfig { Servers = new() { server.Url }, Subject = "m", Destination = "com.b", Identities = { new IdentityConfig { Public = kb.PublicBase58, Private = kb.ExportSeedBase58(), Verbs = { "*" } } }, Peers = { new PeerConfig { Public = ka.PublicBase58, Destination = "com.a", Verbs = { "*" } } } };
+        var a = new RemoteOpsConfig { Servers = [server.Url], Sections = [new RemaphoreConfig { Subject = "m" }], Destination = "com.a", Identities = [new IdentityConfig { Public = ka.PublicBase58, Private = ka.ExportSeedBase58(), Verbs = ["*"] }], Peers = [new PeerConfig { Public = kb.PublicBase58, Destination = "com.b", Verbs = ["*"] }] };
+        var b = new RemoteOpsConfig { Servers = [server.Url], Sections = [new RemaphoreConfig { Subject = "m" }], Destination = "com.b", Identities = [new IdentityConfig { Public = kb.PublicBase58, Private = kb.ExportSeedBase58(), Verbs = ["*"] }], Peers = [new PeerConfig { Public = ka.PublicBase58, Destination = "com.a", Verbs = ["*"] }] };
         var conn = await RemoteOps.Messaging.ConnectionPool.GetAsync(a);
         const int n = 3000;
         // raw on the shared connection

@@ -34,10 +34,10 @@ public static class SeaportBenchmarks
 
     private static RemoteOpsConfig Config(string url, SigningKey key, string bucket, TimeSpan heartbeat) => new()
     {
-        Servers = new() { url },
-        Identities = { new IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = { "*" } } },
+        Servers = [url],
+        Identities = [new IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = ["*"] }],
         DefaultIdentity = key.PublicBase58,
-        Seaport = new SeaportConfig { Bucket = bucket, Heartbeat = heartbeat },
+        Sections = [new SeaportConfig { Bucket = bucket, Heartbeat = heartbeat }],
     };
 
     private static string Us(double v) => Samples.Micros(v);

@@ -53,10 +53,10 @@ public static class SeaportMicroBenchmarks
     {
         var config = new RemoteOps.Config.RemoteOpsConfig
         {
-            Servers = new() { server.Url },
-            Identities = { new RemoteOps.Config.IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = { "*" } } },
+            Servers = [server.Url],
+            Identities = [new RemoteOps.Config.IdentityConfig { Public = key.PublicBase58, Private = key.ExportSeedBase58(), Verbs = ["*"] }],
             DefaultIdentity = key.PublicBase58,
-            Seaport = new RemoteOps.Config.SeaportConfig { Bucket = "idle" },
+            Sections = [new SeaportConfig { Bucket = "idle" }],
         };
         var p = Process.GetCurrentProcess();
         p.Refresh();

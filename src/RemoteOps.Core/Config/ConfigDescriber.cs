@@ -7,7 +7,7 @@ public static class ConfigDescriber
     {
         static string? Secret(string? value) => string.IsNullOrEmpty(value) ? null : RemoteOpsConfigInfo.Redacted;
         var defaultIdentity = config.DefaultIdentity ?? (config.Identities.Count == 1 ? config.Identities[0].Public : null);
-        return new RemoteOpsConfigInfo
+        var info = new RemoteOpsConfigInfo
         {
             Path = config.SourcePath,
             PathSource = !string.IsNullOrEmpty(explicitPath) ? "Parameter"
@@ -22,7 +22,6 @@ public static class ConfigDescriber
             TlsCa = config.Tls?.Ca,
             TlsCert = config.Tls?.Cert,
             TlsKey = config.Tls?.Key,
-            Subject = config.Subject,
             Destination = config.Destination,
             AllowSkew = config.AllowSkew,
             DefaultIdentity = config.DefaultIdentity,
@@ -40,16 +39,13 @@ public static class ConfigDescriber
                 PublicKey = p.Public,
                 Verbs = p.Verbs.ToArray(),
             }).ToArray(),
-            LatchBucket = config.LatchBucket,
             MaxPayload = config.MaxPayload,
-            Seaport = new RemoteOpsSeaportInfo
-            {
-                Bucket = config.Seaport.Bucket,
-                Heartbeat = config.Seaport.Heartbeat,
-                Timeout = config.Seaport.EffectiveTimeout,
-                Range = config.Seaport.Range.ToArray(),
-                Authorized = config.Seaport.Authorized.ToArray(),
-            },
         };
+        // Each tool describes its own section, its defaults when the file has none.
+        foreach (var reader in ConfigSections.Readers)
+            (config.FindSection(reader.SectionType) ?? reader.CreateDefault()).Describe(info);
+        foreach (var section in config.Sections.Where(s => !ConfigSections.Readers.Any(r => r.SectionType == s.GetType())))
+            section.Describe(info);
+        return info;
     }
 }

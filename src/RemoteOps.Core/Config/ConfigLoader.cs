@@ -3,8 +3,9 @@ using YamlDotNet.RepresentationModel;
 
 namespace RemoteOps.Config;
 
-/// <summary>Finds and reads the YAML config. Every problem becomes one <see cref="ConfigException"/>
-/// naming the file, line and key, never a parser stack trace.</summary>
+/// <summary>Finds and reads the YAML config: the shared top level (connection, identity and trust) here, every other
+/// key through the tool section that registered it (<see cref="ConfigSections"/>). Every problem becomes one
+/// <see cref="ConfigException"/> naming the file, line and key, never a parser stack trace.</summary>
 public static class ConfigLoader
 {
     public const string EnvironmentVariable = "REMOTEOPS_CONFIG";
@@ -70,114 +71,121 @@ public static class ConfigLoader
         var config = new RemoteOpsConfig { SourcePath = path };
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
             return config;
-        var reader = new Reader(path);
+        var reader = new ConfigReader(path);
         var root = reader.Mapping(stream.Documents[0].RootNode, "(top level)");
         int defaultIdentityLine = 0;
+        // Sections in the order their readers are registered; keys are applied in file order, so the first problem
+        // in the file is the one reported.
+        var sections = new Dictionary<ConfigSectionReader, ConfigSection>();
         foreach (var (keyNode, value) in root.Children)
         {
             var key = reader.Key(keyNode);
             switch (key)
             {
-                case "servers": config.Servers = reader.StringList(value, key); break;
-                case "server": config.Servers = reader.StringList(value, key); break;
-                case "credentials": config.Credentials = reader.PathValue(value, key, path); break;
-                case "nkey_seed_file": config.NkeySeedFile = reader.PathValue(value, key, path); break;
-                case "user": config.User = reader.String(value, key); break;
-                case "password": config.Password = reader.String(value, key); break;
-                case "token": config.Token = reader.String(value, key); break;
-                case "tls":
-                    var tls = new TlsConfig();
-                    foreach (var (k, v) in reader.Mapping(value, key).Children)
-                    {
-                        var tk = reader.Key(k);
-                        switch (tk)
-                        {
-                            case "ca": tls.Ca = reader.PathValue(v, "tls.ca", path); break;
-                            case "cert": tls.Cert = reader.PathValue(v, "tls.cert", path); break;
-                            case "key": tls.Key = reader.PathValue(v, "tls.key", path); break;
-                            default: throw reader.Unknown(k, "tls." + tk, "ca, cert, key");
-                        }
-                    }
-                    config.Tls = tls;
-                    break;
-                case "subject": config.Subject = reader.Subject(value, key); break;
-                case "destination": config.Destination = reader.String(value, key); break;
-                case "allow_skew": config.AllowSkew = reader.Duration(value, key); break;
+                case "servers": config = config with { Servers = reader.StringList(value, key) }; break;
+                case "server": config = config with { Servers = reader.StringList(value, key) }; break;
+                case "credentials": config = config with { Credentials = reader.PathValue(value, key) }; break;
+                case "nkey_seed_file": config = config with { NkeySeedFile = reader.PathValue(value, key) }; break;
+                case "user": config = config with { User = reader.String(value, key) }; break;
+                case "password": config = config with { Password = reader.String(value, key) }; break;
+                case "token": config = config with { Token = reader.String(value, key) }; break;
+                case "tls": config = config with { Tls = ReadTls(reader, value, key) }; break;
+                case "destination": config = config with { Destination = reader.String(value, key) }; break;
+                case "allow_skew": config = config with { AllowSkew = reader.Duration(value, key) }; break;
                 case "default_identity":
-                    config.DefaultIdentity = reader.PublicKey(value, key);
+                    config = config with { DefaultIdentity = reader.PublicKey(value, key) };
                     defaultIdentityLine = (int)value.Start.Line;
                     break;
-                case "latch_bucket": config.LatchBucket = reader.String(value, key) ?? config.LatchBucket; break;
-                case "max_payload": config.MaxPayload = reader.Int(value, key, 1, 8 * 1024 * 1024); break;
-                case "identities":
-                    foreach (var item in reader.Sequence(value, key))
-                    {
-                        var id = new IdentityConfig { Line = (int)item.Start.Line };
-                        foreach (var (k, v) in reader.Mapping(item, key).Children)
-                        {
-                            var ik = reader.Key(k);
-                            switch (ik)
-                            {
-                                case "public": id.Public = reader.PublicKey(v, "identities.public") ?? ""; break;
-                                case "private": id.Private = reader.String(v, "identities.private"); break;
-                                case "private_file": id.PrivateFile = reader.PathValue(v, "identities.private_file", path); break;
-                                case "verbs": id.Verbs = reader.StringList(v, "identities.verbs"); break;
-                                default: throw reader.Unknown(k, "identities." + ik, "public, private, private_file, verbs");
-                            }
-                        }
-                        if (id.Public.Length == 0) throw new ConfigException(path, id.Line, "identities.public", "every identity needs a public key.");
-                        if (id.Private is null && id.PrivateFile is null) throw new ConfigException(path, id.Line, "identities.private", "every identity needs private or private_file.");
-                        if (id.PrivateFile is not null) CheckPrivateFile(id.PrivateFile, warn);
-                        config.Identities.Add(id);
-                    }
-                    break;
-                case "peers":
-                    foreach (var item in reader.Sequence(value, key))
-                    {
-                        var peer = new PeerConfig { Line = (int)item.Start.Line };
-                        foreach (var (k, v) in reader.Mapping(item, key).Children)
-                        {
-                            var pk = reader.Key(k);
-                            switch (pk)
-                            {
-                                case "destination": peer.Destination = reader.String(v, "peers.destination") ?? ""; break;
-                                case "public": peer.Public = reader.PublicKey(v, "peers.public") ?? ""; break;
-                                case "verbs": peer.Verbs = reader.StringList(v, "peers.verbs"); break;
-                                default: throw reader.Unknown(k, "peers." + pk, "destination, public, verbs");
-                            }
-                        }
-                        if (peer.Public.Length == 0) throw new ConfigException(path, peer.Line, "peers.public", "every peer needs a public key.");
-                        config.Peers.Add(peer);
-                    }
-                    break;
-                case "seaport":
-                    foreach (var (k, v) in reader.Mapping(value, key).Children)
-                    {
-                        var sk = reader.Key(k);
-                        switch (sk)
-                        {
-                            case "bucket": config.Seaport.Bucket = reader.String(v, "seaport.bucket") ?? config.Seaport.Bucket; break;
-                            case "heartbeat": config.Seaport.Heartbeat = reader.Duration(v, "seaport.heartbeat"); break;
-                            case "timeout": config.Seaport.Timeout = reader.Duration(v, "seaport.timeout"); break;
-                            case "range":
-                                var range = reader.Sequence(v, "seaport.range").Select(n => reader.Int(n, "seaport.range", 1, 65535)).ToArray();
-                                if (range.Length != 2 || range[0] > range[1])
-                                    throw new ConfigException(path, (int)v.Start.Line, "seaport.range", "give two ports, low then high, e.g. [20000, 32767].");
-                                config.Seaport.Range = range;
-                                break;
-                            case "authorized": config.Seaport.Authorized = reader.StringList(v, "seaport.authorized"); break;
-                            default: throw reader.Unknown(k, "seaport." + sk, "bucket, heartbeat, timeout, range, authorized");
-                        }
-                    }
-                    break;
+                case "max_payload": config = config with { MaxPayload = reader.Int(value, key, 1, 8 * 1024 * 1024) }; break;
+                case "identities": config = config with { Identities = reader.Sequence(value, key).Select(item => ReadIdentity(reader, item, key, warn)).ToArray() }; break;
+                case "peers": config = config with { Peers = reader.Sequence(value, key).Select(item => ReadPeer(reader, item, key)).ToArray() }; break;
                 default:
-                    throw reader.Unknown(keyNode, key, "servers, credentials, nkey_seed_file, user, password, token, tls, subject, destination, allow_skew, default_identity, identities, peers, latch_bucket, max_payload, seaport");
+                    var owner = ConfigSections.OwnerOf(key) ?? throw reader.Unknown(keyNode, key, ConfigSections.KnownTopLevelKeys());
+                    var section = sections.TryGetValue(owner, out var read) ? read : owner.CreateDefault();
+                    sections[owner] = owner.SectionName is null
+                        ? owner.Read(section, key, value, reader)
+                        : ReadNestedSection(owner, section, reader, value, key);
+                    break;
             }
         }
         if (config.Servers.Count == 0) throw new ConfigException(path, 0, "servers", "list at least one NATS server URL.");
         if (config.DefaultIdentity is { } defaultIdentity && config.Identities.All(i => i.Public != defaultIdentity))
             throw new ConfigException(path, defaultIdentityLine, "default_identity", $"{defaultIdentity} is not the public key of any of the identities.");
-        return config;
+        return config with { Sections = ConfigSections.Readers.Where(sections.ContainsKey).Select(r => sections[r]).ToArray() };
+    }
+
+    /// <summary>The shared top-level keys, in the order the unknown-key message lists them (before the tools' keys).</summary>
+    public static readonly IReadOnlyList<string> SharedKeys =
+        ["servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "destination", "allow_skew", "default_identity", "identities", "peers", "max_payload"];
+
+    /// <summary>Shared keys that are read but not advertised: server is the singular spelling of servers.</summary>
+    internal static readonly IReadOnlyList<string> SharedAliases = ["server"];
+
+    private static ConfigSection ReadNestedSection(ConfigSectionReader owner, ConfigSection section, ConfigReader reader, YamlNode value, string sectionName)
+    {
+        foreach (var (k, v) in reader.Mapping(value, sectionName).Children)
+        {
+            var key = reader.Key(k);
+            if (!owner.Keys.Contains(key)) throw reader.Unknown(k, sectionName + "." + key, owner.Keys);
+            section = owner.Read(section, sectionName + "." + key, v, reader);
+        }
+        return section;
+    }
+
+    private static TlsConfig ReadTls(ConfigReader reader, YamlNode value, string key)
+    {
+        var tls = new TlsConfig();
+        foreach (var (k, v) in reader.Mapping(value, key).Children)
+        {
+            var tk = reader.Key(k);
+            tls = tk switch
+            {
+                "ca" => tls with { Ca = reader.PathValue(v, "tls.ca") },
+                "cert" => tls with { Cert = reader.PathValue(v, "tls.cert") },
+                "key" => tls with { Key = reader.PathValue(v, "tls.key") },
+                _ => throw reader.Unknown(k, "tls." + tk, "ca, cert, key"),
+            };
+        }
+        return tls;
+    }
+
+    private static IdentityConfig ReadIdentity(ConfigReader reader, YamlNode item, string key, Action<string>? warn)
+    {
+        var id = new IdentityConfig { Line = (int)item.Start.Line };
+        foreach (var (k, v) in reader.Mapping(item, key).Children)
+        {
+            var ik = reader.Key(k);
+            id = ik switch
+            {
+                "public" => id with { Public = reader.PublicKey(v, "identities.public") ?? "" },
+                "private" => id with { Private = reader.String(v, "identities.private") },
+                "private_file" => id with { PrivateFile = reader.PathValue(v, "identities.private_file") },
+                "verbs" => id with { Verbs = reader.StringList(v, "identities.verbs") },
+                _ => throw reader.Unknown(k, "identities." + ik, "public, private, private_file, verbs"),
+            };
+        }
+        if (id.Public.Length == 0) throw new ConfigException(reader.Path, id.Line, "identities.public", "every identity needs a public key.");
+        if (id.Private is null && id.PrivateFile is null) throw new ConfigException(reader.Path, id.Line, "identities.private", "every identity needs private or private_file.");
+        if (id.PrivateFile is not null) CheckPrivateFile(id.PrivateFile, warn);
+        return id;
+    }
+
+    private static PeerConfig ReadPeer(ConfigReader reader, YamlNode item, string key)
+    {
+        var peer = new PeerConfig { Line = (int)item.Start.Line };
+        foreach (var (k, v) in reader.Mapping(item, key).Children)
+        {
+            var pk = reader.Key(k);
+            peer = pk switch
+            {
+                "destination" => peer with { Destination = reader.String(v, "peers.destination") ?? "" },
+                "public" => peer with { Public = reader.PublicKey(v, "peers.public") ?? "" },
+                "verbs" => peer with { Verbs = reader.StringList(v, "peers.verbs") },
+                _ => throw reader.Unknown(k, "peers." + pk, "destination, public, verbs"),
+            };
+        }
+        if (peer.Public.Length == 0) throw new ConfigException(reader.Path, peer.Line, "peers.public", "every peer needs a public key.");
+        return peer;
     }
 
     /// <summary>Warns when a private key file can be read by group or others (Unix).</summary>
@@ -190,80 +198,6 @@ public static class ConfigLoader
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
-
-    private sealed class Reader(string path)
-    {
-        public string Key(YamlNode node) => node is YamlScalarNode { Value: { } v } ? v : throw new ConfigException(path, (int)node.Start.Line, null, "keys must be plain names.");
-
-        public ConfigException Unknown(YamlNode node, string key, string known) =>
-            new(path, (int)node.Start.Line, key, $"unknown key; expected one of: {known}.");
-
-        public YamlMappingNode Mapping(YamlNode node, string key) =>
-            node as YamlMappingNode ?? throw new ConfigException(path, (int)node.Start.Line, key, "expected a mapping of key: value lines.");
-
-        public IEnumerable<YamlNode> Sequence(YamlNode node, string key) => node switch
-        {
-            YamlSequenceNode s => s.Children,
-            YamlScalarNode { Value: null or "" } => [],
-            _ => throw new ConfigException(path, (int)node.Start.Line, key, "expected a list."),
-        };
-
-        public string? String(YamlNode node, string key) => node switch
-        {
-            YamlScalarNode s => string.IsNullOrEmpty(s.Value) || s.Value == "~" && s.Style == YamlDotNet.Core.ScalarStyle.Plain ? null : s.Value,
-            _ => throw new ConfigException(path, (int)node.Start.Line, key, "expected a single value."),
-        };
-
-        public string? PathValue(YamlNode node, string key, string configPath)
-        {
-            var value = String(node, key);
-            if (value is null) return null;
-            if (value.StartsWith("~/", StringComparison.Ordinal))
-                value = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), value[2..]);
-            // Relative paths are relative to the config file, so a config directory can be moved whole.
-            return Path.GetFullPath(value, Path.GetDirectoryName(configPath) ?? ".");
-        }
-
-        public List<string> StringList(YamlNode node, string key) => node switch
-        {
-            YamlScalarNode s => string.IsNullOrEmpty(s.Value) ? new() : s.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList(),
-            YamlSequenceNode q => q.Children.Select(c => String(c, key) ?? throw new ConfigException(path, (int)c.Start.Line, key, "empty list entry.")).ToList(),
-            _ => throw new ConfigException(path, (int)node.Start.Line, key, "expected a list or a comma-separated value."),
-        };
-
-        public TimeSpan Duration(YamlNode node, string key)
-        {
-            var text = String(node, key);
-            return Config.Duration.TryParse(text, out var value)
-                ? value
-                : throw new ConfigException(path, (int)node.Start.Line, key, $"'{text}' is not a duration; use e.g. 5s, 1m30s or 250ms.");
-        }
-
-        public int Int(YamlNode node, string key, int min, int max)
-        {
-            var text = String(node, key);
-            return int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
-                ? v
-                : throw new ConfigException(path, (int)node.Start.Line, key, $"'{text}' is not a whole number from {min} to {max}.");
-        }
-
-        /// <summary>A base58 Ed25519 public key (32 bytes), as remaphore writes them.</summary>
-        public string? PublicKey(YamlNode node, string key)
-        {
-            var value = String(node, key);
-            if (value is not null && !Identity.SigningKey.TryDecodePublic(value, out _))
-                throw new ConfigException(path, (int)node.Start.Line, key, $"'{value}' is not a public key (base58, 32 bytes; New-RemoteOpsIdentity makes key pairs).");
-            return value;
-        }
-
-        public string Subject(YamlNode node, string key)
-        {
-            var s = String(node, key) ?? throw new ConfigException(path, (int)node.Start.Line, key, "the subject cannot be empty.");
-            if (s.Any(c => char.IsWhiteSpace(c) || c is '*' or '>') || s.StartsWith('.') || s.EndsWith('.') || s.Contains(".."))
-                throw new ConfigException(path, (int)node.Start.Line, key, $"'{s}' is not a valid NATS subject (no spaces, wildcards or empty tokens).");
-            return s;
-        }
-    }
 }
 
 /// <summary>A config problem, located: file, line (1-based; 0 when not about one line) and key.</summary>

@@ -1,80 +1,99 @@
 namespace RemoteOps.Config;
 
-/// <summary>The effective configuration: one YAML file shared by every RemoteOps capability.
-/// Keys are snake_case in YAML, following the remaphore seed.</summary>
-public sealed class RemoteOpsConfig
+/// <summary>The effective configuration: one YAML file shared by every RemoteOps capability. Immutable: derive a
+/// variant with <c>with</c>. Keys are snake_case in YAML, following the remaphore seed. The shared top level
+/// (connection, identity and trust) is here; each tool's settings are a <see cref="ConfigSection"/>.</summary>
+public sealed record RemoteOpsConfig
 {
     /// <summary>Where the config was read from; null when built in memory.</summary>
-    public string? SourcePath { get; set; }
+    public string? SourcePath { get; init; }
 
     // Connection
-    public List<string> Servers { get; set; } = new() { "nats://127.0.0.1:4222" };
-    public string? Credentials { get; set; }
-    public string? NkeySeedFile { get; set; }
-    public string? User { get; set; }
-    public string? Password { get; set; }
-    public string? Token { get; set; }
-    public TlsConfig? Tls { get; set; }
+    public IReadOnlyList<string> Servers { get; init; } = ["nats://127.0.0.1:4222"];
+    public string? Credentials { get; init; }
+    public string? NkeySeedFile { get; init; }
+    public string? User { get; init; }
+    public string? Password { get; init; }
+    public string? Token { get; init; }
+    public TlsConfig? Tls { get; init; }
 
-    // Remaphore
-    public string Subject { get; set; } = "remaphore";
-    public string? Destination { get; set; }
-    public TimeSpan AllowSkew { get; set; } = TimeSpan.FromSeconds(5);
-    public string? DefaultIdentity { get; set; }
-    public List<IdentityConfig> Identities { get; set; } = new();
-    public List<PeerConfig> Peers { get; set; } = new();
-    /// <summary>JetStream key-value bucket holding latched signals (Send-Remaphore -Latch).</summary>
-    public string LatchBucket { get; set; } = "remaphore_latch";
+    // Identity and trust, shared by every tool that signs or verifies
+    /// <summary>This node's name, reverse-dotted.</summary>
+    public string? Destination { get; init; }
+    public TimeSpan AllowSkew { get; init; } = TimeSpan.FromSeconds(5);
+    public string? DefaultIdentity { get; init; }
+    public IReadOnlyList<IdentityConfig> Identities { get; init; } = [];
+    public IReadOnlyList<PeerConfig> Peers { get; init; } = [];
     /// <summary>Largest payload accepted for sending or acting on.</summary>
-    public int MaxPayload { get; set; } = 64 * 1024;
+    public int MaxPayload { get; init; } = 64 * 1024;
 
-    public SeaportConfig Seaport { get; set; } = new();
+    /// <summary>The tool sections the file gave (or a test built in memory); <see cref="Section{T}"/> supplies
+    /// the defaults of any other.</summary>
+    public IReadOnlyList<ConfigSection> Sections { get; init; } = [];
 
-    /// <summary>Scopes of the trust store and the keys granted each (seaport.authorized → "seaport").</summary>
-    public IReadOnlyList<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => [new("seaport", Seaport.Authorized)];
+    /// <summary>The section of type <typeparamref name="T"/>, or its defaults when the config has none.</summary>
+    public T Section<T>() where T : ConfigSection, new() => FindSection(typeof(T)) as T ?? DefaultSection<T>.Value;
+
+    /// <summary>The section of exactly this type, or null.</summary>
+    public ConfigSection? FindSection(Type sectionType)
+    {
+        foreach (var section in Sections)
+            if (section.GetType() == sectionType) return section;
+        return null;
+    }
+
+    /// <summary>A copy with <paramref name="section"/> in place of any section of its type.</summary>
+    public RemoteOpsConfig WithSection(ConfigSection section) =>
+        this with { Sections = [.. Sections.Where(s => s.GetType() != section.GetType()), section] };
+
+    /// <summary>A copy with the section of type <typeparamref name="T"/> changed, e.g.
+    /// <c>config.WithSection&lt;MySection&gt;(s =&gt; s with { Name = "b" })</c>.</summary>
+    public RemoteOpsConfig WithSection<T>(Func<T, T> change) where T : ConfigSection, new() => WithSection(change(Section<T>()));
+
+    /// <summary>Scopes of the trust store and the keys each tool section grants them (seaport.authorized → "seaport").</summary>
+    public IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => Sections.SelectMany(s => s.TrustGrants);
 
     /// <summary>Identity key of this config for connection sharing: same servers and credentials share one connection.</summary>
     public string ConnectionKey =>
         string.Join("|", Servers) + "|" + Credentials + "|" + NkeySeedFile + "|" + User + "|" + Password?.GetHashCode() + "|" + Token?.GetHashCode()
         + "|" + Tls?.Ca + "|" + Tls?.Cert + "|" + Tls?.Key;
+
+    // Not the record's generated ToString: that would print the password, token and private keys.
+    public override string ToString() => $"RemoteOpsConfig {SourcePath ?? "(built in)"}";
+
+    // Defaults are immutable, so one instance per type serves every config.
+    private static class DefaultSection<T> where T : ConfigSection, new()
+    {
+        public static readonly T Value = new();
+    }
 }
 
-public sealed class TlsConfig
+public sealed record TlsConfig
 {
-    public string? Ca { get; set; }
-    public string? Cert { get; set; }
-    public string? Key { get; set; }
+    public string? Ca { get; init; }
+    public string? Cert { get; init; }
+    public string? Key { get; init; }
 }
 
 /// <summary>A local identity: an Ed25519 key pair (base58) and the verbs it may send.</summary>
-public sealed class IdentityConfig
+public sealed record IdentityConfig
 {
-    public string Public { get; set; } = "";
-    public string? Private { get; set; }
-    public string? PrivateFile { get; set; }
-    public List<string> Verbs { get; set; } = new();
+    public string Public { get; init; } = "";
+    public string? Private { get; init; }
+    public string? PrivateFile { get; init; }
+    public IReadOnlyList<string> Verbs { get; init; } = [];
     /// <summary>Line in the config file, for error messages.</summary>
-    public int Line { get; set; }
+    public int Line { get; init; }
+
+    // Not the generated ToString, which would print the private key.
+    public override string ToString() => $"IdentityConfig {Public}";
 }
 
 /// <summary>A known peer: its destination, public key and the verbs it may send to us.</summary>
-public sealed class PeerConfig
+public sealed record PeerConfig
 {
-    public string Destination { get; set; } = "";
-    public string Public { get; set; } = "";
-    public List<string> Verbs { get; set; } = new();
-    public int Line { get; set; }
-}
-
-public sealed class SeaportConfig
-{
-    public string Bucket { get; set; } = "seaport";
-    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
-    /// <summary>Null means 3 x heartbeat, as in seaport.</summary>
-    public TimeSpan? Timeout { get; set; }
-    /// <summary>Port range for assignment; the default stays below the Linux (32768+) and Windows (49152+) ephemeral ranges.</summary>
-    public int[] Range { get; set; } = { 20000, 32767 };
-    public List<string> Authorized { get; set; } = new();
-
-    public TimeSpan EffectiveTimeout => Timeout ?? Heartbeat * 3;
+    public string Destination { get; init; } = "";
+    public string Public { get; init; } = "";
+    public IReadOnlyList<string> Verbs { get; init; } = [];
+    public int Line { get; init; }
 }

@@ -1,5 +1,7 @@
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Remaphore;
+using RemoteOps.Seaport;
 using RemoteOps.TestSupport;
 
 namespace RemoteOps.Core.Tests.Config;

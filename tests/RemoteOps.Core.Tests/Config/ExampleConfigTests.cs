@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Remaphore;
+using RemoteOps.Seaport;
 using RemoteOps.TestSupport;
 
 namespace RemoteOps.Core.Tests.Config;

@@ -22,7 +22,7 @@ public class NKeyAuthenticationTests
         File.WriteAllText(dir.File("user.nk"), user.GetSeed() + "\n");
         File.WriteAllText(dir.File("stranger.nk"), stranger.GetSeed() + "\n");
 
-        var config = new RemoteOpsConfig { Servers = new() { server.Url }, NkeySeedFile = dir.File("user.nk") };
+        var config = new RemoteOpsConfig { Servers = [server.Url], NkeySeedFile = dir.File("user.nk") };
         try
         {
             await RoundTripAsync(await ConnectionPool.GetAsync(config));
@@ -32,7 +32,7 @@ public class NKeyAuthenticationTests
             await ConnectionPool.DisconnectAsync(config);
         }
 
-        var refused = new RemoteOpsConfig { Servers = new() { server.Url }, NkeySeedFile = dir.File("stranger.nk") };
+        var refused = new RemoteOpsConfig { Servers = [server.Url], NkeySeedFile = dir.File("stranger.nk") };
         try
         {
             await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(refused));
@@ -65,7 +65,7 @@ public class NKeyAuthenticationTests
         File.WriteAllText(dir.File("alice.creds"), Creds(userJwt, user.GetSeed()));
         File.WriteAllText(dir.File("mallory.creds"), Creds(foreignJwt, user.GetSeed()));
 
-        var config = new RemoteOpsConfig { Servers = new() { server.Url }, Credentials = dir.File("alice.creds") };
+        var config = new RemoteOpsConfig { Servers = [server.Url], Credentials = dir.File("alice.creds") };
         try
         {
             await RoundTripAsync(await ConnectionPool.GetAsync(config));
@@ -75,7 +75,7 @@ public class NKeyAuthenticationTests
             await ConnectionPool.DisconnectAsync(config);
         }
 
-        var refused = new RemoteOpsConfig { Servers = new() { server.Url }, Credentials = dir.File("mallory.creds") };
+        var refused = new RemoteOpsConfig { Servers = [server.Url], Credentials = dir.File("mallory.creds") };
         try
         {
             await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(refused));
@@ -93,7 +93,7 @@ public class NKeyAuthenticationTests
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("bad.nk"), content);
-        var config = new RemoteOpsConfig { Servers = new() { "nats://127.0.0.1:1" }, NkeySeedFile = dir.File("bad.nk") };
+        var config = new RemoteOpsConfig { Servers = ["nats://127.0.0.1:1"], NkeySeedFile = dir.File("bad.nk") };
         var e = await Assert.ThrowsAsync<RemoteOpsConnectionException>(async () => await ConnectionPool.GetAsync(config));
         Assert.Contains(why, e.Message);
         Assert.Contains("bad.nk", e.Message);

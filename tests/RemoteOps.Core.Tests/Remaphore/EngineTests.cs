@@ -22,22 +22,21 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
 
     private RemoteOpsConfig Node(SigningKey self, string destination, params (SigningKey Key, string Destination)[] peers)
     {
-        var c = new RemoteOpsConfig
+        return new RemoteOpsConfig
         {
-            Servers = new() { nats.Server.Url },
+            Servers = [nats.Server.Url],
             Destination = destination,
-            Subject = "remaphore" + Guid.NewGuid().ToString("N")[..8],
-            Identities = { new IdentityConfig { Public = self.PublicBase58, Private = self.ExportSeedBase58(), Verbs = { "*" } } },
+            Sections = [new RemaphoreConfig { Subject = "remaphore" + Guid.NewGuid().ToString("N")[..8] }],
+            Identities = [new IdentityConfig { Public = self.PublicBase58, Private = self.ExportSeedBase58(), Verbs = ["*"] }],
+            Peers = [.. peers.Select(p => new PeerConfig { Public = p.Key.PublicBase58, Destination = p.Destination, Verbs = ["*"] })],
         };
-        foreach (var (k, d) in peers) c.Peers.Add(new PeerConfig { Public = k.PublicBase58, Destination = d, Verbs = { "*" } });
-        return c;
     }
 
     private (RemoteOpsConfig A, RemoteOpsConfig B) Pair()
     {
         var a = Node(_a, "com.test.a", (_b, "com.test.b"));
         var b = Node(_b, "com.test.b", (_a, "com.test.a"));
-        b.Subject = a.Subject;
+        b = b.WithSection<RemaphoreConfig>(r => r with { Subject = a.Subject });
         return (a, b);
     }
 
@@ -74,7 +73,7 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
         var c = SigningKey.Generate();
         var a = Node(_a, "com.test.a", (_b, "com.test.b"), (c, "com.test.c"));
         var b = Node(_b, "com.test.b", (_a, "com.test.a"));
-        b.Subject = a.Subject;
+        b = b.WithSection<RemaphoreConfig>(r => r with { Subject = a.Subject });
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Once = true, Timeout = TimeSpan.FromSeconds(30) });
         var answer = Task.Run(async () =>
         {
@@ -100,7 +99,9 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
     public async Task A_latched_signal_reaches_a_waiter_that_starts_later()
     {
         var (a, b) = Pair();
-        a.LatchBucket = b.LatchBucket = "latch_" + a.Subject;
+        var latchBucket = "latch_" + a.Subject;
+        a = a.WithSection<RemaphoreConfig>(r => r with { LatchBucket = latchBucket });
+        b = b.WithSection<RemaphoreConfig>(r => r with { LatchBucket = latchBucket });
         var uuid = "late_" + Guid.NewGuid().ToString("N")[..6];
         await RemaphoreClient.SendAsync(a, new RemaphoreSendOptions { Uuid = uuid, Latch = true, Payload = "done" });
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Uuid = uuid, Timeout = TimeSpan.FromSeconds(30) });
@@ -113,7 +114,9 @@ public class EngineTests(NatsFixture nats) : IClassFixture<NatsFixture>, IDispos
     public async Task An_expired_latch_is_not_taken()
     {
         var (a, b) = Pair();
-        a.LatchBucket = b.LatchBucket = "latch_" + a.Subject;
+        var latchBucket = "latch_" + a.Subject;
+        a = a.WithSection<RemaphoreConfig>(r => r with { LatchBucket = latchBucket });
+        b = b.WithSection<RemaphoreConfig>(r => r with { LatchBucket = latchBucket });
         var uuid = "exp_" + Guid.NewGuid().ToString("N")[..6];
         await RemaphoreClient.SendAsync(a, new RemaphoreSendOptions { Uuid = uuid, Latch = true, LatchTtl = TimeSpan.FromTicks(1) });
         await using var waiter = await RemaphoreWaiter.StartAsync(b, new RemaphoreWaitOptions { Uuid = uuid, Timeout = TimeSpan.FromMilliseconds(300) });

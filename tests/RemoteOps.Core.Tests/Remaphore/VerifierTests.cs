@@ -19,7 +19,7 @@ public class VerifierTests : IDisposable
             Destination = "com.crypto.us.left",
             AllowSkew = TimeSpan.FromSeconds(5),
             MaxPayload = 100,
-            Peers = { new PeerConfig { Destination = "com.crypto.us.right", Public = _peer.PublicBase58, Verbs = { "ping", "deploy" } } },
+            Peers = [new PeerConfig { Destination = "com.crypto.us.right", Public = _peer.PublicBase58, Verbs = ["ping", "deploy"] }],
         };
     }
 

@@ -14,10 +14,10 @@ public class SeaportRegistryTests(NatsFixture nats) : IClassFixture<NatsFixture>
 
     private RemoteOpsConfig Config(string heartbeat = "5s") => new()
     {
-        Servers = new() { nats.Server.Url },
-        Identities = { new IdentityConfig { Public = _key.PublicBase58, Private = _key.ExportSeedBase58(), Verbs = { "*" } } },
+        Servers = [nats.Server.Url],
+        Identities = [new IdentityConfig { Public = _key.PublicBase58, Private = _key.ExportSeedBase58(), Verbs = ["*"] }],
         DefaultIdentity = _key.PublicBase58,
-        Seaport = new SeaportConfig { Bucket = "sr_" + Guid.NewGuid().ToString("N")[..10], Heartbeat = Duration.Parse(heartbeat) },
+        Sections = [new SeaportConfig { Bucket = "sr_" + Guid.NewGuid().ToString("N")[..10], Heartbeat = Duration.Parse(heartbeat) }],
     };
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using RemoteOps.Config;
+using RemoteOps.Remaphore;
 using RemoteOps.PowerShell.Internal;
 
 namespace RemoteOps.PowerShell.Cmdlets;

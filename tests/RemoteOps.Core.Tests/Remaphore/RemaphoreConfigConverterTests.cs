@@ -1,8 +1,9 @@
 using RemoteOps.Config;
 using RemoteOps.Identity;
+using RemoteOps.Remaphore;
 using RemoteOps.TestSupport;
 
-namespace RemoteOps.Core.Tests.Config;
+namespace RemoteOps.Core.Tests.Remaphore;
 
 public class RemaphoreConfigConverterTests
 {

@@ -1,7 +1,8 @@
 using System.Text;
+using RemoteOps.Config;
 using RemoteOps.Identity;
 
-namespace RemoteOps.Config;
+namespace RemoteOps.Remaphore;
 
 /// <summary>Converts the original remaphore's config (remaphore.conf) to RemoteOps YAML, so existing nodes migrate in
 /// one step. The format, as remaphore's src/config/parser.go reads it: '#' starts a comment; "key: value" lines
