@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace RemoteOps.Seaport;
+namespace RemoteOps.Processes;
 
 /// <summary>
 /// What <see cref="ProcessSupervisor"/> runs and how it restarts it (the engine of Start-SeaportService,
