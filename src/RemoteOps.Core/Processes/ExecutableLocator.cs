@@ -52,7 +52,7 @@ public static class ExecutableLocator
     /// <summary>
     /// The first executable file named <paramref name="name"/> in a PATH directory, else in one of
     /// <paramref name="fallbackDirectories"/> (in order); null when there is none. The name is taken as it is
-    /// (on Windows, give the extension: "nats-server.exe").
+    /// (on Windows, give the extension: "tool.exe").
     /// </summary>
     public static string? Find(string name, IEnumerable<string>? fallbackDirectories = null)
     {
