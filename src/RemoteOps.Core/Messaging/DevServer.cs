@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
+using RemoteOps.Processes;
 
 namespace RemoteOps.Messaging;
 
@@ -17,19 +17,15 @@ public static class DevServer
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly ConcurrentDictionary<int, (RemoteOpsDevServer Server, Guid Owner)> Started = new();
 
+    /// <summary>Where nats-server is looked for after PATH: the sbin directories where Debian puts it (often not in
+    /// a user's PATH), and those of other packagers.</summary>
+    private static readonly string[] FallbackDirectories = OperatingSystem.IsWindows()
+        ? []
+        : ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin"];
+
     /// <summary>nats-server from PATH, else the sbin directories where Debian puts it.</summary>
-    public static string? FindExecutable()
-    {
-        var name = OperatingSystem.IsWindows() ? "nats-server.exe" : "nats-server";
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(OperatingSystem.IsWindows() ? [] : ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin"]);
-        foreach (var dir in dirs)
-        {
-            var candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public static string? FindExecutable() =>
+        ExecutableLocator.Find(OperatingSystem.IsWindows() ? "nats-server.exe" : "nats-server", FallbackDirectories);
 
     /// <summary>Starts nats-server on 127.0.0.1:<paramref name="port"/> (0 picks a free port) and returns once it
     /// accepts client connections. <paramref name="monitorPort"/> (0 = free port) also opens the HTTP monitoring
@@ -68,18 +64,18 @@ public static class DevServer
             .Append($"log_file: {Q(logPath)}\n");
         File.WriteAllText(configPath, config.ToString());
 
-        // On Linux, a new session keeps Ctrl+C at the terminal (SIGINT to the foreground process group) from stopping
-        // the dev server along with whatever command the user interrupts. setsid execs in place: the pid stays.
-        var setsid = OperatingSystem.IsLinux() ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists) : null;
-        var psi = setsid is null ? new ProcessStartInfo(exe) : new ProcessStartInfo(setsid) { ArgumentList = { exe } };
+        // Started as a ProcessTree: on Linux in a session of its own, which keeps Ctrl+C at the terminal (SIGINT to the
+        // foreground process group) from stopping the dev server along with whatever command the user interrupts.
+        // setsid execs in place: the pid stays.
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, WorkingDirectory = data };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(configPath);
-        psi.UseShellExecute = false;
-        psi.WorkingDirectory = data;
 
-        Process process;
-        try { process = Process.Start(psi) ?? throw new DevServerException("nats-server did not start."); }
+        ProcessTree tree;
+        try { tree = ProcessTree.Start(psi); }
         catch (System.ComponentModel.Win32Exception e) { throw new DevServerException($"Cannot run {exe}: {e.Message}", e); }
+        // The server object keeps the process for as long as the server runs: the tree is not disposed once started.
+        var process = tree.Process;
 
         var server = new RemoteOpsDevServer
         {
@@ -100,7 +96,8 @@ public static class DevServer
         }
         catch
         {
-            Kill(process);
+            await tree.KillAsync().ConfigureAwait(false);
+            tree.Dispose();
             if (temporary) TryDelete(data);
             throw;
         }
@@ -188,7 +185,7 @@ public static class DevServer
 
     private static void Terminate(Process process)
     {
-        if (!OperatingSystem.IsWindows() && Sys.Kill(process.Id, 15) == 0) return;
+        if (ProcessTree.Terminate(process.Id)) return;
         Kill(process);
     }
 
@@ -237,12 +234,6 @@ public static class DevServer
             return true;
         }
         catch (SocketException) { return false; }
-    }
-
-    private static class Sys
-    {
-        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-        internal static extern int Kill(int pid, int signal);
     }
 }
 

@@ -1,7 +1,5 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
+using RemoteOps.Processes;
 
 namespace RemoteOps.Remaphore;
 
@@ -11,7 +9,8 @@ public sealed record RemaphoreCommandResult(int ExitCode, string Output, string?
 /// <summary>Runs the waiter's command as the original does (src/subprocess/exec.go): <c>cmd [args...] $verb $payload</c>
 /// with REMAPHORE_SENDER, _VERB, _TIME (unix seconds), _UUID (hex), _MSG and, when our destination matched,
 /// REMAPHORE_DESTMATCH. Unlike the original, which gives the command only those variables, the command also inherits
-/// our environment (PATH and the rest). Output is stdout and stderr combined, each in order (the original shares one pipe; here they are two, so how the two interleave is approximate).</summary>
+/// our environment (PATH and the rest). Output is stdout and stderr combined, each in order (the original shares one pipe; here they are two, so how the two interleave is approximate). The command runs through
+/// <see cref="OneShotRunner"/>: in a process group of its own, stdin closed, output capped.</summary>
 public static class RemaphoreCommand
 {
     /// <summary>Most output kept (the reply carries at most max_payload of it).</summary>
@@ -31,56 +30,21 @@ public static class RemaphoreCommand
         return env;
     }
 
+    /// <summary>Runs <c>command [args...] $verb $payload</c> with the message's environment to its end; on cancellation
+    /// the command's whole process tree is killed and the OperationCanceledException propagates.</summary>
     public static async Task<RemaphoreCommandResult> RunAsync(IReadOnlyList<string> command, RemaphoreMessage message, string? workingDirectory, CancellationToken cancellationToken)
     {
         if (command.Count == 0 || string.IsNullOrEmpty(command[0])) throw new RemaphoreArgumentException("The command is empty.");
-        var psi = new ProcessStartInfo(command[0])
+        var options = new OneShotOptions([.. command, message.Verb, message.Payload])
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? "",
+            Environment = Environment(message),
+            WorkingDirectory = string.IsNullOrEmpty(workingDirectory) ? null : workingDirectory,
+            MaxOutputBytes = MaxOutputBytes,
         };
-        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add(message.Verb);
-        psi.ArgumentList.Add(message.Payload);
-        foreach (var (k, v) in Environment(message)) psi.Environment[k] = v;
-
-        using var process = new Process { StartInfo = psi };
-        try
-        {
-            process.Start();
-        }
-        catch (Exception e) when (e is Win32Exception or InvalidOperationException or FileNotFoundException)
-        {
-            // The original reports exit code -1 when the command cannot start.
-            return new RemaphoreCommandResult(-1, "", $"Cannot start '{command[0]}': {e.Message}");
-        }
-        process.StandardInput.Close();
-        var output = new MemoryStream();
-        var gate = new object();
-        async Task Pump(Stream s)
-        {
-            var buffer = new byte[8192];
-            int n;
-            while ((n = await s.ReadAsync(buffer, CancellationToken.None).ConfigureAwait(false)) > 0)
-                lock (gate)
-                    if (output.Length < MaxOutputBytes) output.Write(buffer, 0, (int)Math.Min(n, MaxOutputBytes - output.Length));
-        }
-        var pumps = Task.WhenAll(Pump(process.StandardOutput.BaseStream), Pump(process.StandardError.BaseStream));
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            await pumps.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            throw;
-        }
-        string text;
-        lock (gate) text = Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
-        return new RemaphoreCommandResult(process.ExitCode, text, null);
+        var result = await OneShotRunner.RunAsync(options, cancellationToken).ConfigureAwait(false);
+        // The original reports exit code -1 when the command cannot start.
+        return result.StartFailure is { } failure
+            ? new RemaphoreCommandResult(-1, "", failure)
+            : new RemaphoreCommandResult(result.ExitCode, result.Output, null);
     }
 }

@@ -1,4 +1,5 @@
 using RemoteOps.Config;
+using RemoteOps.Processes;
 
 namespace RemoteOps.Seaport;
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using RemoteOps.PowerShell.Internal;
+using RemoteOps.Processes;
 using RemoteOps.Seaport;
 
 namespace RemoteOps.PowerShell.Cmdlets;

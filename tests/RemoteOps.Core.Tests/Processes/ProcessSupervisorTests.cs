@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
-using RemoteOps.Seaport;
+using RemoteOps.Processes;
 using RemoteOps.TestSupport;
 
-namespace RemoteOps.Core.Tests.Seaport;
+namespace RemoteOps.Core.Tests.Processes;
 
 // Real processes (/bin/sh, sleep, python3) and /proc: the suites run on Linux.
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

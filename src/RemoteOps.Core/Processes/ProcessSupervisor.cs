@@ -4,15 +4,15 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace RemoteOps.Seaport;
+namespace RemoteOps.Processes;
 
 /// <summary>
-/// What <see cref="ProcessSupervisor"/> runs and how it restarts it (the engine of Start-SeaportService,
-/// seaport's <c>register NAME@VERSION -- COMMAND</c>).
+/// What <see cref="ProcessSupervisor"/> runs and how it restarts it (a long-running service).
 /// </summary>
 /// <param name="Command">
-/// The command: <c>Command[0]</c> is the program (a bare name is looked up in PATH; a relative path is resolved
-/// against <see cref="WorkingDirectory"/>, else the process's current directory), the rest are its arguments.
+/// The command: <c>Command[0]</c> is the program (found by <see cref="ExecutableLocator"/>: a bare name is looked up in
+/// PATH; a relative path is resolved against <see cref="WorkingDirectory"/>, else the process's current directory), the
+/// rest are its arguments.
 /// </param>
 public sealed record SupervisorOptions(IReadOnlyList<string> Command)
 {
@@ -53,9 +53,9 @@ public sealed record SupervisorOptions(IReadOnlyList<string> Command)
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Options for a service given its ports (Start-SeaportService): the first port is appended as the last argument,
+    /// Options for a service given its ports: the first port is appended as the last argument,
     /// set in PORT and used as <see cref="ReadyPort"/>; each named port is also set in PORT_&lt;NAME&gt; (the name upper-cased,
-    /// any character other than A-Z, 0-9 and _ replaced by _; -PortName http,metrics gives PORT_HTTP and PORT_METRICS).
+    /// any character other than A-Z, 0-9 and _ replaced by _; the names http and metrics give PORT_HTTP and PORT_METRICS).
     /// A single unnamed port can be passed with the name "port" (it then only sets PORT).
     /// </summary>
     public static SupervisorOptions ForPorts(IReadOnlyList<string> command, IReadOnlyList<KeyValuePair<string, int>> ports)
@@ -130,20 +130,16 @@ public sealed class ProcessSupervisorException(string message, Exception? inner 
 /// process tree when cancelled, so that no orphans remain.
 /// </summary>
 /// <remarks>
-/// <para>On Linux the command is started in a session (and process group) of its own through <c>setsid</c> when that
-/// program exists (<c>/usr/bin/setsid</c> or <c>/bin/setsid</c>; the pid stays the command's own). Stopping then kills
-/// every member of that group, including grandchildren that were re-parented to init because their parent died
-/// (<c>(sleep 300 &amp;)</c>), plus every descendant found in /proc (ones that left the group with setsid/setpgid),
-/// plus whatever <see cref="Process.Kill(bool)"/> with entireProcessTree finds, and waits until all of them are gone.
-/// When the command exits by itself, what it left running in its group is killed too before the restart (a
-/// leftover would typically still hold the port). A process that both leaves the group and is re-parented (a
-/// classic double-fork daemon) cannot be found and is not killed; on other systems only Kill(entireProcessTree) is used.</para>
+/// <para>The command is started as a <see cref="ProcessTree"/>: on Linux in a process group of its own (the pid stays
+/// the command's own). Stopping kills that group, every descendant and whatever Kill(entireProcessTree) finds, and
+/// waits until all of them are gone (see <see cref="ProcessTree"/> for what cannot be found). When the command exits
+/// by itself, what it left running in its group is killed too before the restart (a leftover would typically still
+/// hold the port).</para>
 /// <para>The child's stdin is an open pipe that is never written to; stdout and stderr are read line by line and given
 /// to the output callback (or discarded), so the child never blocks on a full pipe.</para>
 /// </remarks>
 public sealed class ProcessSupervisor
 {
-    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(5);
     private readonly SupervisorOptions _options;
     private readonly object _outputGate = new(); // one for all runs: a late line of a killed run never overlaps the next run's
@@ -320,61 +316,26 @@ public sealed class ProcessSupervisor
 
     private string Describe() => "'" + _options.Command[0] + "'";
 
-    private string ResolveProgram()
-    {
-        var name = _options.Command[0];
-        var baseDir = _options.WorkingDirectory ?? System.Environment.CurrentDirectory;
-        if (_options.WorkingDirectory is not null && !Directory.Exists(_options.WorkingDirectory))
-            throw new ProcessSupervisorException($"Cannot start '{name}': the working directory '{_options.WorkingDirectory}' does not exist.");
-        if (OperatingSystem.IsWindows()) return name; // CreateProcess searches PATH itself (appending .exe)
-        if (name.Contains('/'))
-        {
-            var full = Path.GetFullPath(name, baseDir);
-            if (!File.Exists(full)) throw new ProcessSupervisorException($"Cannot start '{name}': '{full}' does not exist.");
-            if (!IsExecutable(full)) throw new ProcessSupervisorException($"Cannot start '{name}': '{full}' is not executable.");
-            return full;
-        }
-        foreach (var dir in (System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate) && IsExecutable(candidate)) return candidate;
-        }
-        throw new ProcessSupervisorException($"Cannot start '{name}': no such program in PATH.");
-    }
+    private string ResolveProgram() =>
+        ExecutableLocator.TryResolve(_options.Command[0], _options.WorkingDirectory, out var path, out var problem)
+            ? path
+            : throw new ProcessSupervisorException(problem);
 
-    private static bool IsExecutable(string path)
-    {
-        if (OperatingSystem.IsWindows()) return true;
-        return (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
-    }
-
-    /// <summary>One started process and the clean-up of what it started.</summary>
+    /// <summary>One started process, the delivery of its output, and the clean-up of what it started.</summary>
     private sealed class Run : IDisposable
     {
-        private static readonly string? Setsid = OperatingSystem.IsLinux()
-            ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists)
-            : null;
-
-        private readonly Process _process;
-        private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly bool _ownGroup;
+        private ProcessTree _tree = null!;
 
-        private Run(Process process, bool ownGroup)
-        {
-            _process = process;
-            _ownGroup = ownGroup;
-        }
-
-        public int Pid { get; private set; }
-        public Task Exited => _exited.Task;
-        public bool HasExited => _exited.Task.IsCompleted;
-        public int ExitCode => _process.ExitCode;
+        public int Pid => _tree.Pid;
+        public Task Exited => _tree.Exited;
+        public bool HasExited => _tree.HasExited;
+        public int ExitCode => _tree.ExitCode;
 
         public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput, object outputGate)
         {
-            var psi = new ProcessStartInfo
+            var psi = new ProcessStartInfo(program)
             {
                 UseShellExecute = false,
                 RedirectStandardInput = true,
@@ -383,24 +344,11 @@ public sealed class ProcessSupervisor
                 CreateNoWindow = true,
             };
             if (options.WorkingDirectory is not null) psi.WorkingDirectory = options.WorkingDirectory;
-            var ownGroup = Setsid is not null;
-            if (ownGroup)
-            {
-                // The child is not a process-group leader, so setsid(1) does not fork: the pid stays the command's.
-                psi.FileName = Setsid!;
-                psi.ArgumentList.Add(program);
-            }
-            else
-            {
-                psi.FileName = program;
-            }
             foreach (var a in options.Command.Skip(1)) psi.ArgumentList.Add(a);
             foreach (var a in options.TrailingArguments) psi.ArgumentList.Add(a);
             foreach (var (k, v) in options.Environment) psi.Environment[k] = v;
 
-            var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-            var run = new Run(process, ownGroup);
-            process.Exited += (_, _) => run._exited.TrySetResult();
+            var run = new Run();
             void Deliver(string? line, TaskCompletionSource closed)
             {
                 if (line is null) { closed.TrySetResult(); return; } // end of the stream
@@ -410,20 +358,20 @@ public sealed class ProcessSupervisor
                     try { onOutput(line); } catch { /* never let a callback crash the reader thread */ }
                 }
             }
-            process.OutputDataReceived += (_, e) => Deliver(e.Data, run._stdoutClosed);
-            process.ErrorDataReceived += (_, e) => Deliver(e.Data, run._stderrClosed);
             try
             {
-                process.Start();
+                run._tree = ProcessTree.Start(psi, process =>
+                {
+                    process.OutputDataReceived += (_, e) => Deliver(e.Data, run._stdoutClosed);
+                    process.ErrorDataReceived += (_, e) => Deliver(e.Data, run._stderrClosed);
+                });
             }
             catch (Exception e) when (e is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
             {
-                process.Dispose();
                 throw new ProcessSupervisorException($"Cannot start '{options.Command[0]}': {e.Message}", e);
             }
-            run.Pid = process.Id;
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            run._tree.Process.BeginOutputReadLine();
+            run._tree.Process.BeginErrorReadLine();
             return run;
         }
 
@@ -440,115 +388,17 @@ public sealed class ProcessSupervisor
         /// <summary>Kills the process, its descendants and its process group, and waits until they are gone.</summary>
         public async Task KillTreeAsync()
         {
-            var victims = new HashSet<int>();
-            if (OperatingSystem.IsLinux())
-            {
-                var table = ProcTable.Read();
-                victims.UnionWith(table.DescendantsOf(Pid));
-                if (_ownGroup) victims.UnionWith(table.GroupMembers(Pid));
-                victims.Remove(Pid);
-            }
-            if (!HasExited)
-            {
-                try { _process.Kill(entireProcessTree: true); }
-                catch (InvalidOperationException) { } // exited meanwhile
-                catch (Win32Exception) { }
-                catch (AggregateException) { } // some descendant could not be killed; handled below
-            }
-            foreach (var pid in victims) KillPid(pid);
-            try { await Exited.WaitAsync(KillWait).ConfigureAwait(false); } catch (TimeoutException) { }
-            if (OperatingSystem.IsLinux()) await KillUntilGoneAsync(victims).ConfigureAwait(false);
+            await _tree.KillAsync().ConfigureAwait(false);
             await DrainOutputAsync().ConfigureAwait(false);
         }
 
         /// <summary>After the process exited by itself: kills what is still running in its process group.</summary>
         public async Task KillLeftoversAsync()
         {
-            if (OperatingSystem.IsLinux() && _ownGroup) await KillUntilGoneAsync([]).ConfigureAwait(false);
+            await _tree.KillLeftoversAsync().ConfigureAwait(false);
             await DrainOutputAsync().ConfigureAwait(false);
         }
 
-        private async Task KillUntilGoneAsync(HashSet<int> victims)
-        {
-            var deadline = Stopwatch.GetTimestamp() + (long)(KillWait.TotalSeconds * Stopwatch.Frequency);
-            var pause = TimeSpan.FromMilliseconds(5);
-            while (true)
-            {
-                var table = ProcTable.Read();
-                // Members that appeared since (a fork racing the kill) are killed too.
-                if (_ownGroup) victims.UnionWith(table.GroupMembers(Pid).Where(p => p != Pid));
-                victims.RemoveWhere(p => !table.IsAlive(p));
-                if (victims.Count == 0 || Stopwatch.GetTimestamp() > deadline) return;
-                foreach (var pid in victims) KillPid(pid);
-                await Task.Delay(pause).ConfigureAwait(false);
-                if (pause < TimeSpan.FromMilliseconds(100)) pause *= 2;
-            }
-        }
-
-        private static void KillPid(int pid)
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-                p.Kill();
-            }
-            catch (ArgumentException) { } // gone
-            catch (InvalidOperationException) { }
-            catch (Win32Exception) { }
-        }
-
-        public void Dispose() => _process.Dispose();
-    }
-}
-
-/// <summary>A snapshot of /proc (Linux): parent, process group and state of every process.</summary>
-internal sealed class ProcTable
-{
-    private readonly Dictionary<int, (int Ppid, int Pgrp, char State)> _entries = [];
-
-    public static ProcTable Read()
-    {
-        var table = new ProcTable();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
-            if (TryReadStat(pid, out var entry)) table._entries[pid] = entry;
-        }
-        return table;
-    }
-
-    /// <summary>Reads /proc/PID/stat: state, ppid, pgrp (the fields after the parenthesized command name).</summary>
-    public static bool TryReadStat(int pid, out (int Ppid, int Pgrp, char State) entry)
-    {
-        entry = default;
-        string text;
-        try { text = File.ReadAllText($"/proc/{pid}/stat"); }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-        var close = text.LastIndexOf(')');
-        if (close < 0) return false;
-        var fields = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (fields.Length < 3) return false;
-        if (!int.TryParse(fields[1], CultureInfo.InvariantCulture, out var ppid) ||
-            !int.TryParse(fields[2], CultureInfo.InvariantCulture, out var pgrp)) return false;
-        entry = (ppid, pgrp, fields[0][0]);
-        return true;
-    }
-
-    /// <summary>Alive: present and neither a zombie nor dead (an unreaped orphan of a non-reaping init counts as gone).</summary>
-    public bool IsAlive(int pid) => _entries.TryGetValue(pid, out var e) && e.State is not ('Z' or 'X' or 'x');
-
-    public IEnumerable<int> GroupMembers(int pgrp) =>
-        _entries.Where(kv => kv.Value.Pgrp == pgrp && IsAlive(kv.Key)).Select(kv => kv.Key);
-
-    public HashSet<int> DescendantsOf(int root)
-    {
-        var children = _entries.ToLookup(kv => kv.Value.Ppid, kv => kv.Key);
-        var found = new HashSet<int>();
-        var queue = new Queue<int>([root]);
-        while (queue.Count > 0)
-            foreach (var child in children[queue.Dequeue()])
-                if (found.Add(child)) queue.Enqueue(child);
-        return found;
+        public void Dispose() => _tree.Dispose();
     }
 }

@@ -1,0 +1,168 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace RemoteOps.Processes;
+
+/// <summary>
+/// A started process that leads a process group of its own, and the killing of everything it started, so that no
+/// orphans remain.
+/// </summary>
+/// <remarks>
+/// <para>On Linux the program is started in a session (and process group) of its own through <c>setsid</c> when that
+/// program exists (<c>/usr/bin/setsid</c> or <c>/bin/setsid</c>). The child is not a process-group leader, so setsid(1)
+/// does not fork: the pid stays the program's own. A new session also keeps Ctrl+C at a terminal (SIGINT to the
+/// foreground process group) away from the child.</para>
+/// <para><see cref="KillAsync"/> kills every member of that group, including grandchildren that were re-parented to
+/// init because their parent died (<c>(sleep 300 &amp;)</c>) and ones at the far end of a pipe, plus every descendant
+/// found in /proc (ones that left the group with setsid/setpgid), plus whatever <see cref="Process.Kill(bool)"/> with
+/// entireProcessTree finds, and waits until all of them are gone. A process that both leaves the group and is
+/// re-parented (a classic double-fork daemon) cannot be found and is not killed; on other systems only
+/// Kill(entireProcessTree) is used.</para>
+/// </remarks>
+public sealed class ProcessTree : IDisposable
+{
+    /// <summary>How long the kill waits for the processes to be gone before it gives up on them.</summary>
+    public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
+
+    private static readonly string? Setsid = OperatingSystem.IsLinux()
+        ? new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists)
+        : null;
+
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ProcessTree(Process process, bool ownGroup)
+    {
+        Process = process;
+        OwnGroup = ownGroup;
+    }
+
+    /// <summary>The started process (for its streams and exit code). Disposed with this tree.</summary>
+    public Process Process { get; }
+
+    /// <summary>The program's own pid (also the id of its process group when <see cref="OwnGroup"/>).</summary>
+    public int Pid { get; private set; }
+
+    /// <summary>Whether the program was started in a process group of its own (Linux with setsid).</summary>
+    public bool OwnGroup { get; }
+
+    /// <summary>Completes when the program's own process exits (what it started may still be running).</summary>
+    public Task Exited => _exited.Task;
+
+    public bool HasExited => _exited.Task.IsCompleted;
+
+    /// <summary>The exit code, once <see cref="Exited"/> (a process killed by a signal on Unix: 128 + signal).</summary>
+    public int ExitCode => Process.ExitCode;
+
+    /// <summary>
+    /// Starts <paramref name="startInfo"/> in a process group of its own where possible. Its FileName must be the
+    /// resolved program (see <see cref="ExecutableLocator"/>: setsid would otherwise look it up itself) and its
+    /// arguments must be in ArgumentList; both are rewritten to go through setsid.
+    /// </summary>
+    /// <param name="beforeStart">Called with the process before it starts (to subscribe to its output events).</param>
+    /// <exception cref="Win32Exception">And the other exceptions of <see cref="Process.Start()"/>: it could not start.</exception>
+    public static ProcessTree Start(ProcessStartInfo startInfo, Action<Process>? beforeStart = null)
+    {
+        ArgumentNullException.ThrowIfNull(startInfo);
+        if (!string.IsNullOrEmpty(startInfo.Arguments))
+            throw new ArgumentException("Give the arguments in ArgumentList, not Arguments.", nameof(startInfo));
+        var ownGroup = Setsid is not null;
+        if (ownGroup)
+        {
+            startInfo.ArgumentList.Insert(0, startInfo.FileName);
+            startInfo.FileName = Setsid!;
+        }
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        var tree = new ProcessTree(process, ownGroup);
+        process.Exited += (_, _) => tree._exited.TrySetResult();
+        try
+        {
+            beforeStart?.Invoke(process);
+            process.Start();
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+        tree.Pid = process.Id;
+        return tree;
+    }
+
+    /// <summary>Kills the process, its descendants and its process group, and waits (at most <see cref="KillWait"/>
+    /// for each step) until they are gone.</summary>
+    public async Task KillAsync()
+    {
+        var victims = new HashSet<int>();
+        if (OperatingSystem.IsLinux())
+        {
+            var table = ProcTable.Read();
+            victims.UnionWith(table.DescendantsOf(Pid));
+            if (OwnGroup) victims.UnionWith(table.GroupMembers(Pid));
+            victims.Remove(Pid);
+        }
+        if (!HasExited)
+        {
+            try { Process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { } // exited meanwhile
+            catch (Win32Exception) { }
+            catch (AggregateException) { } // some descendant could not be killed; handled below
+        }
+        foreach (var pid in victims) KillPid(pid);
+        try { await Exited.WaitAsync(KillWait).ConfigureAwait(false); } catch (TimeoutException) { }
+        if (OperatingSystem.IsLinux()) await KillUntilGoneAsync(victims).ConfigureAwait(false);
+    }
+
+    /// <summary>After the process exited by itself: kills what is still running in its process group (a leftover
+    /// would typically still hold a port or the output pipes).</summary>
+    public async Task KillLeftoversAsync()
+    {
+        if (OperatingSystem.IsLinux() && OwnGroup) await KillUntilGoneAsync([]).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks a process to stop (SIGTERM); false where that cannot be done (Windows, or the signal failed).</summary>
+    public static bool Terminate(int pid)
+    {
+        if (OperatingSystem.IsWindows()) return false;
+        return Sys.Kill(pid, Sys.SigTerm) == 0;
+    }
+
+    private async Task KillUntilGoneAsync(HashSet<int> victims)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(KillWait.TotalSeconds * Stopwatch.Frequency);
+        var pause = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            var table = ProcTable.Read();
+            // Members that appeared since (a fork racing the kill) are killed too.
+            if (OwnGroup) victims.UnionWith(table.GroupMembers(Pid).Where(p => p != Pid));
+            victims.RemoveWhere(p => !table.IsAlive(p));
+            if (victims.Count == 0 || Stopwatch.GetTimestamp() > deadline) return;
+            foreach (var pid in victims) KillPid(pid);
+            await Task.Delay(pause).ConfigureAwait(false);
+            if (pause < TimeSpan.FromMilliseconds(100)) pause *= 2;
+        }
+    }
+
+    private static void KillPid(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            p.Kill();
+        }
+        catch (ArgumentException) { } // gone
+        catch (InvalidOperationException) { }
+        catch (Win32Exception) { }
+    }
+
+    public void Dispose() => Process.Dispose();
+
+    private static class Sys
+    {
+        internal const int SigTerm = 15;
+
+        [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+        internal static extern int Kill(int pid, int signal);
+    }
+}
