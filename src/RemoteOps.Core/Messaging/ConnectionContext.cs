@@ -79,7 +79,7 @@ public sealed class ConnectionContext : IAsyncDisposable
         }
         _items.Clear();
         await Connection.DisposeAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+        // _stopping is not disposed: loops may still read Stopping after the shutdown, and must see it cancelled.
     }
 
     /// <summary>Confirms a connection's sends off their path. The original remaphore flushes (a PING/PONG round trip) after
