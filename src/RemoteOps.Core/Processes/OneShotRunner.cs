@@ -93,17 +93,7 @@ public static class OneShotRunner
         if (!ExecutableLocator.TryResolve(options.Command[0], options.WorkingDirectory, out var program, out var problem))
             return new OneShotResult { ExitCode = -1, StartFailure = problem };
 
-        var psi = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            CreateNoWindow = true,
-        };
-        if (options.WorkingDirectory is not null) psi.WorkingDirectory = options.WorkingDirectory;
-        foreach (var a in options.Command.Skip(1)) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in options.Environment) psi.Environment[k] = v;
+        var psi = ProcessTree.StartInfo(program, options.Command.Skip(1), options.WorkingDirectory, options.Environment);
 
         ProcessTree tree;
         try

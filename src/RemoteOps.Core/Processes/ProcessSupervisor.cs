@@ -335,18 +335,7 @@ public sealed class ProcessSupervisor
 
         public static Run Start(string program, SupervisorOptions options, Action<string>? onOutput, object outputGate)
         {
-            var psi = new ProcessStartInfo(program)
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                CreateNoWindow = true,
-            };
-            if (options.WorkingDirectory is not null) psi.WorkingDirectory = options.WorkingDirectory;
-            foreach (var a in options.Command.Skip(1)) psi.ArgumentList.Add(a);
-            foreach (var a in options.TrailingArguments) psi.ArgumentList.Add(a);
-            foreach (var (k, v) in options.Environment) psi.Environment[k] = v;
+            var psi = ProcessTree.StartInfo(program, options.Command.Skip(1).Concat(options.TrailingArguments), options.WorkingDirectory, options.Environment);
 
             var run = new Run();
             void Deliver(string? line, TaskCompletionSource closed)

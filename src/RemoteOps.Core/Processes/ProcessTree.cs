@@ -22,6 +22,24 @@ namespace RemoteOps.Processes;
 /// </remarks>
 public sealed class ProcessTree : IDisposable
 {
+    /// <summary>How every RemoteOps child is started: no shell, stdin/stdout/stderr redirected (stdin is closed by the
+    /// caller), no window, the given working directory, arguments and extra environment over ours.</summary>
+    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> arguments, string? workingDirectory, IReadOnlyDictionary<string, string> environment)
+    {
+        var psi = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            CreateNoWindow = true,
+        };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
+        return psi;
+    }
+
     /// <summary>How long the kill waits for the processes to be gone before it gives up on them.</summary>
     public static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
 
