@@ -9,7 +9,7 @@ param(
     [switch] $Plain
 )
 $ErrorActionPreference = 'Stop'
-Import-Module $PesterManifest
+Import-Module (Resolve-Path $PesterManifest).Path
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $TestPath
 $configuration.Run.PassThru = $true
