@@ -49,6 +49,13 @@ Describe 'RemoteOps module' {
         foreach ($e in $examples) { $e.code | Should -Not -BeNullOrEmpty }
     }
 
+    It 'has a valid manifest that names every capability, its license and its release notes' {
+        $module = Test-ModuleManifest $script:Manifest -ErrorAction Stop
+        foreach ($capability in 'remaphore', 'seaport', 'steward', 'golem-herder') { $module.Description | Should -BeLike "*$capability*" }
+        $module.LicenseUri | Should -Not -BeNullOrEmpty
+        $module.ReleaseNotes | Should -Not -BeNullOrEmpty
+    }
+
     It 'has about_RemoteOps' {
         Get-Help about_RemoteOps | Out-String | Should -BeLike '*New-RemoteOpsConfig*'
     }
