@@ -25,8 +25,8 @@
 #>
 [CmdletBinding()]
 param(
-    [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Pester', 'Demo', 'Package')]
+    # Build, Test, Pester, Demo, Package. From a shell (pwsh -File) 'Build, Test' and 'Build,Test' work too.
+    [Parameter(Position = 0, ValueFromRemainingArguments)]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Release', 'Debug')]
@@ -38,6 +38,10 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+
+$Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$unknown = @($Task | Where-Object { $_ -notin 'Build', 'Test', 'Pester', 'Demo', 'Package' })
+if ($unknown) { throw "Unknown task(s): $($unknown -join ', '). Tasks: Build, Test, Pester, Demo, Package." }
 
 $Root = $PSScriptRoot
 $Solution = Join-Path $Root 'RemoteOps.sln'
