@@ -94,12 +94,14 @@ function Invoke-XunitTests {
     # Each run writes its own .trx files (one per test project) into a fresh directory; their counters are the counts.
     $dir = Join-Path $ResultsDir 'xunit'
     if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }
-    $arguments = @('test', $Solution, '-c', $Configuration, '--logger', 'trx', '--results-directory', $dir)
+    # Build the whole solution first: dotnet test builds only the test projects and what they reference, not
+    # tests/pester/Pester.Restore.csproj, which restores Pester for the Pester suite.
+    if (-not $script:Built) { Invoke-Build }
+    $arguments = @('test', $Solution, '-c', $Configuration, '--no-build', '--logger', 'trx', '--results-directory', $dir)
     if ($Filter) { $arguments += @('--filter', $Filter) }
     Write-Host "dotnet $($arguments -join ' ')" -ForegroundColor Cyan
     & dotnet @arguments
     $code = $LASTEXITCODE
-    $script:Built = $true
 
     $passed = 0; $failed = 0
     foreach ($trx in @(Get-ChildItem -Path $dir -Filter '*.trx' -Recurse -ErrorAction SilentlyContinue)) {
@@ -118,7 +120,7 @@ function Invoke-XunitTests {
 
 function Invoke-PesterTests {
     if (-not (Test-Path $PesterManifest)) {
-        throw "Pester is not restored at $PesterManifest. It comes with the build: dotnet build RemoteOps.sln (tests/pester/Pester.Restore.csproj)."
+        throw "Pester is not restored at $PesterManifest. It comes with the build (dotnet build RemoteOps.sln builds tests/pester/Pester.Restore.csproj; dotnet test alone does not)."
     }
     if (-not (Test-Path $Manifest)) { throw "The module is not built at $Manifest. Run ./build.ps1 Build first." }
     New-Item -ItemType Directory -Force -Path $ResultsDir | Out-Null
