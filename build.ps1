@@ -91,29 +91,32 @@ function Invoke-Build {
 }
 
 function Invoke-XunitTests {
-    # Each run writes its own .trx files (one per test project) into a fresh directory; their counters are the counts.
-    $dir = Join-Path $ResultsDir 'xunit'
-    if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }
     # Build the whole solution first: dotnet test builds only the test projects and what they reference, not
     # tests/pester/Pester.Restore.csproj, which restores Pester for the Pester suite.
     if (-not $script:Built) { Invoke-Build }
-    $arguments = @('test', $Solution, '-c', $Configuration, '--no-build', '--logger', 'trx', '--results-directory', $dir)
+    $arguments = @('test', $Solution, '-c', $Configuration, '--no-build')
     if ($Filter) { $arguments += @('--filter', $Filter) }
     Write-Host "dotnet $($arguments -join ' ')" -ForegroundColor Cyan
-    & dotnet @arguments
+    # The counts are dotnet test's own summary, one line per test assembly:
+    #   Passed!  - Failed:     0, Passed:   293, Skipped:     0, Total:   293, Duration: 14 s - RemoteOps.Core.Tests.dll (net10.0)
+    # (.trx files would do too, but their default names are per second and can collide between test projects.)
+    $passed = 0; $failed = 0; $assemblies = 0
+    & dotnet @arguments | ForEach-Object {
+        if ($_ -match '^\s*(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+),\s+Total:\s+(\d+)') {
+            $failed += [int]$Matches[2]; $passed += [int]$Matches[3]; $assemblies++
+        }
+        $_
+    } | Out-Host
     $code = $LASTEXITCODE
 
-    $passed = 0; $failed = 0
-    foreach ($trx in @(Get-ChildItem -Path $dir -Filter '*.trx' -Recurse -ErrorAction SilentlyContinue)) {
-        $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
-        $passed += [int]$counters.passed
-        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-    }
     $note = $null
     if ($code -ne 0 -and $failed -eq 0) {
-        # A build error or a crashed test host: no failed test is recorded, yet the suite did not pass.
+        # A build error or a crashed test host: no failed test is counted, yet the suite did not pass.
         $failed = 1
-        $note = "dotnet test exited with code $code without a failed test in its results (build error or test host crash); counted as 1 failure"
+        $note = "dotnet test exited with code $code without a failed test in its summary (build error or test host crash); counted as 1 failure"
+    }
+    elseif ($assemblies -eq 0) {
+        $note = 'no test assembly reported a summary'
     }
     $script:Results['xunit'] = @{ Passed = $passed; Failed = $failed; Note = $note }
 }
