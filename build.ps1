@@ -11,7 +11,7 @@
              'Total: <n> passed, <n> failed' (both suites) and exits 1 when anything failed.
     Pester   only the Pester suite (after a build).
     Demo     examples/demo.ps1 in a child pwsh: remaphore upload/download and a seaport service on a throwaway dev server.
-    Package  builds, then zips out/RemoteOps/ to out/RemoteOps-<version>.zip.
+    Package  builds, then zips out/RemoteOps/ (with LICENSE) to out/RemoteOps-<version>.zip.
 
     Works in an installed pwsh and in the repository's pinned one: dotnet tool restore; dotnet pwsh ./build.ps1 Test.
 .EXAMPLE
@@ -163,6 +163,7 @@ function Invoke-Demo {
 function Invoke-Package {
     # Always from a fresh build, never from whatever out/RemoteOps holds.
     if (-not $script:Built) { Invoke-Build }
+    Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir -Force
     $version = (Import-PowerShellDataFile $Manifest).ModuleVersion
     $zip = Join-Path $Root 'out' "RemoteOps-$version.zip"
     # The archive holds the RemoteOps folder itself, ready to extract into a $env:PSModulePath directory.
