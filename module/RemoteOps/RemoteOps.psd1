@@ -5,7 +5,7 @@
     Author               = 'RemoteOps'
     CompanyName          = 'RemoteOps'
     Copyright            = '(c) RemoteOps. MIT License.'
-    Description          = 'Coordinate processes on many machines through NATS: signed remote semaphores (remaphore), on a shared core of config, identities and connection.'
+    Description          = 'Coordinate processes on many machines through NATS, on one core of config, Ed25519 identities and connection. Available now: remaphore, a remote semaphore (signed signals that processes wait for, run commands on, or request and answer); seaport, a service registry with port assignment (name@version registrations, semver queries, wait, watch, heartbeats, a service supervisor). Planned, not yet in this version: steward, command and control of nodes; golem-herder, sandboxed minions, daemons and golems.'
     PowerShellVersion    = '7.5'
     CompatiblePSEditions = @('Core')
     # The types users see; loaded in the default context before the cmdlets.
@@ -35,8 +35,14 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('NATS', 'semaphore', 'coordination', 'service-registry', 'ops')
-            ProjectUri = 'https://example.invalid/remoteops'
+            Tags         = @('NATS', 'semaphore', 'coordination', 'service-registry', 'ops')
+            ProjectUri   = 'https://example.invalid/remoteops'
+            LicenseUri   = 'https://example.invalid/remoteops/blob/main/LICENSE'
+            ReleaseNotes = @'
+0.1.0: remaphore (Send-, Wait-, Invoke-Remaphore) and seaport (Register-, Get-, Wait-, Unregister-, Watch-, Set-,
+Start-SeaportService) on the foundation cmdlets (config, identities, connection, dev server). Checked in a real pwsh
+(Pester) as well as the xunit suites; NKey auth through the NATS.NKeys package. See CHANGELOG.md.
+'@
         }
     }
 }

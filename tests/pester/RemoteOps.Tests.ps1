@@ -1,5 +1,5 @@
-# Pester 5 smoke tests for people with pwsh and Pester (./build.ps1 Test runs them when Pester is installed).
-# The xunit suites under tests/ are the real gate; these check the module as an interactive user meets it.
+# Pester 5 tests of the module as a user meets it in a real pwsh: ./build.ps1 Test runs them (after the xunit suites) in
+# the pinned pwsh (.config/dotnet-tools.json) with the Pester the build restores (tools/Pester), and CI fails when they do.
 
 BeforeDiscovery {
     $script:Manifest = Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1'
@@ -30,6 +30,30 @@ Describe 'RemoteOps module' {
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -BeLike "$_ *"
         @($help.Examples.Example).Count | Should -BeGreaterThan 0
+    }
+
+    It '<_> documents every parameter in Get-Help' -ForEach $CmdletNames {
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $help = @((Get-Help $_ -Full).parameters.parameter | Where-Object { $_ })
+        $undocumented = foreach ($p in (Get-Command $_).Parameters.Values) {
+            if ($p.Name -in $common) { continue }
+            $entry = $help | Where-Object name -EQ $p.Name
+            if (-not $entry -or -not ($entry.description | Out-String).Trim()) { $p.Name }
+        }
+        $undocumented | Should -BeNullOrEmpty
+    }
+
+    It '<_> has examples with code in Get-Help -Examples' -ForEach $CmdletNames {
+        $examples = @((Get-Help $_ -Examples).examples.example)
+        $examples.Count | Should -BeGreaterThan 0
+        foreach ($e in $examples) { $e.code | Should -Not -BeNullOrEmpty }
+    }
+
+    It 'has a valid manifest that names every capability, its license and its release notes' {
+        $module = Test-ModuleManifest $script:Manifest -ErrorAction Stop
+        foreach ($capability in 'remaphore', 'seaport', 'steward', 'golem-herder') { $module.Description | Should -BeLike "*$capability*" }
+        $module.LicenseUri | Should -Not -BeNullOrEmpty
+        $module.ReleaseNotes | Should -Not -BeNullOrEmpty
     }
 
     It 'has about_RemoteOps' {

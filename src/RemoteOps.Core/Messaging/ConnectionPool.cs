@@ -104,9 +104,17 @@ public static class ConnectionPool
             using (NATS.NKeys.KeyPair.FromSeed(seed)) { } // validates the checksum now, with a clear message
             return seed;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new RemoteOpsConnectionException($"Cannot use the nkey_seed_file '{file}': {e.Message}", e);
+        }
+        catch (Exception e) when (e is NATS.NKeys.NKeysException or ArgumentException or IndexOutOfRangeException)
+        {
+            // NATS.NKeys says "Invalid CRC", "Invalid Seed" or "Invalid base32 character"; say what a CRC error means.
+            var why = e.Message.Contains("CRC", StringComparison.OrdinalIgnoreCase)
+                ? "its checksum does not match (a mistyped or truncated seed)"
+                : e.Message;
+            throw new RemoteOpsConnectionException($"Cannot use the nkey_seed_file '{file}': not a valid NKey seed: {why}.", e);
         }
     }
 

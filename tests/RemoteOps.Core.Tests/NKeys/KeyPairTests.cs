@@ -3,6 +3,7 @@ using NSec.Cryptography;
 
 namespace RemoteOps.Core.Tests.NKeys;
 
+/// <summary>The NATS.NKeys package as RemoteOps and NATS.Client.Core use it: seeds in, public keys and signatures out.</summary>
 public class KeyPairTests
 {
     // The user seed and public key of the NATS documentation's NKey authentication example.
@@ -41,9 +42,10 @@ public class KeyPairTests
         var data = "nonce-from-server"u8.ToArray();
         var sig = new byte[64];
         kp.Sign(data, sig);
-        Assert.True(KeyPair.Verify(kp.GetPublicKey(), data, sig));
+        using var verifier = KeyPair.FromPublicKey(kp.GetPublicKey());
+        Assert.True(verifier.Verify(data, sig));
         data[0] ^= 1;
-        Assert.False(KeyPair.Verify(kp.GetPublicKey(), data, sig));
+        Assert.False(verifier.Verify(data, sig));
     }
 
     [Fact]
@@ -64,26 +66,41 @@ public class KeyPairTests
     {
         var chars = DocsSeed.ToCharArray();
         chars[10] = chars[10] == 'A' ? 'B' : 'A';
-        var e = Assert.Throws<FormatException>(() => KeyPair.FromSeed(new string(chars)));
-        Assert.Contains("checksum", e.Message);
+        var e = Assert.Throws<NKeysException>(() => KeyPair.FromSeed(new string(chars)));
+        Assert.Contains("CRC", e.Message);
     }
 
+    // The exceptions NatsConnectionPool turns into one clear RemoteOpsConnectionException for an nkey_seed_file.
     [Theory]
-    [InlineData(DocsPublic, "seed")]          // a public key is not a seed
-    [InlineData("SU0ACSSL3", "base32")]       // '0' is not base32
-    [InlineData("SUAC", "short")]
-    [InlineData("", "short")]
-    public void Things_that_are_not_seeds_are_refused(string text, string why)
+    [InlineData(DocsPublic, typeof(NKeysException), "Seed")]                                                    // a public key is not a seed
+    [InlineData("SU0ACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY", typeof(ArgumentException), "base32")] // '0' is not base32
+    [InlineData("SUAC", typeof(NKeysException), "CRC")]                                                         // truncated
+    public void Things_that_are_not_seeds_are_refused(string text, Type exception, string why)
     {
-        var e = Assert.Throws<FormatException>(() => KeyPair.FromSeed(text));
+        var e = Assert.ThrowsAny<Exception>(() => KeyPair.FromSeed(text));
+        Assert.IsAssignableFrom(exception, e);
         Assert.Contains(why, e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
-    public void A_too_small_signature_buffer_is_refused()
+    public void A_public_key_verifies_but_holds_no_seed_and_is_not_another_role()
     {
-        using var kp = KeyPair.CreatePair(PrefixByte.User);
-        Assert.Throws<ArgumentException>(() => kp.Sign(new byte[3], new byte[10]));
+        using var kp = KeyPair.FromPublicKey(DocsPublic);
+        Assert.Equal(DocsPublic, kp.GetPublicKey());
+        Assert.True(KeyPair.IsValidPublicKey(PrefixByte.User, DocsPublic));
+        Assert.False(KeyPair.IsValidPublicKey(PrefixByte.Account, DocsPublic));
+        Assert.ThrowsAny<Exception>(() => kp.GetSeed());
+    }
+
+    [Fact]
+    public void NATS_Client_Core_binds_to_the_NATS_NKeys_package_we_reference()
+    {
+        // The module ships one NATS.NKeys.dll for both: the version NATS.Client.Core was built against is the one loaded.
+        var wanted = typeof(NATS.Client.Core.NatsConnection).Assembly.GetReferencedAssemblies().Single(a => a.Name == "NATS.NKeys");
+        var loaded = typeof(KeyPair).Assembly.GetName();
+        Assert.Equal(wanted.Version, loaded.Version);
+        Assert.Equal(wanted.GetPublicKeyToken(), loaded.GetPublicKeyToken());
+        Assert.Equal(new Version(1, 0, 1, 0), loaded.Version);
     }
 
     private static byte[] Base32NoPad(string s)

@@ -89,6 +89,8 @@ public class NKeyAuthenticationTests
     [Theory]
     [InlineData("# no seed here\n", "no NKey seed")]
     [InlineData("SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VA\n", "checksum")]
+    [InlineData("SU0ACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY\n", "base32")]
+    [InlineData("UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\nS\n", "not a valid NKey seed")]
     public async Task A_bad_seed_file_is_one_clear_connection_error(string content, string why)
     {
         using var dir = new TempDir();
