@@ -235,7 +235,24 @@ public static class SeaportRegistrar
         if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
             AppDomain.CurrentDomain.ProcessExit += (_, _) => FreeAllAtExit();
         var loopKey = LoopKeyOf(config);
-        HeartbeatLoops.GetOrAdd(loopKey, _ => Task.Run(() => HeartbeatLoopAsync(loopKey, config.Seaport.Heartbeat)));
+        lock (LoopGate) HeartbeatLoops.GetOrAdd(loopKey, _ => Task.Run(() => HeartbeatLoopAsync(loopKey, config.Seaport.Heartbeat)));
+    }
+
+    /// <summary>Orders a loop's "nothing left to beat, stop" against a registration's "make sure a loop runs": a loop ends
+    /// with its last registration, and the next registration starts a new one.</summary>
+    private static readonly object LoopGate = new();
+
+    /// <summary>Whether a heartbeat loop runs for this config's connection and bucket (for tests and diagnostics).</summary>
+    internal static bool HeartbeatsRunning(RemoteOpsConfig config) => HeartbeatLoops.ContainsKey(LoopKeyOf(config));
+
+    private static bool StopIfIdle(string loopKey)
+    {
+        lock (LoopGate)
+        {
+            if (Registrations.Values.Any(o => o.LoopKey == loopKey)) return false;
+            HeartbeatLoops.TryRemove(loopKey, out _);
+            return true;
+        }
     }
 
     private static async Task HeartbeatLoopAsync(string loopKey, TimeSpan interval)
@@ -247,6 +264,7 @@ public static class SeaportRegistrar
             var delay = next - DateTime.UtcNow;
             if (delay > TimeSpan.Zero) await Task.Delay(delay).ConfigureAwait(false);
             var mine = Registrations.Values.Where(o => o.LoopKey == loopKey).ToList();
+            if (mine.Count == 0 && StopIfIdle(loopKey)) return;
             bool failed = false;
             SeaportIndex? index = null;
             if (mine.Count > 0)
