@@ -19,6 +19,9 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stop.Cancel();
 
+    /// <summary>How long a stopped cmdlet waits for its async work to clean up before returning.</summary>
+    private static readonly TimeSpan StopCleanupWait = TimeSpan.FromSeconds(10);
+
     /// <summary>A path as the user typed it, resolved against the PowerShell current location (not the process's).</summary>
     protected string ResolvePath(string path) => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
@@ -47,7 +50,11 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
         }
         catch (PipelineStoppedException)
         {
+            // Ctrl+C: the work sees the cancellation and cleans up (frees registrations, kills process trees). Let it
+            // finish, bounded, before the pipeline is reported stopped, so that what follows does not race the cleanup.
             _stop.Cancel();
+            try { task.Wait(StopCleanupWait); }
+            catch (AggregateException) { /* cancelled or failed while stopping: nothing more to report */ }
             throw;
         }
         // The queue completes only when the work has ended, so this does not block.
