@@ -4,7 +4,7 @@ using NATS.Client.Core;
 
 namespace RemoteOps.Messaging;
 
-/// <summary>Everything tied to one shared connection: its key-value buckets, shared subscriptions, indexes and
+/// <summary>Everything tied to one shared connection: its key-value buckets, shared subscriptions, replay registry, indexes and
 /// background loops (registered with <see cref="GetOrAdd{T}"/>), and the confirmation of its sends. One shutdown path:
 /// <see cref="DisposeAsync"/> (Disconnect-RemoteOps) confirms pending sends, cancels <see cref="Stopping"/> (loops end),
 /// disposes what was registered and closes the connection, so no cache keeps a closed connection alive.</summary>
@@ -29,6 +29,9 @@ public sealed class ConnectionContext : IAsyncDisposable
     public CancellationToken Stopping => _stopping.Token;
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>First sightings of message hashes on this connection, shared by every replay guard reading it.</summary>
+    public ReplayRegistry Replays { get; } = new();
 
     /// <summary>The context of a pooled connection (null for one the pool did not make).</summary>
     public static ConnectionContext? Of(NatsConnection connection) => ByConnection.TryGetValue(connection, out var c) ? c : null;

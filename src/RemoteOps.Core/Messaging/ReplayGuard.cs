@@ -23,29 +23,25 @@ public interface IReplayStore
 /// later waiter in the same session does not act on a copy of a message that arrived before it listened.</para></summary>
 public sealed class ReplayGuard
 {
-    /// <summary>Most hashes remembered process-wide; past this, new messages are dropped rather than risk a replay.</summary>
-    public const int Capacity = 1_000_000;
+    /// <summary>Most hashes one registry remembers; past this, new messages are dropped rather than risk a replay.</summary>
+    public const int Capacity = ReplayRegistry.Capacity;
 
-    private static readonly ConcurrentDictionary<Hash32, Seen> Global = new();
-    private static long _lastPurge;
-    /// <summary>Approximate size of <see cref="Global"/> (ConcurrentDictionary.Count takes every lock).</summary>
-    private static int _globalCount;
-    private static int _insertsSincePurge;
-
+    private readonly ReplayRegistry _registry;
     private readonly ConcurrentDictionary<Hash32, long> _local = new();
     private readonly long _since;
     private readonly long _skewNanos;
     private readonly IReplayStore? _store;
     private int _localInserts;
 
-    private readonly record struct Seen(long FirstSeen, long ExpiresNanos);
-
     /// <param name="skew">allow_skew: how long a message stays valid either side of its time.</param>
     /// <param name="store">Also record accepted hashes there (durable de-duplication); null keeps them in memory only.</param>
-    public ReplayGuard(TimeSpan skew, IReplayStore? store = null)
+    /// <param name="registry">Where first sightings are remembered: the connection's (<see cref="ConnectionContext.Replays"/>),
+    /// else the process's.</param>
+    public ReplayGuard(TimeSpan skew, IReplayStore? store = null, ReplayRegistry? registry = null)
     {
         _skewNanos = (long)Math.Clamp(skew.TotalNanoseconds, 0, long.MaxValue);
         _store = store;
+        _registry = registry ?? ReplayRegistry.Process;
         _since = Stopwatch.GetTimestamp();
     }
 
@@ -62,23 +58,12 @@ public sealed class ReplayGuard
     {
         var key = Hash32.From(hash);
         var expires = SaturatingAdd(SaturatingAdd(messageTimeNanos, _skewNanos), 1_000_000_000L);
-        if (Volatile.Read(ref _globalCount) >= Capacity)
+        if (!_registry.TryFirstSeen(key, expires, nowNanos, out var firstSeen))
         {
-            PurgeGlobal(nowNanos, force: true);
-            if (Volatile.Read(ref _globalCount) >= Capacity)
-            {
-                reason = $"replay cache full ({Capacity} messages inside the skew window); dropped rather than risk a replay";
-                return false;
-            }
+            reason = $"replay cache full ({Capacity} messages inside the skew window); dropped rather than risk a replay";
+            return false;
         }
-        if (!Global.TryGetValue(key, out var seen))
-        {
-            var fresh = new Seen(Stopwatch.GetTimestamp(), expires);
-            seen = Global.GetOrAdd(key, fresh);
-            if (seen == fresh) Interlocked.Increment(ref _globalCount);
-        }
-        if (Interlocked.Increment(ref _insertsSincePurge) >= 4096) PurgeGlobal(nowNanos, force: false);
-        if (seen.FirstSeen < _since)
+        if (firstSeen < _since)
         {
             reason = "replay: this message was already received before this wait began";
             return false;
@@ -102,20 +87,6 @@ public sealed class ReplayGuard
         return true;
     }
 
-    private static void PurgeGlobal(long nowNanos, bool force)
-    {
-        var last = Interlocked.Read(ref _lastPurge);
-        var nowTicks = Stopwatch.GetTimestamp();
-        if (!force && Stopwatch.GetElapsedTime(last, nowTicks) < TimeSpan.FromSeconds(1)) return;
-        if (Interlocked.CompareExchange(ref _lastPurge, nowTicks, last) != last) return;
-        Interlocked.Exchange(ref _insertsSincePurge, 0);
-        foreach (var (k, s) in Global)
-            if (s.ExpiresNanos < nowNanos && Global.TryRemove(k, out _)) Interlocked.Decrement(ref _globalCount);
-    }
-
-    /// <summary>How many hashes the process remembers (for tests and diagnostics).</summary>
-    public static int RememberedCount => Volatile.Read(ref _globalCount);
-
     /// <summary>A SHA-256 as a value key.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public readonly record struct Hash32(ulong A, ulong B, ulong C, ulong D)
@@ -128,4 +99,56 @@ public sealed class ReplayGuard
             return new Hash32(u[0], u[1], u[2], u[3]);
         }
     }
+}
+
+/// <summary>When each message hash was first seen, for every <see cref="ReplayGuard"/> over one connection (kept in its
+/// <see cref="ConnectionContext"/>) or the process. A hash is forgotten once its message can no longer be valid.</summary>
+public sealed class ReplayRegistry
+{
+    public const int Capacity = 1_000_000;
+
+    /// <summary>For guards over no pooled connection.</summary>
+    public static readonly ReplayRegistry Process = new();
+
+    private readonly ConcurrentDictionary<ReplayGuard.Hash32, Seen> _seen = new();
+    private long _lastPurge;
+    /// <summary>Approximate size of the map (ConcurrentDictionary.Count takes every lock).</summary>
+    private int _count;
+    private int _insertsSincePurge;
+
+    private readonly record struct Seen(long FirstSeen, long ExpiresNanos);
+
+    /// <summary>When <paramref name="key"/> was first seen (now, if never); false when the registry is full.</summary>
+    public bool TryFirstSeen(ReplayGuard.Hash32 key, long expiresNanos, long nowNanos, out long firstSeen)
+    {
+        firstSeen = 0;
+        if (Volatile.Read(ref _count) >= Capacity)
+        {
+            Purge(nowNanos, force: true);
+            if (Volatile.Read(ref _count) >= Capacity) return false;
+        }
+        if (!_seen.TryGetValue(key, out var seen))
+        {
+            var fresh = new Seen(Stopwatch.GetTimestamp(), expiresNanos);
+            seen = _seen.GetOrAdd(key, fresh);
+            if (seen == fresh) Interlocked.Increment(ref _count);
+        }
+        if (Interlocked.Increment(ref _insertsSincePurge) >= 4096) Purge(nowNanos, force: false);
+        firstSeen = seen.FirstSeen;
+        return true;
+    }
+
+    private void Purge(long nowNanos, bool force)
+    {
+        var last = Interlocked.Read(ref _lastPurge);
+        var nowTicks = Stopwatch.GetTimestamp();
+        if (!force && Stopwatch.GetElapsedTime(last, nowTicks) < TimeSpan.FromSeconds(1)) return;
+        if (Interlocked.CompareExchange(ref _lastPurge, nowTicks, last) != last) return;
+        Interlocked.Exchange(ref _insertsSincePurge, 0);
+        foreach (var (k, s) in _seen)
+            if (s.ExpiresNanos < nowNanos && _seen.TryRemove(k, out _)) Interlocked.Decrement(ref _count);
+    }
+
+    /// <summary>How many hashes are remembered (for tests and diagnostics).</summary>
+    public int Count => Volatile.Read(ref _count);
 }

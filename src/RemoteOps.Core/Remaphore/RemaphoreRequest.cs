@@ -38,7 +38,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
     public int Replies => _answered.Count;
 
     private RemaphoreRequest(RemoteOpsConfig config, RemaphoreMessage request, IReadOnlyList<TrustedPeer> expected, INatsSub<byte[]> sub,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, ReplayRegistry? replays, CancellationToken cancellationToken)
     {
         _config = config;
         Request = request;
@@ -47,7 +47,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         Timeout = timeout;
         _waitingFor = new ConcurrentDictionary<string, TrustedPeer>(expected.Select(p => KeyValuePair.Create(p.Public, p)), StringComparer.Ordinal);
         _remaining = _waitingFor.Count;
-        _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew));
+        _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew, registry: replays));
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _timeout = new CancellationTokenSource();
         _timeout.Token.Register(OnTimeout);
@@ -68,7 +68,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         var sub = await connection.SubscribeCoreAsync<byte[]>(replySubject,
             opts: new NatsSubOpts { ChannelOpts = new NatsSubChannelOpts { Capacity = 1 << 20, FullMode = BoundedChannelFullMode.Wait } },
             cancellationToken: cancellationToken).ConfigureAwait(false);
-        var request = new RemaphoreRequest(config, prepared.Message, expected, sub, timeout, cancellationToken);
+        var request = new RemaphoreRequest(config, prepared.Message, expected, sub, timeout, ConnectionContext.Of(connection)?.Replays, cancellationToken);
         try
         {
             // Same connection: the server sees our SUB before our PUB, so no reply can come before we listen.

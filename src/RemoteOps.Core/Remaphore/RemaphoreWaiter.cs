@@ -68,7 +68,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         _sender = sender;
         _verbs = options.Verbs is { Count: > 0 } v ? new HashSet<string>(v, StringComparer.Ordinal) : null;
         _once = options.Once || uuid is not null;
-        _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew));
+        _verifier = new RemaphoreVerifier(config, new ReplayGuard(config.AllowSkew, registry: ConnectionContext.Of(connection)?.Replays));
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (options.Timeout is { } t && t > TimeSpan.Zero && t < TimeSpan.MaxValue)
         {

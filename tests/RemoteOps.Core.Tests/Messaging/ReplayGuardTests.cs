@@ -45,6 +45,20 @@ public class ReplayGuardTests
         Assert.Contains("recorded before", reason);
     }
 
+    [Fact]
+    public void A_message_first_seen_before_a_guard_began_is_a_replay_for_it_within_one_registry_only()
+    {
+        var registry = new ReplayRegistry();
+        var hash = RandomNumberGenerator.GetBytes(32);
+        var now = Now;
+        Assert.True(new ReplayGuard(TimeSpan.FromSeconds(5), registry: registry).TryAccept(hash, now, now, out _));
+        Assert.False(new ReplayGuard(TimeSpan.FromSeconds(5), registry: registry).TryAccept(hash, now, now, out var reason));
+        Assert.Contains("before this wait began", reason);
+        // Another connection's registry never saw it.
+        Assert.True(new ReplayGuard(TimeSpan.FromSeconds(5), registry: new ReplayRegistry()).TryAccept(hash, now, now, out _));
+        Assert.Equal(1, registry.Count);
+    }
+
     [Theory]
     [InlineData(100000 * 86400.0)]
     [InlineData(290 * 365 * 86400.0)]
