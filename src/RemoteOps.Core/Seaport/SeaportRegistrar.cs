@@ -340,13 +340,16 @@ public static class SeaportRegistrar
                     if (owned is not null) Registrations.TryRemove(id, out _);
                     throw new SeaportNotFoundException($"Registration '{id}' is already freed.");
                 }
-                var tombstoneOf = entry ?? new SeaportEntry { Id = id, Name = "", Host = "" };
+                // Over an unverifiable value: our own registration if it is ours, else a bare tombstone (which readers
+                // must still parse: a timeout within the codec's bounds).
+                var basis = entry ?? owned?.Entry;
+                var tombstoneOf = basis ?? new SeaportEntry { Id = id, Name = "", Host = "", TimeoutMs = Math.Clamp((long)config.Seaport.EffectiveTimeout.TotalMilliseconds, 1, SeaportEntryCodec.MaxTimeoutMs) };
                 var tombstone = tombstoneOf with { Live = false, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
                 if (owned is not null) Registrations.TryRemove(id, out _);
                 // The tombstone stays (reaped after a timeout): the owner and every watcher can check who freed it.
-                if (entry is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
+                if (basis is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, basis, ct).ConfigureAwait(false);
                 await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
                 return SeaportIndex.ToService(entry ?? tombstoneOf, current.Value.Revision, current.Value.Created);
             }
