@@ -319,7 +319,11 @@ public sealed class SeaportIndex : IDisposable
             List<(string, Slot)>? settled = null;
             foreach (var (id, candidate) in slots)
             {
-                var slot = ResolveUnlocked(candidate, ref problems);
+                // Only what the pattern asks for is checked (a forgery may name another role than the value it hides).
+                if (candidate.Parsed is { } p && !pattern.Matches(p.Name, p.Version)
+                    && !(candidate.Fallback?.Parsed is { } f && pattern.Matches(f.Name, f.Version))) continue;
+                var slot = ResolveUnlocked(candidate);
+                if (candidate.Verified == false) (problems ??= new()).Add($"Rejected entry {candidate.Key} (revision {candidate.Revision}): {candidate.Problem}.");
                 if (slot is null || !pattern.Matches(slot.Parsed!.Name, slot.Parsed.Version)) continue;
                 if (!ReferenceEquals(slot, candidate)) (settled ??= new()).Add((id, slot));
                 if (IsLiveUnlocked(slot, now, verify: true)) result.Add(ToService(slot));
@@ -334,20 +338,14 @@ public sealed class SeaportIndex : IDisposable
     /// <summary>The value a key answers with: the slot itself once verified, or the last verified value it overwrote
     /// when it is forged (its revision moved on; the caller settles it into the index). Null for a corrupt value with
     /// nothing verified before it.</summary>
-    private Slot? ResolveUnlocked(Slot slot, ref List<string>? problems)
+    private Slot? ResolveUnlocked(Slot slot)
     {
-        if (slot.Verified is null && !IsVerifiedUnlocked(slot))
+        if (slot.Verified is null && !IsVerifiedUnlocked(slot) && slot.Fallback is { } trusted)
         {
-            (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
-            if (slot.Fallback is { } trusted)
-            {
-                trusted.Revision = slot.Revision;
-                slot.Fallback = null;
-                return trusted;
-            }
+            trusted.Revision = slot.Revision;
+            slot.Fallback = null;
+            return trusted;
         }
-        else if (slot.Parsed is null)
-            (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
         slot.Fallback = null;
         return slot.Parsed is null ? null : slot;
     }
@@ -358,8 +356,7 @@ public sealed class SeaportIndex : IDisposable
         lock (_gate)
         {
             if (!_slots.TryGetValue(id, out var candidate)) return null;
-            List<string>? problems = null;
-            var slot = ResolveUnlocked(candidate, ref problems);
+            var slot = ResolveUnlocked(candidate);
             if (slot is null) return null;
             if (!ReferenceEquals(slot, candidate)) SetSlot(id, slot);
             return IsLiveUnlocked(slot, DateTimeOffset.UtcNow, verify: true) ? ToService(slot) : null;
@@ -389,8 +386,7 @@ public sealed class SeaportIndex : IDisposable
         lock (_gate)
         {
             if (!_slots.TryGetValue(id, out var candidate)) return false;
-            List<string>? problems = null;
-            var slot = ResolveUnlocked(candidate, ref problems);
+            var slot = ResolveUnlocked(candidate);
             if (slot is null) return false;
             if (!ReferenceEquals(slot, candidate)) SetSlot(id, slot);
             return slot.Verified == true && slot.Parsed is { Live: true } p && Age(slot, DateTimeOffset.UtcNow) <= TimeoutOf(p);
@@ -468,7 +464,6 @@ public sealed class SeaportIndex : IDisposable
         var events = new List<(Subscriber, SeaportEvent)>();
         var reap = new List<(string Key, ulong Revision, SeaportEntry Entry)>();
         if (_connection.ConnectionState != NatsConnectionState.Open) return TimeSpan.FromMilliseconds(200);
-        List<string>? problems = null;
         lock (_gate)
         {
             List<(string, Slot)>? settled = null;
@@ -479,7 +474,7 @@ public sealed class SeaportIndex : IDisposable
                 {
                     // An unchecked overwrite of a verified value: its own timeout counts only if it is genuine (a forgery
                     // must not have the key reaped, nor the genuine value reported Expired).
-                    slot = ResolveUnlocked(candidate, ref problems) ?? candidate;
+                    slot = ResolveUnlocked(candidate) ?? candidate;
                     if (!ReferenceEquals(slot, candidate)) (settled ??= new()).Add((id, slot));
                 }
                 if (slot.Parsed is not { } p) continue;
@@ -505,7 +500,6 @@ public sealed class SeaportIndex : IDisposable
             }
             if (settled is not null) foreach (var (id, slot) in settled) SetSlot(id, slot);
         }
-        if (problems is not null) foreach (var problem in problems) Rejected?.Invoke(problem);
         foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
         if (!ReapingPaused) foreach (var r in reap) _ = ReapAsync(r.Key, r.Revision, r.Entry);
         var next = shortest / 10;
