@@ -63,17 +63,38 @@ public static class SeaportEntryCodec
     private static byte[] SignedBytes(string key, ReadOnlySpan<byte> json) =>
         [.. Encoding.UTF8.GetBytes(key + "\n"), .. json];
 
-    /// <summary>Reads a stored value without checking its signature (cheap: for indexing; see <see cref="Decode"/>).</summary>
+    /// <summary>A base58 Ed25519 signature is at most 88 characters; a longer first line is not one (and decoding a long
+    /// one costs quadratic time).</summary>
+    private const int MaxSignatureLine = 100;
+    /// <summary>The latest time a value may carry (9999-12-31, as far as DateTimeOffset goes), unix ms.</summary>
+    public const long MaxUnixMs = 253_402_300_799_999;
+    /// <summary>The longest timeout an entry may carry: a year (the bucket's MaxAge removes a silent key within a day anyway).</summary>
+    public const long MaxTimeoutMs = 365L * 24 * 3600 * 1000;
+    /// <summary>Host names: at most 253 characters, as DNS.</summary>
+    public const int MaxHostLength = 253;
+    /// <summary>Public keys are 44 base58 characters; a signer longer than this is not one.</summary>
+    private const int MaxSignerLength = 64;
+
+    /// <summary>Reads a stored value without checking its signature (cheap: for indexing; see <see cref="Decode"/>).
+    /// Never throws: the bucket is written by anyone with write access, so every field is bounded here (numbers within
+    /// what the index's time arithmetic can take, strings within what a registration can carry) and anything else is
+    /// a null with <paramref name="problem"/> set.</summary>
     public static SeaportEntry? Parse(ReadOnlySpan<byte> value, out string? problem)
     {
         problem = null;
         if (value.Length == 0) { problem = "empty value"; return null; }
         if (value.Length > MaxValueBytes) { problem = $"value of {value.Length} bytes (more than {MaxValueBytes})"; return null; }
         var nl = value.IndexOf((byte)'\n');
-        if (nl <= 0) { problem = "not signed (no signature line)"; return null; }
-        try { return ReadJson(value[(nl + 1)..]); }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
+        if (nl <= 0 || nl > MaxSignatureLine) { problem = "not signed (no signature line)"; return null; }
+        try
         {
+            var entry = ReadJson(value[(nl + 1)..], out problem);
+            if (entry is null) problem = $"corrupt entry ({problem})";
+            return entry;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            // Malformed JSON or UTF-8 (what JsonDocument reports by exception).
             problem = $"corrupt entry ({e.Message})";
             return null;
         }
@@ -122,31 +143,72 @@ public static class SeaportEntryCodec
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static SeaportEntry ReadJson(ReadOnlySpan<byte> json)
+    private static SeaportEntry? ReadJson(ReadOnlySpan<byte> json, out string? problem)
     {
         var reader = new Utf8JsonReader(json);
         using var doc = JsonDocument.ParseValue(ref reader);
         var r = doc.RootElement;
+        problem = null;
+        if (r.ValueKind != JsonValueKind.Object) { problem = "not a JSON object"; return null; }
+        if (!Text(r, "id", out var id) || !Text(r, "name", out var name) || !Text(r, "version", out var version) || !Text(r, "host", out var host)
+            || !Text(r, "signer", out var signer))
+        { problem = "id, name, version, host or signer missing or not a string"; return null; }
+        if (id.Length is 0 or > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')) { problem = "the id is not a registration id"; return null; }
+        if (name.Length > 256 || version.Length > 256 || host.Length > MaxHostLength) { problem = "name, version or host too long"; return null; }
+        if (signer.Length > MaxSignerLength || !signer.All(char.IsAsciiLetterOrDigit)) { problem = "the signer is not a base58 public key"; return null; }
+        if (!Number(r, "port", 0, 65535, out var port) || !Number(r, "registered", 0, MaxUnixMs, out var registered)
+            || !Number(r, "time", 0, MaxUnixMs, out var time) || !Number(r, "timeout", 1, MaxTimeoutMs, out var timeout))
+        { problem = $"port, registered, time or timeout missing or out of range (port 0-65535, times 0-{MaxUnixMs}, timeout 1-{MaxTimeoutMs} ms)"; return null; }
+        if (!r.TryGetProperty("live", out var liveElement) || liveElement.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        { problem = "live missing or not a boolean"; return null; }
+        if (!r.TryGetProperty("ports", out var portsElement) || portsElement.ValueKind != JsonValueKind.Object
+            || !r.TryGetProperty("meta", out var metaElement) || metaElement.ValueKind != JsonValueKind.Object)
+        { problem = "ports or meta missing or not an object"; return null; }
         var ports = new Dictionary<string, int>();
-        foreach (var p in r.GetProperty("ports").EnumerateObject()) ports[p.Name] = p.Value.GetInt32();
-        var meta = new Dictionary<string, string>();
-        foreach (var p in r.GetProperty("meta").EnumerateObject()) meta[p.Name] = p.Value.GetString() ?? "";
-        var entry = new SeaportEntry
+        foreach (var p in portsElement.EnumerateObject())
         {
-            Id = r.GetProperty("id").GetString() ?? throw new FormatException("no id"),
-            Name = r.GetProperty("name").GetString() ?? throw new FormatException("no name"),
-            Version = r.GetProperty("version").GetString() ?? "",
-            Host = r.GetProperty("host").GetString() ?? throw new FormatException("no host"),
-            Port = r.GetProperty("port").GetInt32(),
-            Ports = ports,
-            Meta = meta,
-            Registered = r.GetProperty("registered").GetInt64(),
-            Time = r.GetProperty("time").GetInt64(),
-            TimeoutMs = r.GetProperty("timeout").GetInt64(),
-            Signer = r.GetProperty("signer").GetString() ?? "",
-            Live = r.GetProperty("live").GetBoolean(),
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var v) || v is < 0 or > 65535) { problem = $"port '{p.Name}' out of range"; return null; }
+            ports[p.Name] = v;
+        }
+        var meta = new Dictionary<string, string>();
+        foreach (var p in metaElement.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.String) { problem = $"metadata '{p.Name}' is not a string"; return null; }
+            meta[p.Name] = p.Value.GetString()!;
+        }
+        return new SeaportEntry
+        {
+            Id = id, Name = name, Version = version, Host = host, Port = (int)port, Ports = ports, Meta = meta,
+            Registered = registered, Time = time, TimeoutMs = timeout, Signer = signer, Live = liveElement.GetBoolean(),
         };
-        if (entry.Port is < 0 or > 65535 || entry.TimeoutMs <= 0) throw new FormatException("port or timeout out of range");
-        return entry;
+    }
+
+    private static bool Text(JsonElement r, string name, out string value)
+    {
+        value = "";
+        if (!r.TryGetProperty(name, out var e) || e.ValueKind != JsonValueKind.String) return false;
+        value = e.GetString()!;
+        return true;
+    }
+
+    private static bool Number(JsonElement r, string name, long min, long max, out long value)
+    {
+        value = 0;
+        return r.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out value) && value >= min && value <= max;
+    }
+
+    /// <summary>The most bytes <see cref="Encode"/> can make of <paramref name="entry"/> whatever its ports, times and
+    /// signer: what a registration must fit into (<see cref="MaxValueBytes"/>, the server's max payload) before anything
+    /// is claimed or written.</summary>
+    public static int MaxEncodedLength(SeaportEntry entry)
+    {
+        var widest = entry with
+        {
+            Port = 65535,
+            Ports = entry.Ports.ToDictionary(kv => kv.Key, _ => 65535),
+            Registered = MaxUnixMs, Time = MaxUnixMs, TimeoutMs = MaxTimeoutMs,
+            Signer = new string('z', MaxSignerLength),
+        };
+        return MaxSignatureLine + 1 + WriteJson(widest).Length;
     }
 }

@@ -13,7 +13,10 @@ namespace RemoteOps.Seaport;
 /// change is an event for Watch-/Wait-SeaportService. One per (connection, bucket, authorized keys), kept in the
 /// connection's context and retired with it.
 /// <para>Entries are parsed on arrival but their signatures are checked lazily, once per revision, when a query or a
-/// watcher first needs them: a new session loading 10,000 entries verifies only what it returns.</para>
+/// watcher first needs them: a new session loading 10,000 entries verifies only what it returns. A value that
+/// overwrites an unchecked one has that one checked then, so that the last verified value of each key is always known:
+/// it stays the key's answer, whatever forged or corrupt values follow (any number of them), until it expires itself
+/// or a verified value replaces it.</para>
 /// <para>Expiry: nats-server 2.9 has no per-key TTL, so an entry counts as live while its last put (server time) is
 /// younger than the registrant's timeout. A scan reports Expired when that runs out and reaps the key with a purge
 /// guarded by its revision, so a fresh heartbeat is never removed. While the connection is down nothing expires, and
@@ -49,7 +52,9 @@ public sealed class SeaportIndex : IDisposable
         public bool? Verified;            // null: not checked yet
         public string? Problem;
         public bool ExpiredReported;
-        public Slot? Previous;            // the value before this one, while this one is unverified: the fallback if it is forged
+        /// <summary>While this value is not known to be genuine: the last verified value of the key before it (null or
+        /// Verified), the answer if this one turns out forged.</summary>
+        public Slot? Fallback;
     }
 
     private sealed record Subscriber(SeaportPattern Pattern, ChannelWriter<SeaportEvent> Writer);
@@ -86,6 +91,9 @@ public sealed class SeaportIndex : IDisposable
     }
 
     internal INatsKVStore Store => _store;
+
+    /// <summary>The most bytes the server takes in one message (its max_payload); null before it said.</summary>
+    internal int? ServerMaxPayload => _connection.ServerInfo?.MaxPayload is > 0 and var max ? max : null;
 
     // The connection is open here: ConnectionPool waited (bounded) for it, or reported it unreachable.
     private Task WaitReadyAsync(CancellationToken ct) => _caughtUp.Task.WaitAsync(ct);
@@ -168,7 +176,7 @@ public sealed class SeaportIndex : IDisposable
             {
                 if (old is null) return;
                 bool wasTombstone = old.Parsed is { Live: false };
-                var stale = old.Parsed is not null && Age(old, now) > TimeSpan.FromMilliseconds(old.Parsed.TimeoutMs);
+                var stale = old.Parsed is not null && Age(old, now) > TimeoutOf(old.Parsed);
                 if (oldLive && !stale && Restricted && !wasTombstone)
                 {
                     // Removing a live entry takes a signed tombstone from an authorized key; this was a bare delete.
@@ -185,35 +193,35 @@ public sealed class SeaportIndex : IDisposable
             else
             {
                 var slot = new Slot { Key = e.Key, Raw = e.Value ?? [], Revision = e.Revision, Created = e.Created };
-                if (old is not null && old.Raw.AsSpan().SequenceEqual(slot.Raw))
+                var sameBytes = old is not null && old.Raw.AsSpan().SequenceEqual(slot.Raw);
+                if (sameBytes)
                 {
                     // A heartbeat that re-puts the same signed bytes: nothing to parse or check again.
-                    (slot.Parsed, slot.Verified, slot.Problem) = (old.Parsed, old.Verified, old.Problem);
+                    (slot.Parsed, slot.Verified, slot.Problem) = (old!.Parsed, old.Verified, old.Problem);
                 }
                 else
                 {
                     slot.Parsed = SeaportEntryCodec.Parse(slot.Raw, out slot.Problem);
                     if (slot.Parsed is null) slot.Verified = false;
                 }
-                // Watchers need the verdict now; otherwise it waits for a query (the previous value stays as the fallback).
+                // Watchers need the verdict now; otherwise it waits for a query (the last verified value is the fallback).
                 if (_subscribers.Count > 0) IsVerifiedUnlocked(slot);
+                var trusted = slot.Verified == true || old is null ? null : sameBytes ? old.Fallback : LastVerifiedUnlocked(old);
                 if (slot.Verified == false)
                 {
                     rejection = $"Rejected entry {e.Key} (revision {e.Revision}): {slot.Problem}.";
-                    if (oldLive && (old!.Verified == true || IsVerifiedUnlocked(old)))
+                    if (trusted is not null)
                     {
                         // A forged or corrupt overwrite of an entry we trust: keep the trusted one (it expires unless its
-                        // owner's next heartbeat repairs the key).
-                        old.Revision = e.Revision;
+                        // owner's next heartbeat repairs the key). Its revision moves on, so a reap removes the forgery.
+                        trusted.Revision = e.Revision;
+                        trusted.Fallback = null;
+                        if (!ReferenceEquals(old, trusted)) SetSlot(id, trusted);
                         goto done;
                     }
                 }
-                else if (slot.Verified is null && old is { Parsed.Live: true, Verified: not false })
-                {
-                    // Verification is deferred (no one is watching): keep the previous value as the fallback.
-                    old.Previous = null;
-                    slot.Previous = old;
-                }
+                else if (slot.Verified is null)
+                    slot.Fallback = trusted;
                 SetSlot(id, slot);
                 if (_subscribers.Count > 0)
                 {
@@ -270,6 +278,17 @@ public sealed class SeaportIndex : IDisposable
         return list;
     }
 
+    /// <summary>The last verified value of a key whose current value is <paramref name="slot"/>: itself when genuine, else
+    /// the fallback it carries. Checks an unchecked value now (one signature per revision, at most).</summary>
+    private Slot? LastVerifiedUnlocked(Slot slot)
+    {
+        if (slot.Parsed is not null && IsVerifiedUnlocked(slot)) return slot;
+        return slot.Fallback;
+    }
+
+    /// <summary>An entry's timeout; bounded by the codec (at most a year), so the arithmetic on it cannot overflow.</summary>
+    private static TimeSpan TimeoutOf(SeaportEntry p) => TimeSpan.FromMilliseconds(p.TimeoutMs);
+
     private TimeSpan Age(Slot slot, DateTimeOffset now)
     {
         // After an outage, owners get a full timeout from the reconnect to be heard from again.
@@ -280,9 +299,11 @@ public sealed class SeaportIndex : IDisposable
     private bool IsLiveUnlocked(Slot slot, DateTimeOffset now, bool verify)
     {
         if (slot.Parsed is not { Live: true } p) return false;
-        if (Age(slot, now) > TimeSpan.FromMilliseconds(p.TimeoutMs)) return false;
-        // A value signed long before it was stored is a replay of an old heartbeat, not a live service.
-        if ((slot.Created - DateTimeOffset.FromUnixTimeMilliseconds(p.Time)).Duration() > TimeSpan.FromMilliseconds(p.TimeoutMs) + _skew) return false;
+        if (Age(slot, now) > TimeoutOf(p)) return false;
+        // A value signed long before it was stored is a replay of an old heartbeat, not a live service. (The signed time
+        // is bounded by the codec; the skew comes from the config: saturate rather than overflow.)
+        var allowed = TimeoutOf(p) + (_skew > TimeSpan.FromDays(3650) ? TimeSpan.FromDays(3650) : _skew);
+        if ((slot.Created - DateTimeOffset.FromUnixTimeMilliseconds(p.Time)).Duration() > allowed) return false;
         return verify ? IsVerifiedUnlocked(slot) : slot.Verified != false;
     }
 
@@ -294,29 +315,17 @@ public sealed class SeaportIndex : IDisposable
         List<string>? problems = null;
         lock (_gate)
         {
-            IEnumerable<KeyValuePair<string, Slot>> slots = ids is null ? _slots : ids.Where(_slots.ContainsKey).Select(i => KeyValuePair.Create(i, _slots[i]));
+            IEnumerable<KeyValuePair<string, Slot>> slots = ids is null ? _slots : ids.Distinct().Where(_slots.ContainsKey).Select(i => KeyValuePair.Create(i, _slots[i]));
             List<(string, Slot)>? settled = null;
             foreach (var (id, candidate) in slots)
             {
-                if (candidate.Parsed is not { } p)
-                {
-                    (problems ??= new()).Add($"Rejected entry {candidate.Key} (revision {candidate.Revision}): {candidate.Problem}.");
-                    continue;
-                }
-                if (!pattern.Matches(p.Name, p.Version)) continue;
-                var slot = candidate;
-                bool wasUnchecked = slot.Verified is null;
-                if (wasUnchecked && !IsVerifiedUnlocked(slot))
-                {
-                    (problems ??= new()).Add($"Rejected entry {slot.Key} (revision {slot.Revision}): {slot.Problem}.");
-                    if (slot.Previous is { } previous && IsVerifiedUnlocked(previous))
-                    {
-                        previous.Revision = slot.Revision;
-                        (settled ??= new()).Add((id, previous));
-                        slot = previous;
-                    }
-                }
-                slot.Previous = null;
+                // Only what the pattern asks for is checked (a forgery may name another role than the value it hides).
+                if (candidate.Parsed is { } p && !pattern.Matches(p.Name, p.Version)
+                    && !(candidate.Fallback?.Parsed is { } f && pattern.Matches(f.Name, f.Version))) continue;
+                var slot = ResolveUnlocked(candidate);
+                if (candidate.Verified == false) (problems ??= new()).Add($"Rejected entry {candidate.Key} (revision {candidate.Revision}): {candidate.Problem}.");
+                if (slot is null || !pattern.Matches(slot.Parsed!.Name, slot.Parsed.Version)) continue;
+                if (!ReferenceEquals(slot, candidate)) (settled ??= new()).Add((id, slot));
                 if (IsLiveUnlocked(slot, now, verify: true)) result.Add(ToService(slot));
             }
             if (settled is not null) foreach (var (id, slot) in settled) SetSlot(id, slot);
@@ -326,11 +335,32 @@ public sealed class SeaportIndex : IDisposable
         return result;
     }
 
+    /// <summary>The value a key answers with: the slot itself once verified, or the last verified value it overwrote
+    /// when it is forged (its revision moved on; the caller settles it into the index). Null for a corrupt value with
+    /// nothing verified before it.</summary>
+    private Slot? ResolveUnlocked(Slot slot)
+    {
+        if (slot.Verified is null && !IsVerifiedUnlocked(slot) && slot.Fallback is { } trusted)
+        {
+            trusted.Revision = slot.Revision;
+            slot.Fallback = null;
+            return trusted;
+        }
+        slot.Fallback = null;
+        return slot.Parsed is null ? null : slot;
+    }
+
     /// <summary>The live entry with this id (verified), or null.</summary>
     public SeaportService? Find(string id)
     {
         lock (_gate)
-            return _slots.TryGetValue(id, out var slot) && IsLiveUnlocked(slot, DateTimeOffset.UtcNow, verify: true) ? ToService(slot) : null;
+        {
+            if (!_slots.TryGetValue(id, out var candidate)) return null;
+            var slot = ResolveUnlocked(candidate);
+            if (slot is null) return null;
+            if (!ReferenceEquals(slot, candidate)) SetSlot(id, slot);
+            return IsLiveUnlocked(slot, DateTimeOffset.UtcNow, verify: true) ? ToService(slot) : null;
+        }
     }
 
     /// <summary>True while some entry (verified or not, live or recent) holds the port on the host; a conservative
@@ -343,17 +373,24 @@ public sealed class SeaportIndex : IDisposable
             if (!_portHolders.TryGetValue(hostKey + ":" + port, out var ids)) return false;
             foreach (var id in ids)
                 if (id != exceptId && _slots.TryGetValue(id, out var slot) && slot.Parsed is { Live: true } p
-                    && Age(slot, now) <= TimeSpan.FromMilliseconds(p.TimeoutMs))
+                    && Age(slot, now) <= TimeoutOf(p))
                     return true;
         }
         return false;
     }
 
-    /// <summary>True while an entry with this id is stored and not stale (for port-claim takeover and id conflicts).</summary>
+    /// <summary>True while a genuine entry with this id is stored and not stale (for port-claim takeover and id
+    /// conflicts): a forgery holds no id.</summary>
     internal bool IdHeld(string id)
     {
         lock (_gate)
-            return _slots.TryGetValue(id, out var slot) && slot.Parsed is { Live: true } p && Age(slot, DateTimeOffset.UtcNow) <= TimeSpan.FromMilliseconds(p.TimeoutMs);
+        {
+            if (!_slots.TryGetValue(id, out var candidate)) return false;
+            var slot = ResolveUnlocked(candidate);
+            if (slot is null) return false;
+            if (!ReferenceEquals(slot, candidate)) SetSlot(id, slot);
+            return slot.Verified == true && slot.Parsed is { Live: true } p && Age(slot, DateTimeOffset.UtcNow) <= TimeoutOf(p);
+        }
     }
 
     /// <summary>Waits until this process's index has seen revision <paramref name="revision"/> (our own write), so a
@@ -429,10 +466,19 @@ public sealed class SeaportIndex : IDisposable
         if (_connection.ConnectionState != NatsConnectionState.Open) return TimeSpan.FromMilliseconds(200);
         lock (_gate)
         {
-            foreach (var slot in _slots.Values)
+            List<(string, Slot)>? settled = null;
+            foreach (var (id, candidate) in _slots)
             {
+                var slot = candidate;
+                if (slot.Fallback is not null)
+                {
+                    // An unchecked overwrite of a verified value: its own timeout counts only if it is genuine (a forgery
+                    // must not have the key reaped, nor the genuine value reported Expired).
+                    slot = ResolveUnlocked(candidate) ?? candidate;
+                    if (!ReferenceEquals(slot, candidate)) (settled ??= new()).Add((id, slot));
+                }
                 if (slot.Parsed is not { } p) continue;
-                var timeout = TimeSpan.FromMilliseconds(p.TimeoutMs);
+                var timeout = TimeoutOf(p);
                 if (timeout < shortest) shortest = timeout;
                 var age = Age(slot, now);
                 if (!p.Live)
@@ -452,6 +498,7 @@ public sealed class SeaportIndex : IDisposable
                 // Reap after a further half timeout, so a heartbeat in flight wins.
                 if (age > timeout * 1.5) reap.Add((slot.Key, slot.Revision, p));
             }
+            if (settled is not null) foreach (var (id, slot) in settled) SetSlot(id, slot);
         }
         foreach (var (s, ev) in events) s.Writer.TryWrite(ev);
         if (!ReapingPaused) foreach (var r in reap) _ = ReapAsync(r.Key, r.Revision, r.Entry);
@@ -511,7 +558,7 @@ public sealed class SeaportIndex : IDisposable
         Registered = DateTimeOffset.FromUnixTimeMilliseconds(p.Registered),
         Signer = p.Signer,
         LastSeen = lastSeen,
-        Timeout = TimeSpan.FromMilliseconds(p.TimeoutMs),
+        Timeout = TimeoutOf(p),
         Revision = revision,
     };
 

@@ -7,27 +7,6 @@ using RemoteOps.Identity;
 
 namespace RemoteOps.Seaport;
 
-/// <summary>What Register-SeaportService asks for.</summary>
-public sealed record SeaportRegistration
-{
-    public required string Role { get; init; }
-    public int? Port { get; init; }
-    public IReadOnlyList<string> PortNames { get; init; } = [];
-    public int[]? Range { get; init; }
-    public IReadOnlyDictionary<string, string> Meta { get; init; } = new Dictionary<string, string>();
-    public string? HostName { get; init; }
-    public string? Id { get; init; }
-    /// <summary>The service already listens on <see cref="Port"/>: skip the bind check.</summary>
-    public bool AlreadyListening { get; init; }
-    /// <summary>Keep it alive with heartbeats (false: the caller does, e.g. a benchmark).</summary>
-    public bool Heartbeat { get; init; } = true;
-    /// <summary>Ports already claimed for this id (Start-SeaportService reserves them before the command runs), in
-    /// PortNames order; used instead of assigning.</summary>
-    public IReadOnlyList<int>? ClaimedPorts { get; init; }
-    /// <summary>Claim the ports but do not write the entry (see <see cref="SeaportRegistrar.ReserveAsync"/>).</summary>
-    internal bool ReserveOnly { get; init; }
-}
-
 /// <summary>Registers services, keeps them alive with heartbeats, frees them and updates their metadata.
 /// Registrations live as long as this process: heartbeats re-put each entry (re-signed, compare-and-set on its revision)
 /// every seaport.heartbeat, and at process exit they are freed.</summary>
@@ -57,7 +36,7 @@ public static class SeaportRegistrar
     public static void ValidateId(string id)
     {
         if (id.Length is 0 or > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new SeaportArgumentException($"'{id}' is not a registration id: use 1 to 128 letters, digits, '-' or '_'.");
+            throw new SeaportArgumentException($"'{SeaportMeta.Shown(id)}' is not a registration id: use 1 to 128 letters, digits, '-' or '_'.");
     }
 
     public static int[] ValidateRange(int[]? range)
@@ -71,24 +50,14 @@ public static class SeaportRegistrar
 
     public static async Task<SeaportService> RegisterAsync(RemoteOpsConfig config, SeaportRegistration request, CancellationToken ct)
     {
-        var role = SeaportRole.Parse(request.Role);
+        var (role, names, host, id) = request.Validate();
         var range = ValidateRange(request.Range ?? config.Seaport.Range);
-        if (request.Port is { } p && p is < 1 or > 65535) throw new SeaportArgumentException($"Port {p} is outside 1-65535.");
-        var names = request.PortNames.Select(n => n.Trim()).ToArray();
-        foreach (var n in names)
-            if (n.Length == 0 || !n.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-                throw new SeaportArgumentException($"'{n}' is not a port name: use letters, digits, '-' or '_'.");
-        if (names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Length) throw new SeaportArgumentException("The port names repeat.");
-        foreach (var k in request.Meta.Keys)
-            if (string.IsNullOrWhiteSpace(k)) throw new SeaportArgumentException("A metadata key is empty.");
-        var id = request.Id ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        ValidateId(id);
-        var host = string.IsNullOrWhiteSpace(request.HostName) ? LocalHostName : request.HostName.Trim();
         var local = IsLocal(host);
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
         var key = SeaportIdentity(config, index);
         var store = index.Store;
         var timeout = config.Seaport.EffectiveTimeout;
+        SeaportRegistration.CheckFits(request.Prototype(role, names, host, id), index.ServerMaxPayload);
         if (index.IdHeld(id) && !Registrations.ContainsKey(id))
             throw new SeaportConflictException($"A live registration with id '{id}' already exists.");
 
@@ -139,7 +108,8 @@ public static class SeaportRegistrar
             Meta = new Dictionary<string, string>(request.Meta),
             Registered = now,
             Time = now,
-            TimeoutMs = (long)timeout.TotalMilliseconds,
+            // Readers drop an entry whose timeout is over the codec's bound (a year; the bucket's MaxAge is a day anyway).
+            TimeoutMs = Math.Clamp((long)timeout.TotalMilliseconds, 1, SeaportEntryCodec.MaxTimeoutMs),
         };
         ulong revision;
         try
@@ -388,13 +358,16 @@ public static class SeaportRegistrar
                     if (owned is not null) Registrations.TryRemove(id, out _);
                     throw new SeaportNotFoundException($"Registration '{id}' is already freed.");
                 }
-                var tombstoneOf = entry ?? new SeaportEntry { Id = id, Name = "", Host = "" };
+                // Over an unverifiable value: our own registration if it is ours, else a bare tombstone (which readers
+                // must still parse: a timeout within the codec's bounds).
+                var basis = entry ?? owned?.Entry;
+                var tombstoneOf = basis ?? new SeaportEntry { Id = id, Name = "", Host = "", TimeoutMs = Math.Clamp((long)config.Seaport.EffectiveTimeout.TotalMilliseconds, 1, SeaportEntryCodec.MaxTimeoutMs) };
                 var tombstone = tombstoneOf with { Live = false, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(tombstone, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
                 if (owned is not null) Registrations.TryRemove(id, out _);
                 // The tombstone stays (reaped after a timeout): the owner and every watcher can check who freed it.
-                if (entry is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, entry, ct).ConfigureAwait(false);
+                if (basis is not null && !keepClaims) await SeaportClaims.ReleaseAsync(store, basis, ct).ConfigureAwait(false);
                 await index.WaitForRevisionAsync(put.Value, ct).ConfigureAwait(false);
                 return SeaportIndex.ToService(entry ?? tombstoneOf, current.Value.Revision, current.Value.Created);
             }
@@ -408,8 +381,7 @@ public static class SeaportRegistrar
     public static async Task<SeaportService> SetMetaAsync(RemoteOpsConfig config, string id, IReadOnlyDictionary<string, string?> changes, CancellationToken ct)
     {
         ValidateId(id);
-        foreach (var k in changes.Keys)
-            if (string.IsNullOrWhiteSpace(k)) throw new SeaportArgumentException("A metadata key is empty.");
+        foreach (var k in changes.Keys) SeaportMeta.ValidateKey(k);
         var index = await SeaportIndex.GetAsync(config, ct).ConfigureAwait(false);
         var store = index.Store;
         var key = SeaportIdentity(config, index);
@@ -430,6 +402,7 @@ public static class SeaportRegistrar
                 foreach (var (k, v) in changes)
                     if (v is null) meta.Remove(k); else meta[k] = v;
                 var updated = entry with { Meta = meta, Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+                SeaportRegistration.CheckFits(updated, index.ServerMaxPayload);
                 var put = await store.TryUpdateAsync(entryKey, SeaportEntryCodec.Encode(updated, key), current.Value.Revision, cancellationToken: ct).ConfigureAwait(false);
                 if (!put.Success) continue;
                 updated = updated with { Signer = key.PublicBase58 };

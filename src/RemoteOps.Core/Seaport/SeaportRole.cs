@@ -20,9 +20,13 @@ public sealed record SeaportRole(string Name, SemVersion? Version)
         return null;
     }
 
+    /// <summary>A role (name@version) is at most this long: it is stored in every entry and shown in every listing.</summary>
+    public const int MaxLength = 256;
+
     public static SeaportRole Parse(string text)
     {
         var s = text?.Trim() ?? "";
+        if (s.Length > MaxLength) throw new SeaportArgumentException($"'{SeaportMeta.Shown(s)}' is not a role (name@version): it is longer than {MaxLength} characters.");
         var at = s.IndexOf('@');
         var name = at < 0 ? s : s[..at];
         var problem = NameProblem(name);
@@ -56,6 +60,7 @@ public sealed class SeaportPattern
     {
         var s = text?.Trim() ?? "";
         if (s.Length == 0 || s == "*") return All;
+        if (s.Length > 1024) throw new SeaportArgumentException($"'{SeaportMeta.Shown(s)}' is not a role pattern: it is longer than 1024 characters.");
         var at = s.IndexOf('@');
         var name = at < 0 ? s : s[..at];
         var problem = SeaportRole.NameProblem(name.Replace("*", ""));

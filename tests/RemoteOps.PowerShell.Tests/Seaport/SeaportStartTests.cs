@@ -54,6 +54,42 @@ public class SeaportStartTests(RemaphoreServerFixture nats) : IClassFixture<Rema
         Assert.Empty(other.Run("param($c) Get-SeaportService web -ConfigPath $c", new Hashtable { ["c"] = config }).Output);
     }
 
+    /// <summary>The README's seaport client snippet, as printed there: the lines after "# client.js" in the first
+    /// powershell block of the Seaport section.</summary>
+    private static string ReadmeClientSnippet()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo.Root, "README.md"));
+        var section = readme[readme.IndexOf("## Seaport", StringComparison.Ordinal)..];
+        var block = section[(section.IndexOf("```powershell", StringComparison.Ordinal) + "```powershell".Length)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        var client = block[block.IndexOf("# client.js", StringComparison.Ordinal)..];
+        return client;
+    }
+
+    [Fact]
+    public async Task The_README_client_snippet_calls_the_example_server_at_the_host_name_it_advertises()
+    {
+        using var space = new SeaportSpace(nats.Server, heartbeat: "1s");
+        var (config, _) = space.Node("a");
+        using var pwsh = new Pwsh();
+        using var server = new Streaming(pwsh, "param($s, $c, $h) & $s -ConfigPath $c -Pwsh $h",
+            new Hashtable { ["s"] = Path.Combine(Examples, "start-server.ps1"), ["c"] = config, ["h"] = HostProcess.HostPath });
+        var registered = await server.Next(o => o.BaseObject.GetType().Name == "SeaportService", seconds: 120);
+        // Advertised as this machine's name (not localhost), which is what the snippet calls.
+        Assert.Equal(System.Net.Dns.GetHostName(), registered.Properties["HostName"].Value);
+
+        using var client = new Pwsh();
+        var snippet = ReadmeClientSnippet();
+        Assert.Contains("Wait-SeaportService", snippet);
+        // The hosted runspace has no web cmdlets: a plain GET stands in for Invoke-RestMethod (a 404 still throws).
+        const string invokeRestMethod = "function Invoke-RestMethod([string] $Uri) { $h = [System.Net.Http.HttpClient]::new(); try { $r = $h.GetAsync($Uri).GetAwaiter().GetResult(); $null = $r.EnsureSuccessStatusCode(); $r.Content.ReadAsStringAsync().GetAwaiter().GetResult() } finally { $h.Dispose() } }";
+        var r = client.Run("param($c, $snippet) " + invokeRestMethod + "; $PSDefaultParameterValues['*-Seaport*:ConfigPath'] = $c; . ([scriptblock]::Create($snippet))",
+            new Hashtable { ["c"] = config, ["snippet"] = snippet });
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Equal("beep boop", Assert.Single(r.Output).ToString().TrimEnd());
+        await Task.Run(server.Stop).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public void A_crashing_command_is_restarted_then_given_up_with_an_error_and_nothing_stays_registered()
     {

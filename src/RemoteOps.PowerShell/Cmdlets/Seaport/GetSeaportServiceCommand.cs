@@ -27,6 +27,13 @@ public sealed class GetSeaportServiceCommand : ConfiguredCmdlet
             var found = await SeaportSupport.Try(writer, Role, () => SeaportQueries.QueryAsync(config, Role, Id, writer.WriteVerbose, ct)).ConfigureAwait(false);
             if (found is null) return;
             foreach (var s in found) writer.WriteObject(s);
+            // A specific id asked for and not there is an error (as Get-Process -Id); a role that matches nothing is not.
+            if (Id is null) return;
+            foreach (var id in Id.Distinct(StringComparer.Ordinal).Where(id => !found.Any(s => s.Id == id)))
+            {
+                var what = Role is null ? "" : $" matching '{Role}'";
+                writer.WriteError(SeaportSupport.ToErrorRecord(new SeaportNotFoundException($"No live registration with id '{id}'{what}."), id)!);
+            }
         });
     }
 }

@@ -51,20 +51,9 @@ public sealed class RegisterSeaportServiceCommand : ConfiguredCmdlet
     {
         var config = LoadConfigCached();
         if (!ShouldProcess($"{Role} on {HostName ?? SeaportRegistrar.LocalHostName}", "Register seaport service")) return;
-        Dictionary<string, string> meta;
-        try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }
-        catch (PSArgumentException e) { WriteError(e, "RemoteOps.SeaportInvalidArgument", ErrorCategory.InvalidArgument, Meta); return; }
-        var request = new SeaportRegistration
-        {
-            Role = Role,
-            Port = Port,
-            PortNames = PortName ?? [],
-            Range = Range,
-            Meta = meta!,
-            HostName = HostName,
-            Id = Id,
-            AlreadyListening = AlreadyListening,
-        };
+        SeaportRegistration request;
+        try { request = SeaportRegistration.Create(Role, Port, PortName, Range, SeaportSupport.MetaPairs(Meta), HostName, Id, AlreadyListening); }
+        catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Role)!); return; }
         var session = System.Management.Automation.Runspaces.Runspace.DefaultRunspace;
         RunAsync(async (writer, ct) =>
         {

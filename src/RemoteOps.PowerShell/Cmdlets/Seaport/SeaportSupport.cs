@@ -52,17 +52,18 @@ internal static class SeaportSupport
         }
     }
 
-    public static Dictionary<string, string?> ToMeta(Hashtable? table, bool allowNull)
+    /// <summary>A -Meta hashtable as name/value pairs for the core (which converts and checks the values), with
+    /// PowerShell's wrappers taken off.</summary>
+    public static IEnumerable<KeyValuePair<string, object?>>? MetaPairs(Hashtable? table)
     {
-        var meta = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if (table is null) return meta;
+        if (table is null) return null;
+        var pairs = new List<KeyValuePair<string, object?>>(table.Count);
         foreach (DictionaryEntry kv in table)
         {
-            var key = (kv.Key is PSObject pk ? pk.BaseObject : kv.Key)?.ToString() ?? "";
-            var value = kv.Value is PSObject pv ? pv.BaseObject : kv.Value;
-            if (value is null && !allowNull) throw new PSArgumentException($"Metadata '{key}' has no value.");
-            meta[key] = value is null ? null : LanguagePrimitives.ConvertTo<string>(value);
+            var key = kv.Key is PSObject pk ? pk.BaseObject : kv.Key;
+            var keyText = key is IFormattable f ? f.ToString(null, System.Globalization.CultureInfo.InvariantCulture) : key?.ToString() ?? "";
+            pairs.Add(new(keyText, kv.Value is PSObject pv ? pv.BaseObject : kv.Value));
         }
-        return meta;
+        return pairs;
     }
 }

@@ -27,7 +27,9 @@ public sealed class SetSeaportServiceCommand : ConfiguredCmdlet
     {
         var config = LoadConfigCached();
         if (!ShouldProcess(Id, "Set seaport service metadata")) return;
-        var changes = SeaportSupport.ToMeta(Meta, allowNull: true);
+        Dictionary<string, string?> changes;
+        try { changes = SeaportMeta.Convert(SeaportSupport.MetaPairs(Meta), allowNull: true); }
+        catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Id)!); return; }
         RunAsync(async (writer, ct) =>
         {
             var updated = await SeaportSupport.Try(writer, Id, () => SeaportRegistrar.SetMetaAsync(config, Id, changes, ct)).ConfigureAwait(false);

@@ -64,12 +64,12 @@ public sealed class StartSeaportServiceCommand : ConfiguredCmdlet
     {
         var config = LoadConfigCached();
         if (!ShouldProcess($"{Role}: {string.Join(' ', Command)}", "Start and register seaport service")) return;
-        Dictionary<string, string> meta;
-        try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }
-        catch (PSArgumentException e) { WriteError(e, "RemoteOps.SeaportInvalidArgument", ErrorCategory.InvalidArgument, Meta); return; }
+        SeaportRegistration registration;
+        try { registration = SeaportRegistration.Create(Role, Port, PortName, Range, SeaportSupport.MetaPairs(Meta), HostName, Id); }
+        catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Role)!); return; }
         var options = new SeaportServiceRunner.Options
         {
-            Registration = new SeaportRegistration { Role = Role, Port = Port, PortNames = PortName ?? [], Range = Range, Meta = meta!, HostName = HostName, Id = Id },
+            Registration = registration,
             Command = Command,
             MaxRestarts = MaxRestarts,
             ReadyTimeout = ReadyTimeout,
