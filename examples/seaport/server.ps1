@@ -2,6 +2,7 @@
 # Start-SeaportService runs it with its assigned port as the last argument (and in $env:PORT):
 #   Start-SeaportService web@1.2.3 -Command pwsh, -NoProfile, -File, ./server.ps1
 param([Parameter(Mandatory)][int] $Port)
+$ErrorActionPreference = 'Stop'
 
 $listener = [System.Net.HttpListener]::new()
 # localhost keeps the example free of URL ACLs on Windows; use http://+:$Port/ (as admin) to serve other hosts.

@@ -45,8 +45,10 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
             foreach (var write in queue.GetConsumingEnumerable())
                 write(this);
         }
-        catch (PipelineStoppedException)
+        catch
         {
+            // Stopped (Ctrl+C), or a write that threw (an error under ErrorAction Stop): the work must not go on
+            // acting on messages unseen after the cmdlet has ended.
             _stop.Cancel();
             throw;
         }
