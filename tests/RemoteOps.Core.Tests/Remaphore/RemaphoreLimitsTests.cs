@@ -176,6 +176,41 @@ public class RemaphoreLimitsTests(NatsFixture nats) : IClassFixture<NatsFixture>
         Assert.Contains(reason, Assert.Throws<RemaphoreArgumentException>(() => RemaphoreClient.ValidateVerb(verb)).Message);
     }
 
+    [Theory]
+    [InlineData("identities", "\"a b\"", "white space")]
+    [InlineData("peers", "\"a\\tb\"", "white space")]
+    [InlineData("peers", "\"x\\u0001\"", "control character")]
+    public void The_config_holds_its_verbs_to_the_same_rule(string section, string verb, string says)
+    {
+        var key = SigningKey.Generate();
+        var file = Path.Combine(Path.GetTempPath(), "verbs-" + Guid.NewGuid().ToString("N") + ".yaml");
+        var identityVerbs = section == "identities" ? verb : "\"*\"";
+        var peerVerbs = section == "peers" ? verb : "\"*\"";
+        File.WriteAllText(file, $"""
+            servers: [nats://127.0.0.1:4222]
+            identities:
+              - public: {key.PublicBase58}
+                private: {key.ExportSeedBase58()}
+                verbs: [{identityVerbs}]
+            peers:
+              - destination: com.test.a
+                public: {key.PublicBase58}
+                verbs: [{peerVerbs}]
+            """);
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(file));
+            Assert.Equal(section + ".verbs", e.Key);
+            Assert.Equal(section == "identities" ? 5 : 9, e.Line);
+            Assert.Contains(says, e.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+            key.Dispose();
+        }
+    }
+
     [Fact]
     public void A_verb_with_an_unpaired_surrogate_is_refused() =>
         // Built at run time: an attribute argument cannot hold an unpaired surrogate.
