@@ -7,6 +7,7 @@ param(
     # name): clients call http://<HostName>:<Port>/, so that is what the server answers, plus localhost.
     [string] $HostName = [System.Net.Dns]::GetHostName()
 )
+$ErrorActionPreference = 'Stop'
 
 $listener = [System.Net.HttpListener]::new()
 $listener.Prefixes.Add("http://localhost:$Port/")

@@ -5,6 +5,7 @@ param(
     # The PowerShell to run server.ps1 with: a program and its first arguments (e.g. dotnet, <path>/pwsh.dll).
     [string[]] $Pwsh = 'pwsh'
 )
+$ErrorActionPreference = 'Stop'
 
 $params = @{}
 if ($ConfigPath) { $params.ConfigPath = $ConfigPath }

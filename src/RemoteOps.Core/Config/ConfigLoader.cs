@@ -160,7 +160,7 @@ public static class ConfigLoader
                 "public" => id with { Public = reader.PublicKey(v, "identities.public") ?? "" },
                 "private" => id with { Private = reader.String(v, "identities.private") },
                 "private_file" => id with { PrivateFile = reader.PathValue(v, "identities.private_file") },
-                "verbs" => id with { Verbs = reader.StringList(v, "identities.verbs") },
+                "verbs" => id with { Verbs = Verbs(reader, v, "identities.verbs") },
                 _ => throw reader.Unknown(k, "identities." + ik, "public, private, private_file, verbs"),
             };
         }
@@ -180,12 +180,21 @@ public static class ConfigLoader
             {
                 "destination" => peer with { Destination = reader.String(v, "peers.destination") ?? "" },
                 "public" => peer with { Public = reader.PublicKey(v, "peers.public") ?? "" },
-                "verbs" => peer with { Verbs = reader.StringList(v, "peers.verbs") },
+                "verbs" => peer with { Verbs = Verbs(reader, v, "peers.verbs") },
                 _ => throw reader.Unknown(k, "peers." + pk, "destination, public, verbs"),
             };
         }
         if (peer.Public.Length == 0) throw new ConfigException(reader.Path, peer.Line, "peers.public", "every peer needs a public key.");
         return peer;
+    }
+
+    /// <summary>A key's verbs, each held to the one verb rule (<see cref="Identity.VerbRule"/>) that the cmdlets apply.</summary>
+    private static IReadOnlyList<string> Verbs(ConfigReader reader, YamlNode node, string key)
+    {
+        var verbs = reader.StringList(node, key);
+        foreach (var verb in verbs)
+            if (Identity.VerbRule.Problem(verb) is { } problem) throw new ConfigException(reader.Path, (int)node.Start.Line, key, problem);
+        return verbs;
     }
 
     /// <summary>Warns when a private key file can be read by group or others (Unix).</summary>

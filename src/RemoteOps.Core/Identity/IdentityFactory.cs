@@ -40,8 +40,8 @@ public static class IdentityFactory
             .Distinct(StringComparer.Ordinal)
             .ToArray();
         foreach (var v in list)
-            if (v.Any(c => char.IsWhiteSpace(c) || c == ',' || char.IsControl(c)))
-                throw new ArgumentException($"'{v}' is not a verb: verbs cannot contain spaces, commas or control characters.");
+            if (VerbRule.Problem(v) is { } problem)
+                throw new ArgumentException(problem);
         return list.Length == 0 ? ["*"] : list;
     }
 

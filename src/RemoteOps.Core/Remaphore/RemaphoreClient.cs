@@ -46,9 +46,12 @@ public static class RemaphoreClient
         // built once the message is on its way, not in front of it.
         var signed = Sign(config, options, requestReply: false);
         var context = await ConnectionPool.GetContextAsync(config, cancellationToken).ConfigureAwait(false);
+        CheckFits(context.Connection, signed.Wire.Length);
         if (options.Latch)
         {
             var prepared = Complete(config, options, signed);
+            if (NatsLimits.PayloadProblem(context.Connection, RemaphoreLatch.ValueLength(prepared.Wire.Length)) is { } latchProblem)
+                throw new RemaphoreArgumentException($"The message cannot be latched: {latchProblem}. Send a smaller payload, or send it without -Latch.");
             await RemaphoreLatch.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
             await context.Connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
             context.MarkUnconfirmed();
@@ -78,7 +81,9 @@ public static class RemaphoreClient
     {
         DestinationPattern.Validate(options.Destination);
         ValidateVerb(options.Verb);
-        var subject = RemaphoreWire.MessageSubject(config.Subject, ValidateSubject(options.Subject));
+        var subject = MessageSubject(config, options.Subject);
+        var uuid = RemaphoreWire.UuidBytes(options.Uuid);
+        if (options.Latch) CheckLatchSubject(config, subject, uuid);
         var (identity, key) = IdentityStore.Resolve(config, options.Identity, options.Verb);
         if (!IdentityStore.MayUse(identity, options.Verb))
             throw new IdentityException($"Identity {identity.Public} may not send verb '{options.Verb}' (its verbs: {(identity.Verbs.Count == 0 ? "none" : string.Join(", ", identity.Verbs))}).");
@@ -88,7 +93,6 @@ public static class RemaphoreClient
         if (options.Latch && options.LatchTtl <= TimeSpan.Zero)
             throw new RemaphoreArgumentException("LatchTtl must be positive.");
 
-        var uuid = RemaphoreWire.UuidBytes(options.Uuid);
         var now = RemaphoreWire.NowNanos();
         var wire = RemaphoreWire.Encode(key, options.Destination, now, uuid, options.Verb, requestReply, options.Payload);
         return new SignedMessage(wire, uuid, now, subject, key, requestReply);
@@ -122,12 +126,45 @@ public static class RemaphoreClient
         };
     }
 
+    /// <summary>The one verb rule (<see cref="VerbRule"/>), as a remaphore argument error.</summary>
     public static void ValidateVerb(string? verb)
     {
-        if (string.IsNullOrEmpty(verb)) throw new RemaphoreArgumentException("The verb cannot be empty.");
-        if (verb.Contains(',')) throw new RemaphoreArgumentException($"The verb '{verb}' contains a comma, the message separator.");
-        if (verb.Any(char.IsControl)) throw new RemaphoreArgumentException("The verb contains a control character.");
+        if (VerbRule.Problem(verb) is { } problem) throw new RemaphoreArgumentException(problem);
     }
+
+    /// <summary>Throws when a message of <paramref name="wireLength"/> bytes does not fit the server's max_payload: the
+    /// server would drop it, and the sender would never know.</summary>
+    internal static void CheckFits(NatsConnection connection, int wireLength)
+    {
+        if (NatsLimits.PayloadProblem(connection, wireLength) is { } problem)
+            throw new RemaphoreArgumentException($"The message cannot be sent: {problem}. Send a smaller payload (max_payload in the config should not exceed the server's).");
+    }
+
+    /// <summary>The subject messages go to (&lt;subject&gt;.all or &lt;subject&gt;.&lt;suffix&gt;), validated: NATS tokens,
+    /// and short enough for NATS to carry, as are the reply subjects under the same root. Throws
+    /// <see cref="RemaphoreArgumentException"/> before anything is sent or subscribed: an overlong subject would make the
+    /// server close the connection every cmdlet of the session shares.</summary>
+    public static string MessageSubject(RemoteOpsConfig config, string? suffix)
+    {
+        var subject = RemaphoreWire.MessageSubject(config.Subject, ValidateSubject(suffix));
+        if (NatsLimits.SubjectProblem(subject) is { } problem)
+            throw new RemaphoreArgumentException(suffix is null
+                ? $"The config's subject '{Shorten(config.Subject)}' is too long: {problem}."
+                : $"-Subject is too long ({suffix.Length} characters): {problem}.");
+        if (NatsLimits.SubjectProblem(RemaphoreWire.ReplySubject(config.Subject, new byte[32])) is { } replyProblem)
+            throw new RemaphoreArgumentException($"The config's subject '{Shorten(config.Subject)}' is too long for replies: {replyProblem}.");
+        return subject;
+    }
+
+    /// <summary>Throws when the latch of (<paramref name="subject"/>, <paramref name="uuid"/>) could not be stored or looked
+    /// up: its key-value subject (longer than the message's) must fit NATS's control line too.</summary>
+    public static void CheckLatchSubject(RemoteOpsConfig config, string subject, ReadOnlySpan<byte> uuid)
+    {
+        if (NatsLimits.SubjectProblem(RemaphoreLatch.LookupSubject(config.LatchBucket, subject, uuid)) is { } problem)
+            throw new RemaphoreArgumentException($"-Subject is too long for a latched signal (the latch's key is made from the subject): {problem}.");
+    }
+
+    private static string Shorten(string s) => s.Length <= 64 ? s : s[..64] + "…";
 
     /// <summary>The -Subject suffix must be one or more NATS subject tokens without wildcards.</summary>
     public static string? ValidateSubject(string? subject)

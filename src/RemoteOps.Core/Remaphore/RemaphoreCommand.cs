@@ -30,6 +30,14 @@ public static class RemaphoreCommand
         return env;
     }
 
+    /// <summary>Null when the command's program can be started (it exists and is executable, found in PATH or as a path
+    /// from <paramref name="workingDirectory"/>); else why not ("Cannot start 'x': …"). Checked before a wait begins.</summary>
+    public static string? StartProblem(IReadOnlyList<string> command, string? workingDirectory)
+    {
+        if (command.Count == 0 || string.IsNullOrWhiteSpace(command[0])) return "The command is empty.";
+        return ExecutableLocator.TryResolve(command[0], string.IsNullOrEmpty(workingDirectory) ? null : workingDirectory, out _, out var problem) ? null : problem;
+    }
+
     /// <summary>Runs <c>command [args...] $verb $payload</c> with the message's environment to its end; on cancellation
     /// the command's whole process tree is killed and the OperationCanceledException propagates.</summary>
     public static async Task<RemaphoreCommandResult> RunAsync(IReadOnlyList<string> command, RemaphoreMessage message, string? workingDirectory, CancellationToken cancellationToken)

@@ -23,6 +23,15 @@ public static class RemaphoreLatch
         return KvBuckets.KeyToken(subject, KvBuckets.IsKey) + "." + Convert.ToHexStringLower(uuid);
     }
 
+    /// <summary>The longest subject a latch travels on: the key-value direct get of its key,
+    /// <c>$JS.API.DIRECT.GET.KV_&lt;bucket&gt;.$KV.&lt;bucket&gt;.&lt;key&gt;</c> (storing it uses the shorter <c>$KV.&lt;bucket&gt;.&lt;key&gt;</c>).</summary>
+    public static string LookupSubject(string bucket, string subject, ReadOnlySpan<byte> uuid) =>
+        $"$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{KeyFor(subject, uuid)}";
+
+    /// <summary>The stored value's length for a wire message of <paramref name="wireLength"/> bytes: the expiry (at most
+    /// 16 hex digits), a comma, the base58 signature (at most 88 characters), a newline, the message.</summary>
+    public static int ValueLength(int wireLength) => 16 + 1 + 88 + 1 + wireLength;
+
     /// <summary>Latch signatures are made for this purpose only.</summary>
     public static readonly SignatureDomain Domain = new("remaphore-latch");
 

@@ -29,6 +29,12 @@ public static class RemaphoreReceiver
     public static async Task RunAsync(RemoteOpsConfig config, RemaphoreWaitOptions options, RemaphoreHandling handling,
         Action<RemaphoreEvent> emit, CancellationToken ct)
     {
+        // A program that cannot start fails now, not when the first message comes (perhaps hours later, unseen).
+        if (handling.Command is { Count: > 0 } command && RemaphoreCommand.StartProblem(command, handling.WorkingDirectory) is { } problem)
+        {
+            emit(new RemaphoreCommandFailed(command[0], problem));
+            return;
+        }
         await using var waiter = await RemaphoreWaiter.StartAsync(config, options, ct).ConfigureAwait(false);
         await foreach (var e in waiter.ReadAllAsync(ct).ConfigureAwait(false))
         {

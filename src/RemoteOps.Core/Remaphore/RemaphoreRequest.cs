@@ -63,6 +63,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         var expected = ResolveExpected(config, peers, options.Destination, expectedResponders);
         var prepared = RemaphoreClient.Prepare(config, options, requestReply: true);
         var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
+        RemaphoreClient.CheckFits(connection, prepared.Wire.Length);
         var replySubject = RemaphoreWire.ReplySubject(config.Subject, prepared.Hash);
         // Fan-in: many replies may arrive at once; never drop one for want of buffer.
         var sub = await connection.SubscribeCoreAsync<byte[]>(replySubject,

@@ -20,7 +20,7 @@ public sealed class RemaphoreWaitOptions
     /// <summary>Only messages from this public key.</summary>
     public string? Sender { get; set; }
     public bool Once { get; set; }
-    /// <summary>Null or zero: wait until cancelled.</summary>
+    /// <summary>Null or zero: no timeout, wait until cancelled (the seed's -t, whose default is 0).</summary>
     public TimeSpan? Timeout { get; set; }
     public string? Subject { get; set; }
     /// <summary>With a uuid, look in the latch bucket first (Send-Remaphore -Latch).</summary>
@@ -103,7 +103,8 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         var uuid = string.IsNullOrEmpty(options.Uuid) ? null : RemaphoreWire.UuidBytes(options.Uuid);
         var sender = string.IsNullOrEmpty(options.Sender) ? null : RemaphoreClient.ValidatePublicKey(options.Sender, "Sender");
         if (options.Verbs is not null) foreach (var verb in options.Verbs) RemaphoreClient.ValidateVerb(verb);
-        var subject = RemaphoreWire.MessageSubject(config.Subject, RemaphoreClient.ValidateSubject(options.Subject));
+        var subject = RemaphoreClient.MessageSubject(config, options.Subject);
+        if (uuid is not null && options.CheckLatch) RemaphoreClient.CheckLatchSubject(config, subject, uuid);
 
         TrustStore.For(config); // import the peer keys now, not on the first message
         var connection = await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false);
@@ -229,6 +230,13 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         var payload = exitCode is null ? RemaphoreWire.NoData : $"{exitCode},{output}";
         payload = RemaphoreClient.TruncateUtf8(payload, _config.MaxPayload);
         var wire = RemaphoreWire.Encode(key, "", RemaphoreWire.NowNanos(), RemaphoreWire.UuidBytes(null), RemaphoreWire.ReplyVerb, false, payload);
+        // The server would drop a reply beyond its max_payload (when the config's max_payload is larger): shorten the output instead.
+        long over = wire.Length - NatsLimits.MaxPayload(_connection);
+        if (over > 0)
+        {
+            payload = RemaphoreClient.TruncateUtf8(payload, (int)Math.Max(0, System.Text.Encoding.UTF8.GetByteCount(payload) - over));
+            wire = RemaphoreWire.Encode(key, "", RemaphoreWire.NowNanos(), RemaphoreWire.UuidBytes(null), RemaphoreWire.ReplyVerb, false, payload);
+        }
         var subject = RemaphoreWire.ReplySubject(_config.Subject, Convert.FromHexString(message.Hash));
         await _connection.PublishAsync(subject, wire, cancellationToken: cancellationToken).ConfigureAwait(false);
         await _connection.PingAsync(cancellationToken).ConfigureAwait(false);

@@ -48,10 +48,11 @@ public abstract class RemoteOpsCmdlet : PSCmdlet, IDisposable
             foreach (var write in queue.GetConsumingEnumerable())
                 write(this);
         }
-        catch (PipelineStoppedException)
+        catch
         {
-            // Ctrl+C: the work sees the cancellation and cleans up (frees registrations, kills process trees). Let it
-            // finish, bounded, before the pipeline is reported stopped, so that what follows does not race the cleanup.
+            // Stopped (Ctrl+C), or a write that threw (an error under ErrorAction Stop): the work must not go on acting
+            // after the cmdlet has ended. It sees the cancellation and cleans up (frees registrations, kills process
+            // trees); let it finish, bounded, so that what follows does not race the cleanup.
             _stop.Cancel();
             try { task.Wait(StopCleanupWait); }
             catch (AggregateException) { /* cancelled or failed while stopping: nothing more to report */ }

@@ -238,10 +238,15 @@ public class RemaphoreCmdletTests(RemaphoreServerFixture nats) : IClassFixture<R
     {
         using var fleet = new RemaphoreFleet(nats.Server);
         var (a, b) = fleet.Pair();
+        // The program exists when the wait begins (it is checked then) and is gone when the messages come.
+        var program = Path.Combine(fleet.Directory, "remaphore-cmd");
+        File.WriteAllText(program, "#!/bin/sh\nexit 0\n");
+        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // The sender runspace first: once the waiter is ready, sending takes milliseconds, well inside its timeout.
         using var pwsh = new Pwsh();
-        using var waiter = Waiter(b, "-Timeout 15s -Command /nonexistent/remaphore-cmd");
+        using var waiter = Waiter(b, $"-Timeout 15s -Command '{program}'");
         await waiter.Ready;
+        File.Delete(program);
         pwsh.Run("param($c) Send-Remaphore 1 -ConfigPath $c; Send-Remaphore 2 -ConfigPath $c", new Hashtable { ["c"] = a.ConfigPath });
         var output = await waiter.CompletedAsync();
         Assert.Equal(2, output.Count);

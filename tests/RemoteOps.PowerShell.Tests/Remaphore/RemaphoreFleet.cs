@@ -50,14 +50,14 @@ public sealed class RemaphoreFleet : IDisposable
 
     /// <summary>Writes a node's config. <paramref name="peers"/>: (destination, public key, verbs).</summary>
     public RemaphoreNode Node(string name, string destination, IEnumerable<(string Destination, string Public, string Verbs)> peers,
-        string identityVerbs = "\"*\"", TestKeyPair? key = null, string extra = "", bool goPrivate = false)
+        string identityVerbs = "\"*\"", TestKeyPair? key = null, string extra = "", bool goPrivate = false, string allowSkew = "5s")
     {
         key ??= NewKey();
         var yaml = new StringBuilder();
         yaml.AppendLine($"servers: [{Server.Url}]");
         yaml.AppendLine($"subject: {Subject}");
         yaml.AppendLine($"destination: {destination}");
-        yaml.AppendLine("allow_skew: 5s");
+        yaml.AppendLine($"allow_skew: {allowSkew}");
         yaml.AppendLine($"latch_bucket: {LatchBucket}");
         yaml.AppendLine($"default_identity: {key.Public}");
         yaml.Append(extra);

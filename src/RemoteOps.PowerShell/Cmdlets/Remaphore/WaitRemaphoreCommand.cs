@@ -38,7 +38,8 @@ public sealed class WaitRemaphoreCommand : ConfiguredCmdlet
     [Parameter]
     public SwitchParameter Once { get; set; }
 
-    /// <summary>Give up after this long (-t): a TimeSpan, seconds, or 1h2m3s4ms. Nothing received by then is an error.</summary>
+    /// <summary>Give up after this long (-t): a TimeSpan, seconds, or 1h2m3s4ms. Nothing received by then is an error.
+    /// 0, like none, is no timeout (the seed's -t 0).</summary>
     [Parameter]
     [DurationTransformation]
     public TimeSpan? Timeout { get; set; }
