@@ -49,7 +49,7 @@ public static class RemaphoreClient
         if (options.Latch)
         {
             var prepared = Complete(config, options, signed);
-            await RemaphoreLatch.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
+            await RemaphoreLatchStore.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
             await context.Connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
             context.MarkUnconfirmed();
             return prepared.Message;
@@ -108,6 +108,7 @@ public static class RemaphoreClient
             Message = new RemaphoreMessage
             {
                 Sender = signed.Key.PublicBase58,
+                SenderName = TrustStore.For(config).Find(signed.Key.PublicBase58)?.Destination ?? config.Destination,
                 Verb = options.Verb,
                 Time = RemaphoreWire.FromNanos(signed.TimeNanos),
                 Uuid = RemaphoreWire.UuidText(signed.Uuid),

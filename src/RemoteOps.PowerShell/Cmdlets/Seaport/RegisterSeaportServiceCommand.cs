@@ -50,7 +50,7 @@ public sealed class RegisterSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!ShouldProcess($"{Role} on {HostName ?? SeaportRegistrar.LocalHostName}", "Register seaport service")) return;
+        if (!ShouldProcess(SeaportShouldProcess.DescribeNew(config, Role, HostName, Port, PortName, Range, Id), "Register seaport service")) return;
         Dictionary<string, string> meta;
         try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }
         catch (PSArgumentException e) { WriteError(e, "RemoteOps.SeaportInvalidArgument", ErrorCategory.InvalidArgument, Meta); return; }

@@ -63,7 +63,7 @@ public sealed class StartSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!ShouldProcess($"{Role}: {string.Join(' ', Command)}", "Start and register seaport service")) return;
+        if (!ShouldProcess($"{SeaportShouldProcess.DescribeNew(config, Role, HostName, Port, PortName, Range, Id)}: run {string.Join(' ', Command)}", "Start and register seaport service")) return;
         Dictionary<string, string> meta;
         try { meta = SeaportSupport.ToMeta(Meta, allowNull: false)!; }
         catch (PSArgumentException e) { WriteError(e, "RemoteOps.SeaportInvalidArgument", ErrorCategory.InvalidArgument, Meta); return; }
