@@ -195,6 +195,16 @@ public static class RemaphoreLatchStore
         return found;
     }
 
+    /// <summary>As <see cref="ListAsync(NatsConnection, RemoteOpsConfig, string?, byte[]?, bool, Action{string}, CancellationToken)"/>
+    /// on the config's shared connection (callers outside the core never hold NATS types).</summary>
+    public static async Task<IReadOnlyList<RemaphoreLatchEntry>> ListAsync(RemoteOpsConfig config, string? subject, byte[]? uuid, bool verified,
+        Action<string> note, CancellationToken cancellationToken) =>
+        await ListAsync(await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false), config, subject, uuid, verified, note, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As <see cref="DeleteAsync(NatsConnection, RemoteOpsConfig, string, CancellationToken)"/> on the config's shared connection.</summary>
+    public static async Task<bool> DeleteAsync(RemoteOpsConfig config, string key, CancellationToken cancellationToken) =>
+        await DeleteAsync(await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false), config, key, cancellationToken).ConfigureAwait(false);
+
     /// <summary>One latch value, decoded and judged: <see cref="RemaphoreLatchEntry.Problem"/> null when it verifies.</summary>
     private static RemaphoreLatchEntry Judge(string key, string keyUuidHex, List<string> subjects, byte[] value, TrustStore peers, RemaphoreVerifier verifier)
     {

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using RemoteOps.Messaging;
 using RemoteOps.PowerShell.Internal;
 using RemoteOps.Remaphore;
 
@@ -42,11 +41,10 @@ public sealed class ClearRemaphoreLatchCommand : ConfiguredCmdlet
         {
             try
             {
-                var connection = await ConnectionPool.GetAsync(config, ct).ConfigureAwait(false);
                 IEnumerable<RemaphoreLatchEntry> targets;
                 if (ParameterSetName == "Key")
                 {
-                    _all ??= await RemaphoreLatchStore.ListAsync(connection, config, null, null, verified: false, output.WriteVerbose, ct).ConfigureAwait(false);
+                    _all ??= await RemaphoreLatchStore.ListAsync(config, null, null, verified: false, output.WriteVerbose, ct).ConfigureAwait(false);
                     var wanted = Key!.ToHashSet(StringComparer.Ordinal);
                     targets = _all.Where(l => wanted.Contains(l.Key));
                     foreach (var missing in wanted.Where(k => _all.All(l => l.Key != k)))
@@ -56,7 +54,7 @@ public sealed class ClearRemaphoreLatchCommand : ConfiguredCmdlet
                 else
                 {
                     var (subject, uuid) = RemaphoreLatchFilter.Resolve(config, Subject, Uuid);
-                    targets = await RemaphoreLatchStore.ListAsync(connection, config, subject, uuid, verified: false, output.WriteVerbose, ct).ConfigureAwait(false);
+                    targets = await RemaphoreLatchStore.ListAsync(config, subject, uuid, verified: false, output.WriteVerbose, ct).ConfigureAwait(false);
                 }
                 foreach (var latch in targets.ToList())
                 {
@@ -64,7 +62,7 @@ public sealed class ClearRemaphoreLatchCommand : ConfiguredCmdlet
                     var what = Describe(model);
                     var confirmed = await output.InvokeOnPipeline(c => c.ShouldProcess(what, "Delete latched remaphore message")).WaitAsync(ct).ConfigureAwait(false);
                     if (!confirmed) continue;
-                    if (await RemaphoreLatchStore.DeleteAsync(connection, config, latch.Key, ct).ConfigureAwait(false))
+                    if (await RemaphoreLatchStore.DeleteAsync(config, latch.Key, ct).ConfigureAwait(false))
                     {
                         output.WriteVerbose($"Deleted latch {latch.Key}.");
                         if (PassThru) output.WriteObject(model);

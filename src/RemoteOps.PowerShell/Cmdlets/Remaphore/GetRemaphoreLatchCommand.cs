@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using RemoteOps.Messaging;
 using RemoteOps.PowerShell.Internal;
 using RemoteOps.Remaphore;
 
@@ -29,8 +28,7 @@ public sealed class GetRemaphoreLatchCommand : ConfiguredCmdlet
             try
             {
                 var (subject, uuid) = RemaphoreLatchFilter.Resolve(config, Subject, Uuid);
-                var connection = await ConnectionPool.GetAsync(config, ct).ConfigureAwait(false);
-                var latches = await RemaphoreLatchStore.ListAsync(connection, config, subject, uuid, verified: true, output.WriteVerbose, ct).ConfigureAwait(false);
+                var latches = await RemaphoreLatchStore.ListAsync(config, subject, uuid, verified: true, output.WriteVerbose, ct).ConfigureAwait(false);
                 foreach (var latch in latches.OrderBy(l => l.ExpiryNanos)) output.WriteObject(latch.ToModel());
             }
             catch (Exception e) when (RemaphoreSupport.ToErrorRecord(e, Subject ?? Uuid) is { } record)
