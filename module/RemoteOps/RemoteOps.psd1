@@ -18,10 +18,13 @@
         'New-RemoteOpsIdentity'
         'Disconnect-RemoteOps'
         'Start-RemoteOpsDevServer'
+        'Get-RemoteOpsDevServer'
         'Stop-RemoteOpsDevServer'
         'Send-Remaphore'
         'Wait-Remaphore'
         'Invoke-Remaphore'
+        'Get-RemaphoreLatch'
+        'Clear-RemaphoreLatch'
         'Register-SeaportService'
         'Get-SeaportService'
         'Wait-SeaportService'
@@ -41,7 +44,9 @@
             ReleaseNotes = @'
 0.1.0: remaphore (Send-, Wait-, Invoke-Remaphore) and seaport (Register-, Get-, Wait-, Unregister-, Watch-, Set-,
 Start-SeaportService) on the foundation cmdlets (config, identities, connection, dev server). Checked in a real pwsh
-(Pester) as well as the xunit suites; NKey auth through the NATS.NKeys package. See CHANGELOG.md.
+(Pester) as well as the xunit suites; NKey auth through the NATS.NKeys package. Tab completion from the config,
+the registry and the running dev servers; Get-/Clear-RemaphoreLatch; Get-RemoteOpsDevServer; help checked against the
+cmdlets; about_Remaphore and about_Seaport. See CHANGELOG.md.
 '@
         }
     }

@@ -3,13 +3,16 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using RemoteOps.Processes;
 
 namespace RemoteOps.Messaging;
 
 /// <summary>A local nats-server for development (Start-RemoteOpsDevServer): JetStream on, listening on loopback only,
 /// its store, config and log in one data directory. Servers started here are remembered per owner (a PowerShell
-/// session) so that Stop-RemoteOpsDevServer without arguments stops exactly those.</summary>
+/// session) so that Stop-RemoteOpsDevServer without arguments stops exactly those, and each leaves a marker file in a
+/// per-user state directory, so that Get-RemoteOpsDevServer finds servers started by earlier sessions and
+/// Stop-RemoteOpsDevServer -ProcessId cleans up after them as after its own.</summary>
 public static class DevServer
 {
     public const int DefaultPort = 4222;
@@ -102,6 +105,7 @@ public static class DevServer
             throw;
         }
         Started[process.Id] = (server, owner);
+        WriteMarker(server, process);
         return server;
     }
 
@@ -152,14 +156,20 @@ public static class DevServer
     public static async Task<RemoteOpsDevServer?> StopAsync(int processId, CancellationToken cancellationToken = default)
     {
         Started.TryGetValue(processId, out var entry);
-        var server = entry.Server;
-        Process? process = server?.Process;
+        var server = entry.Server ?? ReadMarker(processId);
+        Process? process = entry.Server?.Process;
         if (process is null)
         {
             try { process = Process.GetProcessById(processId); }
             catch (ArgumentException) { process = null; }
+            if (process is null && server is null)
+                throw new DevServerNotFoundException($"No process with id {processId} is running, and no dev server is known by that id.");
             if (process is not null && !process.ProcessName.StartsWith("nats-server", StringComparison.OrdinalIgnoreCase))
+            {
+                // A recycled pid: the marker's server is gone; this process is someone else's.
+                if (server is not null) { DeleteMarker(processId); TryDeleteTemporary(server); }
                 throw new DevServerException($"Process {processId} is {process.ProcessName}, not a nats-server; it was not stopped.");
+            }
         }
         bool wasRunning = false;
         if (process is not null)
@@ -179,8 +189,133 @@ public static class DevServer
             catch (InvalidOperationException) { /* exited and reaped meanwhile */ }
         }
         Started.TryRemove(processId, out _);
-        if (server is { TemporaryDataDirectory: true }) TryDelete(server.DataDirectory);
+        DeleteMarker(processId);
+        if (server is not null) TryDeleteTemporary(server);
         return wasRunning ? server ?? new RemoteOpsDevServer { ProcessId = processId } : null;
+    }
+
+    /// <summary>Removes a data directory Start-RemoteOpsDevServer made, and only such a one: it must be a
+    /// remoteops-devserver-* directory holding the nats-server.conf it wrote.</summary>
+    private static void TryDeleteTemporary(RemoteOpsDevServer server)
+    {
+        if (!server.TemporaryDataDirectory || string.IsNullOrEmpty(server.DataDirectory)) return;
+        if (!Path.GetFileName(server.DataDirectory.TrimEnd(Path.DirectorySeparatorChar)).StartsWith("remoteops-devserver-", StringComparison.Ordinal)) return;
+        if (!File.Exists(Path.Combine(server.DataDirectory, "nats-server.conf"))) return;
+        TryDelete(server.DataDirectory);
+    }
+
+    /// <summary>Where the per-user markers of running dev servers are kept: $REMOTEOPS_STATE_DIR, else
+    /// $XDG_STATE_HOME/remoteops (~/.local/state/remoteops), else the local application data folder; /devservers.</summary>
+    public static string MarkerDirectory
+    {
+        get
+        {
+            var root = Environment.GetEnvironmentVariable("REMOTEOPS_STATE_DIR");
+            if (string.IsNullOrEmpty(root))
+            {
+                var xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+                root = !OperatingSystem.IsWindows() && !OperatingSystem.IsMacOS()
+                    ? Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state") : xdg, "remoteops")
+                    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "RemoteOps");
+            }
+            return Path.Combine(root, "devservers");
+        }
+    }
+
+    /// <summary>What a marker records: the server, and its process's start time, so that a recycled pid is not taken for it.</summary>
+    private sealed record Marker(string Url, int Port, int ProcessId, string DataDirectory, string ConfigPath, string LogPath,
+        string? MonitorUrl, bool TemporaryDataDirectory, DateTimeOffset StartTime, DateTime? ProcessStartTimeUtc);
+
+    private static string MarkerPath(int processId) => Path.Combine(MarkerDirectory, processId.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".json");
+
+    private static DateTime? ProcessStartUtc(Process process)
+    {
+        try { return process.StartTime.ToUniversalTime(); }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException) { return null; }
+    }
+
+    /// <summary>Best effort: a server whose marker cannot be written still runs; it is only not found by later sessions.</summary>
+    private static void WriteMarker(RemoteOpsDevServer server, Process process)
+    {
+        try
+        {
+            Directory.CreateDirectory(MarkerDirectory);
+            var marker = new Marker(server.Url, server.Port, server.ProcessId, server.DataDirectory, server.ConfigPath, server.LogPath,
+                server.MonitorUrl, server.TemporaryDataDirectory, server.StartTime, ProcessStartUtc(process));
+            var path = MarkerPath(server.ProcessId);
+            File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(marker));
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private static void DeleteMarker(int processId)
+    {
+        try { File.Delete(MarkerPath(processId)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The server a marker describes, or null when there is no readable marker.</summary>
+    private static RemoteOpsDevServer? ReadMarker(int processId) => ReadMarkerFile(MarkerPath(processId))?.Server;
+
+    private static (RemoteOpsDevServer Server, DateTime? ProcessStartUtc)? ReadMarkerFile(string path)
+    {
+        try
+        {
+            var m = JsonSerializer.Deserialize<Marker>(File.ReadAllText(path));
+            if (m is null || m.ProcessId <= 0) return null;
+            return (new RemoteOpsDevServer
+            {
+                Url = m.Url, Port = m.Port, ProcessId = m.ProcessId, DataDirectory = m.DataDirectory, ConfigPath = m.ConfigPath,
+                LogPath = m.LogPath, MonitorUrl = m.MonitorUrl, TemporaryDataDirectory = m.TemporaryDataDirectory, StartTime = m.StartTime,
+            }, m.ProcessStartTimeUtc);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException) { return null; }
+    }
+
+    /// <summary>Every dev server of this user that still runs: those started in this process and those whose marker an
+    /// earlier session left, each checked against the running process (a nats-server with the recorded start time).
+    /// Markers of servers that are gone are removed, with the temporary data directory they left.</summary>
+    public static IReadOnlyList<RemoteOpsDevServer> List()
+    {
+        var found = new Dictionary<int, RemoteOpsDevServer>();
+        foreach (var (pid, (server, _)) in Started)
+            if (server.Process is { HasExited: false }) found[pid] = server;
+        string[] files;
+        try { files = Directory.Exists(MarkerDirectory) ? Directory.GetFiles(MarkerDirectory, "*.json") : []; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { files = []; }
+        foreach (var file in files)
+        {
+            if (!int.TryParse(Path.GetFileNameWithoutExtension(file), out var pid) || found.ContainsKey(pid)) continue;
+            var read = ReadMarkerFile(file);
+            if (read is not { } marker) continue;
+            var process = RunningNatsServer(pid, marker.ProcessStartUtc);
+            if (process is null)
+            {
+                DeleteMarker(pid);
+                TryDeleteTemporary(marker.Server);
+                continue;
+            }
+            marker.Server.Process = process;
+            found[pid] = marker.Server;
+        }
+        return found.Values.OrderBy(s => s.StartTime).ToList();
+    }
+
+    /// <summary>The process <paramref name="processId"/> when it is a running nats-server started at <paramref name="startUtc"/>
+    /// (within a second); null otherwise.</summary>
+    private static Process? RunningNatsServer(int processId, DateTime? startUtc)
+    {
+        Process process;
+        try { process = Process.GetProcessById(processId); }
+        catch (ArgumentException) { return null; }
+        try
+        {
+            if (process.HasExited || !process.ProcessName.StartsWith("nats-server", StringComparison.OrdinalIgnoreCase)) return null;
+            if (startUtc is { } recorded && ProcessStartUtc(process) is { } actual && Math.Abs((actual - recorded).TotalSeconds) > 1) return null;
+            return process;
+        }
+        catch (InvalidOperationException) { return null; }
     }
 
     private static void Terminate(Process process)
@@ -236,6 +371,9 @@ public static class DevServer
         catch (SocketException) { return false; }
     }
 }
+
+/// <summary>No process and no dev server has the process id given.</summary>
+public sealed class DevServerNotFoundException(string message) : Exception(message);
 
 /// <summary>The dev server could not be started or stopped.</summary>
 public sealed class DevServerException(string message, Exception? inner = null) : Exception(message, inner);

@@ -50,9 +50,9 @@ public static class RemaphoreClient
         if (options.Latch)
         {
             var prepared = Complete(config, options, signed);
-            if (NatsLimits.PayloadProblem(context.Connection, RemaphoreLatch.ValueLength(prepared.Wire.Length)) is { } latchProblem)
+            if (NatsLimits.PayloadProblem(context.Connection, RemaphoreLatchStore.ValueLength(prepared.Wire.Length)) is { } latchProblem)
                 throw new RemaphoreArgumentException($"The message cannot be latched: {latchProblem}. Send a smaller payload, or send it without -Latch.");
-            await RemaphoreLatch.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
+            await RemaphoreLatchStore.PutAsync(context.Connection, config, prepared, options.LatchTtl, cancellationToken).ConfigureAwait(false);
             await context.Connection.PublishAsync(prepared.Subject, prepared.Wire, cancellationToken: cancellationToken).ConfigureAwait(false);
             context.MarkUnconfirmed();
             return prepared.Message;
@@ -112,6 +112,7 @@ public static class RemaphoreClient
             Message = new RemaphoreMessage
             {
                 Sender = signed.Key.PublicBase58,
+                SenderName = TrustStore.For(config).Find(signed.Key.PublicBase58)?.Destination ?? config.Destination,
                 Verb = options.Verb,
                 Time = RemaphoreWire.FromNanos(signed.TimeNanos),
                 Uuid = RemaphoreWire.UuidText(signed.Uuid),
@@ -160,7 +161,7 @@ public static class RemaphoreClient
     /// up: its key-value subject (longer than the message's) must fit NATS's control line too.</summary>
     public static void CheckLatchSubject(RemoteOpsConfig config, string subject, ReadOnlySpan<byte> uuid)
     {
-        if (NatsLimits.SubjectProblem(RemaphoreLatch.LookupSubject(config.LatchBucket, subject, uuid)) is { } problem)
+        if (NatsLimits.SubjectProblem(RemaphoreLatchStore.LookupSubject(config.LatchBucket, subject, uuid)) is { } problem)
             throw new RemaphoreArgumentException($"-Subject is too long for a latched signal (the latch's key is made from the subject): {problem}.");
     }
 

@@ -157,6 +157,7 @@ public sealed class RemaphoreRequest : IAsyncDisposable
         {
             Destination = peer.Destination,
             Sender = peer.Public,
+            SenderName = peer.Destination,
             ExitCode = exitCode,
             Output = output,
             Payload = m.Payload,

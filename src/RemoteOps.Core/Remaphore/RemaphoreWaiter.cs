@@ -140,7 +140,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
             byte[]? latched = null;
             try
             {
-                latched = await RemaphoreLatch.TryGetAsync(_connection, _config, Subject, _uuid, TrustStore.For(_config), notes.Add, token).ConfigureAwait(false);
+                latched = await RemaphoreLatchStore.TryGetAsync(_connection, _config, Subject, _uuid, TrustStore.For(_config), notes.Add, token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { yield break; }
             foreach (var n in notes) yield return new RemaphoreNote(n);
@@ -204,6 +204,7 @@ public sealed class RemaphoreWaiter : IAsyncDisposable
         var message = new RemaphoreMessage
         {
             Sender = m.SenderBase58,
+            SenderName = verdict.Peer?.Destination,
             Verb = m.Verb,
             Time = RemaphoreWire.FromNanos(m.TimeNanos),
             Uuid = RemaphoreWire.UuidText(m.Uuid),

@@ -5,6 +5,8 @@ public sealed class RemaphoreMessage
 {
     /// <summary>Sender's Ed25519 public key, base58.</summary>
     public string Sender { get; set; } = "";
+    /// <summary>The sender's name: its destination in the config's peers (for a message we sent, our own). Null when unknown.</summary>
+    public string? SenderName { get; set; }
     public string Verb { get; set; } = "";
     /// <summary>When the sender signed the message (the sender's clock), UTC.</summary>
     public DateTimeOffset Time { get; set; }

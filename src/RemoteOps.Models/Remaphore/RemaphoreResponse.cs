@@ -7,6 +7,8 @@ public sealed class RemaphoreResponse
     public string Destination { get; set; } = "";
     /// <summary>The responder's public key, base58.</summary>
     public string Sender { get; set; } = "";
+    /// <summary>The responder's name: its destination in the config's peers (the same as <see cref="Destination"/>).</summary>
+    public string? SenderName { get; set; }
     /// <summary>The exit code the responder reported; null when it ran nothing (the original's NO_DATA).</summary>
     public int? ExitCode { get; set; }
     /// <summary>What the responder's command wrote (stdout and stderr).</summary>

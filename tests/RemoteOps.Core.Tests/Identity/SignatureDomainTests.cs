@@ -15,7 +15,7 @@ public class SignatureDomainTests
         var signature = key.Sign(SeaportEntryCodec.Domain, data);
         var publicKey = VerificationKey.Import(key.PublicBase58)!;
         Assert.True(VerificationKey.Verify(publicKey, SeaportEntryCodec.Domain, data, signature));
-        Assert.False(VerificationKey.Verify(publicKey, RemaphoreLatch.Domain, data, signature));
+        Assert.False(VerificationKey.Verify(publicKey, RemaphoreLatchStore.Domain, data, signature));
         Assert.False(VerificationKey.Verify(publicKey, new SignatureDomain("steward-command"), data, signature));
         Assert.False(VerificationKey.Verify(publicKey, data, signature));
         // And the other way: a plain signature (remaphore's wire) is not a domain signature.
@@ -30,7 +30,7 @@ public class SignatureDomainTests
         var data = Encoding.UTF8.GetBytes("payload");
         var legacy = key.Sign(Encoding.UTF8.GetBytes("seaport-entry\npayload"));
         Assert.True(VerificationKey.Verify(VerificationKey.Import(key.PublicBase58)!, SeaportEntryCodec.Domain, data, legacy));
-        Assert.Equal(Encoding.UTF8.GetBytes("remaphore-latch\npayload"), RemaphoreLatch.Domain.Frame(data));
+        Assert.Equal(Encoding.UTF8.GetBytes("remaphore-latch\npayload"), RemaphoreLatchStore.Domain.Frame(data));
     }
 
     [Theory]

@@ -27,8 +27,9 @@ public class FoundationConfigTests
         var path = dir.File("nested/dir/config.yaml");
         var r = pwsh.Run("param($p) New-RemoteOpsConfig -Path $p -Server nats://127.0.0.1:14222 -Destination com.example.me", P(("p", path)));
         Assert.False(r.HadErrors, r.ErrorText);
-        var file = Assert.IsType<FileInfo>(Assert.Single(r.Output).BaseObject);
-        Assert.Equal(path, file.FullName);
+        var file = Assert.Single(r.Output);
+        Assert.Equal("RemoteOps.RemoteOpsConfigFile", file.BaseObject.GetType().FullName);
+        Assert.Equal(path, file.Properties["FullName"].Value);
         var text = File.ReadAllText(path);
         Assert.Contains("# servers:", text);
         Assert.Contains("nats://127.0.0.1:14222", text);

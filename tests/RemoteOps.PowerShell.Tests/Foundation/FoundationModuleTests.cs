@@ -51,10 +51,10 @@ public class FoundationModuleTests
     }
 
     [Fact]
-    public void Every_declared_output_type_of_every_cmdlet_has_a_table_view()
+    public void Every_declared_output_type_of_every_cmdlet_has_a_table_or_list_view()
     {
         var doc = XDocument.Load(Path.Combine(Repo.Root, "out", "RemoteOps", "RemoteOps.format.ps1xml"));
-        var views = doc.Descendants("View").Where(v => v.Element("TableControl") is not null)
+        var views = doc.Descendants("View").Where(v => v.Element("TableControl") is not null || v.Element("ListControl") is not null)
             .Select(v => v.Element("ViewSelectedBy")!.Element("TypeName")!.Value).ToHashSet();
         using var pwsh = new Pwsh();
         var r = pwsh.Run("Get-Command -Module RemoteOps | ForEach-Object { $c = $_.Name; $_.OutputType | ForEach-Object { \"$c=$($_.Name)\" } }");
@@ -62,7 +62,7 @@ public class FoundationModuleTests
         var declared = r.Output.Select(o => o.ToString()).ToList();
         Assert.Contains(declared, d => d.EndsWith("=RemoteOps.Seaport.SeaportEvent"));
         foreach (var d in declared.Where(d => !d.Split('=')[1].StartsWith("System.")))
-            Assert.True(views.Contains(d.Split('=')[1]), $"{d}: no table view");
+            Assert.True(views.Contains(d.Split('=')[1]), $"{d}: no table or list view");
     }
 
     [Fact]

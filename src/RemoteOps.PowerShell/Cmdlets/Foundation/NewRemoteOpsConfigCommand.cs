@@ -6,7 +6,7 @@ namespace RemoteOps.PowerShell.Cmdlets;
 
 /// <summary>Writes a commented example config (the seed's remaphore -C) with a new identity.</summary>
 [Cmdlet(VerbsCommon.New, "RemoteOpsConfig", SupportsShouldProcess = true)]
-[OutputType(typeof(FileInfo))]
+[OutputType(typeof(RemoteOpsConfigFile))]
 public sealed class NewRemoteOpsConfigCommand : RemoteOpsCmdlet
 {
     /// <summary>Where to write; default the per-user config file.</summary>
@@ -37,12 +37,19 @@ public sealed class NewRemoteOpsConfigCommand : RemoteOpsCmdlet
             WriteError(new ErrorRecord(new ConfigFileExistsException(path), "RemoteOps.ConfigExists", ErrorCategory.ResourceExists, path));
             return;
         }
-        if (!ShouldProcess(path, "Write an example RemoteOps config with a new identity")) return;
+        if (!ShouldProcess($"{path} ({(File.Exists(path) ? "overwrite" : "new file")}; servers {string.Join(", ", Server ?? ["nats://127.0.0.1:4222"])}, destination {Destination ?? ExampleConfig.DefaultDestination()}, a new identity with its key under {System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? ".", "keys")})",
+            "Write an example RemoteOps config with a new identity")) return;
         try
         {
             var result = ExampleConfig.Write(path, Force, Server, Destination);
             WriteVerbose($"Wrote {result.ConfigPath}; identity {result.PublicKey} with its private key in {result.PrivateKeyFile}.");
-            WriteObject(new FileInfo(result.ConfigPath));
+            WriteObject(new RemoteOpsConfigFile
+            {
+                Path = result.ConfigPath,
+                PublicKey = result.PublicKey,
+                PrivateKeyFile = result.PrivateKeyFile,
+                Created = DateTimeOffset.Now,
+            });
         }
         catch (ConfigFileExistsException e)
         {

@@ -5,8 +5,9 @@ using RemoteOps.PowerShell.Internal;
 
 namespace RemoteOps.PowerShell.Cmdlets;
 
-/// <summary>Stops dev servers: those piped in (Start-RemoteOpsDevServer's output), those named by -ProcessId,
-/// or, with neither, every one this session started.</summary>
+/// <summary>Stops dev servers: those piped in (Start- or Get-RemoteOpsDevServer's output), those named by -ProcessId
+/// (also servers left by earlier sessions: their temporary data directory is removed too), or, with neither, every one
+/// this session started.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "RemoteOpsDevServer", SupportsShouldProcess = true, DefaultParameterSetName = "Session")]
 [OutputType(typeof(RemoteOpsDevServer))]
 public sealed class StopRemoteOpsDevServerCommand : RemoteOpsCmdlet
@@ -18,6 +19,7 @@ public sealed class StopRemoteOpsDevServerCommand : RemoteOpsCmdlet
     /// <summary>The nats-server process id (only nats-server processes are ever stopped).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "ProcessId")]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completers.DevServerCompleter))]
     public int[]? ProcessId { get; set; }
 
     /// <summary>Write each stopped server to the pipeline.</summary>
@@ -41,7 +43,7 @@ public sealed class StopRemoteOpsDevServerCommand : RemoteOpsCmdlet
 
     private void Stop(int processId)
     {
-        if (!ShouldProcess($"nats-server (process {processId})", "Stop")) return;
+        if (!ShouldProcess($"nats-server (process {processId})", "Stop (and remove its temporary data directory)")) return;
         try
         {
             var stopped = Wait(DevServer.StopAsync(processId, StopToken));
@@ -51,6 +53,10 @@ public sealed class StopRemoteOpsDevServerCommand : RemoteOpsCmdlet
                 WriteVerbose($"Stopped nats-server {processId}.");
                 if (PassThru) WriteObject(stopped);
             }
+        }
+        catch (DevServerNotFoundException e)
+        {
+            WriteError(new ErrorRecord(e, "RemoteOps.DevServerNotFound", ErrorCategory.ObjectNotFound, processId));
         }
         catch (DevServerException e)
         {

@@ -19,6 +19,7 @@ public sealed class InvokeRemaphoreCommand : RemaphoreSenderCmdlet
     /// <summary>Who must answer, by public key or destination (pattern); default: the config peers whose destination matches.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.DestinationCompleter))]
     public string[]? ExpectedResponder { get; set; }
 
     /// <summary>Write the seed's text lines (destination,exit-code,output, multi-line replies framed) instead of objects.</summary>

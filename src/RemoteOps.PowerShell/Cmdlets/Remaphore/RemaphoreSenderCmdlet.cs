@@ -16,11 +16,13 @@ public abstract class RemaphoreSenderCmdlet : ConfiguredCmdlet
     /// <summary>Destination pattern (-D); default ** reaches every node.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateDestinationPattern]
+    [ArgumentCompleter(typeof(Completers.DestinationCompleter))]
     public string Destination { get; set; } = "**";
 
     /// <summary>The verb (-v); selects the identity unless -Identity names one.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.RemaphoreVerbCompleter))]
     public string Verb { get; set; } = "ping";
 
     /// <summary>The uuid (-u) receivers can wait for; up to 12 bytes are sent as given, longer ones hashed.</summary>
@@ -30,6 +32,7 @@ public abstract class RemaphoreSenderCmdlet : ConfiguredCmdlet
     /// <summary>Public key of the identity to sign with (-p).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.IdentityCompleter))]
     public string? Identity { get; set; }
 
     /// <summary>Subject suffix (-S): sends on &lt;subject&gt;.&lt;Subject&gt; instead of &lt;subject&gt;.all.</summary>

@@ -32,7 +32,7 @@ public sealed class SendRemaphoreCommand : RemaphoreSenderCmdlet
     protected override void ProcessRecord()
     {
         var target = $"{Destination} on {_config!.Subject}.{Subject ?? "all"}";
-        if (!ShouldProcess(target, $"Send remaphore verb '{Verb}'")) return;
+        if (!ShouldProcess(target, $"Send remaphore verb '{Verb}'{(Uuid is null ? "" : $" uuid '{Uuid}'")} with a {System.Text.Encoding.UTF8.GetByteCount(Message ?? "")}-byte payload{(Latch ? $", latched for {RemaphoreSupport.Describe(LatchTtl)}" : "")}")) return;
         var options = new RemaphoreSendOptions
         {
             Payload = Message ?? "",

@@ -13,6 +13,7 @@ public sealed class WaitRemaphoreCommand : ConfiguredCmdlet
     /// <summary>The destination messages must address (-D); default: the config's destination.</summary>
     [Parameter]
     [ValidateDestinationPattern]
+    [ArgumentCompleter(typeof(Completers.DestinationCompleter))]
     public string? Destination { get; set; }
 
     /// <summary>Take messages whatever their destination (-d; dangerous).</summary>
@@ -27,11 +28,13 @@ public sealed class WaitRemaphoreCommand : ConfiguredCmdlet
     /// <summary>Only these verbs (-v).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.RemaphoreVerbCompleter))]
     public string[]? Verb { get; set; }
 
     /// <summary>Only messages from this public key (-p).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.PeerKeyCompleter))]
     public string? Sender { get; set; }
 
     /// <summary>Return after the first matching message (-o).</summary>

@@ -12,11 +12,13 @@ public sealed class GetSeaportServiceCommand : ConfiguredCmdlet
     /// <summary>name, or name@range with an npm-style semver range (web@1.2.x, web@^1.2, "web@&gt;=1 &lt;2"); none: every service.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateSeaportPattern]
+    [ArgumentCompleter(typeof(Completers.SeaportRoleCompleter))]
     public string? Role { get; set; }
 
     /// <summary>Only these registration ids.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.SeaportIdCompleter))]
     public string[]? Id { get; set; }
 
     protected override void ProcessRecord()

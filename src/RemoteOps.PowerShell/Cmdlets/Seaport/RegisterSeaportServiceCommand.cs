@@ -50,7 +50,7 @@ public sealed class RegisterSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!ShouldProcess($"{Role} on {HostName ?? SeaportRegistrar.LocalHostName}", "Register seaport service")) return;
+        if (!ShouldProcess(SeaportShouldProcess.DescribeNew(config, Role, HostName, Port, PortName, Range, Id), "Register seaport service")) return;
         SeaportRegistration request;
         try { request = SeaportRegistration.Create(Role, Port, PortName, Range, SeaportSupport.MetaPairs(Meta), HostName, Id, AlreadyListening); }
         catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Role)!); return; }

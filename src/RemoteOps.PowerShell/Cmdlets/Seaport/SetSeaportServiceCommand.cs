@@ -13,6 +13,7 @@ public sealed class SetSeaportServiceCommand : ConfiguredCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.SeaportIdCompleter))]
     public string Id { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
@@ -26,7 +27,7 @@ public sealed class SetSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!ShouldProcess(Id, "Set seaport service metadata")) return;
+        if (!ShouldProcess($"{SeaportShouldProcess.Describe(this, config, Id, ConfirmImpact.Low)}: {SeaportShouldProcess.DescribeMeta(Meta)}", "Set seaport service metadata")) return;
         Dictionary<string, string?> changes;
         try { changes = SeaportMeta.Convert(SeaportSupport.MetaPairs(Meta), allowNull: true); }
         catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Id)!); return; }

@@ -63,7 +63,7 @@ public sealed class StartSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!ShouldProcess($"{Role}: {string.Join(' ', Command)}", "Start and register seaport service")) return;
+        if (!ShouldProcess($"{SeaportShouldProcess.DescribeNew(config, Role, HostName, Port, PortName, Range, Id)}: run {string.Join(' ', Command)}", "Start and register seaport service")) return;
         SeaportRegistration registration;
         try { registration = SeaportRegistration.Create(Role, Port, PortName, Range, SeaportSupport.MetaPairs(Meta), HostName, Id); }
         catch (SeaportArgumentException e) { WriteError(SeaportSupport.ToErrorRecord(e, Role)!); return; }

@@ -11,6 +11,7 @@ public sealed class UnregisterSeaportServiceCommand : ConfiguredCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.SeaportIdCompleter))]
     public string[] Id { get; set; } = [];
 
     /// <summary>Write the freed service.</summary>
@@ -20,7 +21,7 @@ public sealed class UnregisterSeaportServiceCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        var ids = Id.Where(id => ShouldProcess(id, "Unregister seaport service")).ToList();
+        var ids = Id.Where(id => ShouldProcess(SeaportShouldProcess.Describe(this, config, id, ConfirmImpact.Medium), "Unregister seaport service (free its ports)")).ToList();
         if (ids.Count == 0) return;
         RunAsync(async (writer, ct) =>
         {

@@ -11,6 +11,7 @@ public sealed class WaitSeaportServiceCommand : ConfiguredCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateSeaportPattern]
+    [ArgumentCompleter(typeof(Completers.SeaportRoleCompleter))]
     public string Role { get; set; } = "";
 
     /// <summary>Give up after this long: a TimeSpan, seconds, or 1h2m3s. Nothing by then is an OperationTimeout error.</summary>

@@ -12,6 +12,7 @@ public sealed class WatchSeaportServiceCommand : ConfiguredCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateSeaportPattern]
+    [ArgumentCompleter(typeof(Completers.SeaportRoleCompleter))]
     public string? Role { get; set; }
 
     /// <summary>Stop after this long (quietly: a watch that saw nothing is not an error).</summary>
