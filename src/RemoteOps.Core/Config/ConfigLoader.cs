@@ -243,7 +243,7 @@ public static class ConfigLoader
             var pk = reader.Key(k);
             peer = pk switch
             {
-                "destination" => peer with { Destination = reader.DestinationName(v, "peers.destination") ?? "" },
+                "destination" => peer with { Destination = reader.String(v, "peers.destination") ?? "" },
                 "public" => peer with { Public = reader.PublicKey(v, "peers.public") ?? "" },
                 "verbs" => peer with { Verbs = reader.StringList(v, "peers.verbs") },
                 _ => throw reader.Unknown(k, "peers." + pk, "destination, public, verbs"),
