@@ -125,7 +125,7 @@ public static class RemaphoreConfigConverter
         var yaml = new StringBuilder();
         var s = YamlText.Scalar;
         yaml.Append("# RemoteOps configuration converted by ConvertFrom-RemaphoreConfig from ").Append(sourcePath).Append('\n');
-        yaml.Append("# See Get-Help about_RemoteOps for every key. Check it with: Get-RemoteOpsConfig -ConfigPath <this file>\n");
+        yaml.Append("# See Get-Help about_RemoteOps for every key. Check it with: Test-RemoteOpsConfig -ConfigPath <this file>\n");
         yaml.Append("servers:\n");
         foreach (var server in servers) yaml.Append("  - ").Append(s(server)).Append('\n');
         if (credentials is not null) yaml.Append("credentials: ").Append(s(credentials)).Append('\n');
