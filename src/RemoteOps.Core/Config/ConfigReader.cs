@@ -41,8 +41,7 @@ public sealed class ConfigReader(string path)
     {
         var value = String(node, key);
         if (value is null) return null;
-        if (value.Any(char.IsControl) || value.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0)
-            throw Error(node, key, "the path contains a control character (such as NUL); write the path as it is on disk.");
+        if (!TryValidatePath(value, out var problem)) throw Error(node, key, problem);
         try
         {
             if (value.StartsWith("~/", StringComparison.Ordinal))
@@ -61,6 +60,15 @@ public sealed class ConfigReader(string path)
         YamlSequenceNode q => q.Children.Select(c => String(c, key) ?? throw Error(c, key, "empty list entry.")).ToArray(),
         _ => throw Error(node, key, "expected a list or a comma-separated value."),
     };
+
+    /// <summary>No control character (a NUL would make every file API throw).</summary>
+    public static bool TryValidatePath(string value, out string problem)
+    {
+        problem = value.Any(char.IsControl) || value.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0
+            ? "the path contains a control character (such as NUL); write the path as it is on disk."
+            : "";
+        return problem.Length == 0;
+    }
 
     /// <summary>The longest duration any key takes unless its reader gives a bound: a year.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(365);
@@ -149,11 +157,18 @@ public sealed class ConfigReader(string path)
     public string Subject(YamlNode node, string key)
     {
         var s = String(node, key) ?? throw Error(node, key, "the subject cannot be empty.");
-        if (s.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '*' or '>') || s.StartsWith('.') || s.EndsWith('.') || s.Contains(".."))
-            throw Error(node, key, $"'{s}' is not a valid NATS subject (no spaces, wildcards or empty tokens).");
-        if (s.Length > MaxSubjectLength)
-            throw Error(node, key, $"the subject is {s.Length} characters; a subject root has at most {MaxSubjectLength}, leaving room for the rest of the subject.");
-        return s;
+        return TryValidateSubject(s, out var problem) ? s : throw Error(node, key, problem);
+    }
+
+    /// <summary>A subject root: no white space, control characters, wildcards or empty tokens, and short enough.</summary>
+    public static bool TryValidateSubject(string s, out string problem)
+    {
+        problem = "";
+        if (s.Length == 0 || s.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '*' or '>') || s.StartsWith('.') || s.EndsWith('.') || s.Contains(".."))
+            problem = $"'{s}' is not a valid NATS subject (no spaces, wildcards or empty tokens).";
+        else if (s.Length > MaxSubjectLength)
+            problem = $"the subject is {s.Length} characters; a subject root has at most {MaxSubjectLength}, leaving room for the rest of the subject.";
+        return problem.Length == 0;
     }
 
     /// <summary>A subject root's limit: far below NATS's 4 KiB control line, which also carries the suffix and a reply subject.</summary>
