@@ -47,4 +47,18 @@ public class Base58PropertyTests
         Assert.False(Base58.TryDecode([0x33, 0xc3, 0xa9, 0x80, 0xff], out _));
         Assert.False(SigningKey.TryDecodePublic("\uffff\u0080é", out _));
     }
+
+    [Fact]
+    public void Long_inputs_use_the_heap_not_the_stack()
+    {
+        var zeros = new byte[1_000_000];
+        var text = Base58.Encode(zeros);
+        Assert.Equal(new string('1', zeros.Length), text);
+        Assert.True(Base58.TryDecode(text.AsSpan(), out var back));
+        Assert.Equal(zeros, back);
+        var random = new byte[2_000];
+        new Random(7).NextBytes(random);
+        Assert.True(Base58.TryDecode(Base58.Encode(random).AsSpan(), out var randomBack));
+        Assert.Equal(random, randomBack);
+    }
 }
