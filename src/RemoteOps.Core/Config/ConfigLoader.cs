@@ -28,7 +28,7 @@ public static class ConfigLoader
     /// 1,000 Send-Remaphore parses it once, and imports the peer keys it lists once. Warnings come with each (re)read.</summary>
     public static RemoteOpsConfig LoadCached(string? explicitPath, Action<string>? warn = null)
     {
-        var file = new FileInfo(Path.GetFullPath(ResolvePath(explicitPath)));
+        var file = new FileInfo(FullPath(ResolvePath(explicitPath)));
         if (file.Exists && Cache.TryGetValue(file.FullName, out var cached) && cached.WriteTime == file.LastWriteTimeUtc && cached.Length == file.Length)
             return cached.Config;
         var config = Load(explicitPath, warn);
@@ -36,17 +36,21 @@ public static class ConfigLoader
         return config;
     }
 
-    /// <summary>Loads the config at the resolved path. A missing default file yields the built-in defaults
-    /// (local server, no identities); a missing file that was asked for by name is an error.</summary>
-    public static RemoteOpsConfig Load(string? explicitPath, Action<string>? warn = null)
+    /// <summary>The full path, or a ConfigException for a path no file can have (a NUL in it).</summary>
+    private static string FullPath(string resolved)
     {
-        var resolved = ResolvePath(explicitPath);
-        string path;
-        try { path = Path.GetFullPath(resolved); }
+        try { return Path.GetFullPath(resolved); }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
             throw new ConfigException(resolved, 0, null, "the config path is not a valid path: " + e.Message);
         }
+    }
+
+    /// <summary>Loads the config at the resolved path. A missing default file yields the built-in defaults
+    /// (local server, no identities); a missing file that was asked for by name is an error.</summary>
+    public static RemoteOpsConfig Load(string? explicitPath, Action<string>? warn = null)
+    {
+        var path = FullPath(ResolvePath(explicitPath));
         if (Directory.Exists(path))
             throw new ConfigException(path, 0, null, "the config path is a directory; give the path of the YAML file in it (e.g. config.yaml).");
         if (!File.Exists(path))

@@ -460,5 +460,6 @@ public class ConfigLoaderTests
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load("/tmp/a\0b.yaml"));
         Assert.Equal(0, e.Line);
+        Assert.Contains("not a valid path", Assert.Throws<ConfigException>(() => ConfigLoader.LoadCached("/tmp/a\0b.yaml")).Message);
     }
 }
