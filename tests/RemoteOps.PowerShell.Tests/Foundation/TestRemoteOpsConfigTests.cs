@@ -112,4 +112,13 @@ public class TestRemoteOpsConfigTests
         Assert.StartsWith("RemoteOps.ConfigInvalid,", error.FullyQualifiedErrorId);
         Assert.Contains("is a directory", error.Exception.Message);
     }
+
+    [Fact]
+    public void A_NUL_in_ConfigPath_is_one_ConfigInvalid_error()
+    {
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("Get-RemoteOpsConfig -ConfigPath \"/tmp/a`0b.yaml\"");
+        var error = Assert.Single(r.Errors);
+        Assert.StartsWith("RemoteOps.ConfigInvalid,", error.FullyQualifiedErrorId);
+    }
 }
