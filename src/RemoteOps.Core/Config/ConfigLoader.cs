@@ -68,8 +68,8 @@ public static class ConfigLoader
         return Parse(text, path, warn);
     }
 
-    /// <summary>Reads config text. Its only outcomes are a config or a <see cref="ConfigException"/>: what the typed
-    /// readers do not anticipate still becomes one, located at the key being read.</summary>
+    /// <summary>Reads config text. Its only outcomes are a config or a <see cref="ConfigException"/>: the readers locate
+    /// every problem they know; anything they did not anticipate still becomes one naming the file.</summary>
     public static RemoteOpsConfig Parse(string yaml, string path, Action<string>? warn = null)
     {
         try { return ParseCore(yaml, path, warn); }
