@@ -14,6 +14,7 @@
     CmdletsToExport      = @(
         'New-RemoteOpsConfig'
         'Get-RemoteOpsConfig'
+        'Test-RemoteOpsConfig'
         'ConvertFrom-RemaphoreConfig'
         'New-RemoteOpsIdentity'
         'Disconnect-RemoteOps'

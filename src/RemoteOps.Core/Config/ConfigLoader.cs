@@ -28,7 +28,7 @@ public static class ConfigLoader
     /// 1,000 Send-Remaphore parses it once, and imports the peer keys it lists once. Warnings come with each (re)read.</summary>
     public static RemoteOpsConfig LoadCached(string? explicitPath, Action<string>? warn = null)
     {
-        var file = new FileInfo(Path.GetFullPath(ResolvePath(explicitPath)));
+        var file = new FileInfo(FullPath(ResolvePath(explicitPath)));
         if (file.Exists && Cache.TryGetValue(file.FullName, out var cached) && cached.WriteTime == file.LastWriteTimeUtc && cached.Length == file.Length)
             return cached.Config;
         var config = Load(explicitPath, warn);
@@ -36,11 +36,23 @@ public static class ConfigLoader
         return config;
     }
 
+    /// <summary>The full path, or a ConfigException for a path no file can have (a NUL in it).</summary>
+    private static string FullPath(string resolved)
+    {
+        try { return Path.GetFullPath(resolved); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ConfigException(resolved, 0, null, "the config path is not a valid path: " + e.Message);
+        }
+    }
+
     /// <summary>Loads the config at the resolved path. A missing default file yields the built-in defaults
     /// (local server, no identities); a missing file that was asked for by name is an error.</summary>
     public static RemoteOpsConfig Load(string? explicitPath, Action<string>? warn = null)
     {
-        var path = Path.GetFullPath(ResolvePath(explicitPath));
+        var path = FullPath(ResolvePath(explicitPath));
+        if (Directory.Exists(path))
+            throw new ConfigException(path, 0, null, "the config path is a directory; give the path of the YAML file in it (e.g. config.yaml).");
         if (!File.Exists(path))
         {
             if (string.IsNullOrEmpty(explicitPath) && Environment.GetEnvironmentVariable(EnvironmentVariable) is not { Length: > 0 })
@@ -56,18 +68,22 @@ public static class ConfigLoader
         return Parse(text, path, warn);
     }
 
+    /// <summary>Reads config text. Its only outcomes are a config or a <see cref="ConfigException"/>: the readers locate
+    /// every problem they know; anything they did not anticipate still becomes one naming the file.</summary>
     public static RemoteOpsConfig Parse(string yaml, string path, Action<string>? warn = null)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(yaml)); }
-        catch (YamlException e) when (e.Message.StartsWith("Duplicate key ", StringComparison.Ordinal))
+        try { return ParseCore(yaml, path, warn); }
+        catch (Exception e) when (e is not (ConfigException or OutOfMemoryException))
         {
-            throw new ConfigException(path, (int)e.Start.Line, e.Message["Duplicate key ".Length..].Trim(), "the key appears more than once; give each key once (servers: takes a list).");
+            throw new ConfigException(path, 0, null, "the config cannot be read: " + FirstLine(e.Message));
         }
-        catch (YamlException e)
-        {
-            throw new ConfigException(path, (int)e.Start.Line, null, "not valid YAML: " + FirstLine(e.InnerException?.Message ?? e.Message));
-        }
+    }
+
+    /// <summary><see cref="Parse"/> without its last-resort conversion, so the property tests see any exception the
+    /// readers let out.</summary>
+    internal static RemoteOpsConfig ParseCore(string yaml, string path, Action<string>? warn)
+    {
+        var stream = LoadYaml(yaml, path);
         var config = new RemoteOpsConfig { SourcePath = path };
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
             return config;
@@ -82,16 +98,16 @@ public static class ConfigLoader
             var key = reader.Key(keyNode);
             switch (key)
             {
-                case "servers": config = config with { Servers = reader.StringList(value, key) }; break;
-                case "server": config = config with { Servers = reader.StringList(value, key) }; break;
+                case "servers": config = config with { Servers = reader.ServerList(value, key) }; break;
+                case "server": config = config with { Servers = reader.ServerList(value, key) }; break;
                 case "credentials": config = config with { Credentials = reader.PathValue(value, key) }; break;
                 case "nkey_seed_file": config = config with { NkeySeedFile = reader.PathValue(value, key) }; break;
                 case "user": config = config with { User = reader.String(value, key) }; break;
                 case "password": config = config with { Password = reader.String(value, key) }; break;
                 case "token": config = config with { Token = reader.String(value, key) }; break;
                 case "tls": config = config with { Tls = ReadTls(reader, value, key) }; break;
-                case "destination": config = config with { Destination = reader.String(value, key) }; break;
-                case "allow_skew": config = config with { AllowSkew = reader.Duration(value, key) }; break;
+                case "destination": config = config with { Destination = reader.DestinationName(value, key) }; break;
+                case "allow_skew": config = config with { AllowSkew = reader.Duration(value, key, TimeSpan.Zero, MaxAllowSkew) }; break;
                 case "default_identity":
                     config = config with { DefaultIdentity = reader.PublicKey(value, key) };
                     defaultIdentityLine = (int)value.Start.Line;
@@ -112,6 +128,59 @@ public static class ConfigLoader
         if (config.DefaultIdentity is { } defaultIdentity && config.Identities.All(i => i.Public != defaultIdentity))
             throw new ConfigException(path, defaultIdentityLine, "default_identity", $"{defaultIdentity} is not the public key of any of the identities.");
         return config with { Sections = ConfigSections.Readers.Where(sections.ContainsKey).Select(r => sections[r]).ToArray() };
+    }
+
+    /// <summary>The largest allow_skew: a day covers any clock that is set at all, and keeps the replay window (which is
+    /// allow_skew on each side) and its arithmetic small.</summary>
+    public static readonly TimeSpan MaxAllowSkew = TimeSpan.FromDays(1);
+
+    /// <summary>The YAML stream, through <see cref="YamlGuard"/>; every syntax problem as a located <see cref="ConfigException"/>.</summary>
+    private static YamlStream LoadYaml(string yaml, string path)
+    {
+        var stream = new YamlStream();
+        var guard = new YamlGuard(new Parser(new StringReader(yaml)));
+        try
+        {
+            stream.Load(guard);
+            return stream;
+        }
+        catch (YamlGuardException e)
+        {
+            throw new ConfigException(path, (int)e.Start.Line, null, e.Message);
+        }
+        catch (YamlException e) when (e.Message.StartsWith("Duplicate key ", StringComparison.Ordinal))
+        {
+            throw new ConfigException(path, (int)e.Start.Line, e.Message["Duplicate key ".Length..].Trim(), "the key appears more than once; give each key once (servers: takes a list).");
+        }
+        catch (YamlException e)
+        {
+            var problem = FirstLine(e.InnerException?.Message ?? e.Message);
+            throw new ConfigException(path, SyntaxErrorLine(yaml, (int)e.Start.Line, problem, guard), null, "not valid YAML: " + problem);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet's own state errors (e.g. an unclosed [ followed by a key) carry no position: name the
+            // collection still open, else the last thing read.
+            var line = guard.InnermostOpen?.Start.Line ?? guard.LastStart?.Line ?? 0;
+            throw new ConfigException(path, (int)line, null, "not valid YAML: " + (guard.InnermostOpen is { Flow: true } ? "a [ or { is not closed." : FirstLine(e.Message)));
+        }
+    }
+
+    /// <summary>The line a syntax error is about. YamlDotNet's marks are 1-based, but some point elsewhere: at the end of
+    /// the text for an unclosed bracket (name the bracket's line), at the enclosing mapping for a tab (name the tab's line).</summary>
+    private static int SyntaxErrorLine(string yaml, int reported, string problem, YamlGuard guard)
+    {
+        var lines = yaml.Replace("\r\n", "\n").Split('\n');
+        int lastLine = lines.Length;
+        while (lastLine > 1 && lines[lastLine - 1].Trim().Length == 0) lastLine--;
+        if (problem.Contains("tab", StringComparison.OrdinalIgnoreCase))
+        {
+            for (int i = Math.Max(reported, 1) - 1; i < lines.Length; i++)
+                if (lines[i].TrimStart(' ').StartsWith('\t')) return i + 1;
+        }
+        if (guard.InnermostOpen is { Flow: true } open && problem.Contains("flow", StringComparison.OrdinalIgnoreCase))
+            return (int)open.Start.Line;
+        return Math.Clamp(reported, 1, Math.Max(lastLine, 1));
     }
 
     /// <summary>The shared top-level keys, in the order the unknown-key message lists them (before the tools' keys).</summary>

@@ -23,7 +23,7 @@ public static class ExampleConfig
 # Lines starting with "#key:" are optional settings shown with an example value: remove the "#" to use one.
 # Durations: Go style as in remaphore (1h2m3s4ms, 5s, 250ms), plain seconds (30) or hh:mm:ss.
 # File paths: relative ones are relative to this file's directory; ~/ is your home directory.
-# Check the result with: Get-RemoteOpsConfig -ConfigPath <this file>
+# Check the result with: Test-RemoteOpsConfig -ConfigPath <this file>
 
 # ---- Connection -----------------------------------------------------------------------------
 # servers: NATS server URLs, tried in turn for failover (remaphore's repeated "server:" lines).

@@ -17,7 +17,8 @@ public static partial class YamlText
         "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", ".nan", ".inf", "-.inf",
     };
 
-    /// <summary>The value as a YAML scalar: plain when that is unambiguous, else double-quoted with escapes.</summary>
+    /// <summary>The value as a YAML scalar: plain when that is unambiguous, else double-quoted with escapes. A lone
+    /// surrogate cannot be written in YAML at all: callers refuse such text first (<see cref="IsValidUnicode"/>).</summary>
     public static string Scalar(string value)
     {
         if (PlainSafe().IsMatch(value) && !Reserved.Contains(value) && !value.EndsWith(':')
@@ -34,12 +35,26 @@ public static partial class YamlText
                 case '\r': sb.Append("\\r"); break;
                 case '\t': sb.Append("\\t"); break;
                 default:
-                    if (char.IsControl(c)) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    // What YAML reads as a line break (U+0085, U+2028, U+2029) or does not allow unescaped (controls,
+                    // the BOM, U+FFFE/U+FFFF) is escaped; surrogate pairs stay as they are.
+                    if (char.IsControl(c) || c is '\u2028' or '\u2029' or '\ufeff' or '\ufffe' or '\uffff')
+                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
                     else sb.Append(c);
                     break;
             }
         }
         return sb.Append('"').ToString();
+    }
+
+    /// <summary>False when the text holds a lone surrogate, which no YAML (or UTF-8) file can carry.</summary>
+    public static bool IsValidUnicode(string value)
+    {
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) i++;
+            else if (char.IsSurrogate(value[i])) return false;
+        }
+        return true;
     }
 
     /// <summary>A flow list: [a, b, "*"].</summary>

@@ -39,7 +39,9 @@ public static class Base58
                 carry /= Base5;
             }
         }
-        Span<char> chars = stackalloc char[zeros + used * 5 + 1];
+        // On the heap beyond keys and signatures: a long run of zero bytes would otherwise overflow the stack.
+        int length = zeros + used * 5 + 1;
+        Span<char> chars = length <= 512 ? stackalloc char[length] : new char[length];
         int n = 0;
         for (int j = 0; j < used; j++)
         {

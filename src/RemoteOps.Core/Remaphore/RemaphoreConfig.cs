@@ -30,7 +30,7 @@ public sealed class RemaphoreConfigReader : ConfigSectionReader<RemaphoreConfig>
     protected override RemaphoreConfig Read(RemaphoreConfig current, string key, YamlNode value, ConfigReader reader) => key switch
     {
         "subject" => current with { Subject = reader.Subject(value, key) },
-        "latch_bucket" => current with { LatchBucket = reader.String(value, key) ?? current.LatchBucket },
+        "latch_bucket" => current with { LatchBucket = reader.BucketName(value, key) ?? current.LatchBucket },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a remaphore key"),
     };
 

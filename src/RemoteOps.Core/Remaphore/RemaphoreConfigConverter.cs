@@ -33,6 +33,7 @@ public static class RemaphoreConfigConverter
         var warnings = new List<string>();
         var servers = new List<string>();
         string? credentials = null, subject = null, destination = null, defaultIdentity = null;
+        int defaultIdentityLine = 0;
         TimeSpan? allowSkew = null;
         string? allowSkewText = null;
         var identities = new List<Entry>();
@@ -45,6 +46,8 @@ public static class RemaphoreConfigConverter
             int n = i + 1;
             var line = Clean(lines[i]);
             if (line.Length == 0) continue;
+            if (!YamlText.IsValidUnicode(line))
+                throw new ConfigException(sourcePath, n, null, "the line holds text that is not valid Unicode (a lone surrogate).");
             if (line[0] == '[' && line[^1] == ']')
             {
                 var name = line[1..^1].Trim().ToLowerInvariant();
@@ -66,18 +69,37 @@ public static class RemaphoreConfigConverter
                     }
                     switch (key)
                     {
-                        case "server": servers.Add(value); break;
-                        case "credentials": credentials = value; break;
-                        case "subject": subject = value; break;
-                        case "destination": destination = value; break;
+                        // Checked by the rules the YAML loader applies, so the converted file loads, and a problem names
+                        // its line here rather than one of the YAML.
+                        case "server":
+                            if (!ConfigReader.TryValidateServer(value, out var serverProblem))
+                                throw new ConfigException(sourcePath, n, key, $"'{value}' is not a NATS server URL: {serverProblem}");
+                            servers.Add(value);
+                            break;
+                        case "credentials":
+                            if (!ConfigReader.TryValidatePath(value, out var pathProblem)) throw new ConfigException(sourcePath, n, key, pathProblem);
+                            credentials = value;
+                            break;
+                        case "subject":
+                            if (!ConfigReader.TryValidateSubject(value, out var subjectProblem)) throw new ConfigException(sourcePath, n, key, subjectProblem);
+                            subject = value;
+                            break;
+                        case "destination":
+                            if (!Messaging.DestinationPattern.TryValidateName(value, out var destinationProblem))
+                                throw new ConfigException(sourcePath, n, key, $"'{value}' is not a destination: {destinationProblem}");
+                            destination = value;
+                            break;
                         case "default_identity":
                             if (!SigningKey.TryDecodePublic(value, out _))
                                 throw new ConfigException(sourcePath, n, key, $"'{value}' is not a base58 Ed25519 public key (32 bytes).");
                             defaultIdentity = value;
+                            defaultIdentityLine = n;
                             break;
                         case "allow_skew":
                             if (!Duration.TryParse(value, out var skew))
                                 throw new ConfigException(sourcePath, n, key, $"'{value}' is not a duration; use e.g. 5s or 1m30s.");
+                            if (skew > ConfigLoader.MaxAllowSkew)
+                                throw new ConfigException(sourcePath, n, key, $"'{value}' is out of range; give a duration up to {Duration.Format(ConfigLoader.MaxAllowSkew)}.");
                             allowSkew = skew;
                             allowSkewText = value;
                             break;
@@ -117,6 +139,8 @@ public static class RemaphoreConfigConverter
         }
 
         if (servers.Count == 0) throw new ConfigException(sourcePath, 0, "server", "no 'server:' line; remaphore needs at least one NATS server.");
+        if (defaultIdentity is not null && identities.All(i => i.A != defaultIdentity))
+            throw new ConfigException(sourcePath, defaultIdentityLine, "default_identity", $"{defaultIdentity} is not the public key of any identity under [ Identities ].");
         if (credentials is not null && !Path.IsPathRooted(credentials) && !credentials.StartsWith("~/", StringComparison.Ordinal))
             warnings.Add($"credentials '{credentials}' is a relative path: remaphore read it relative to its working directory, RemoteOps reads it relative to the YAML file's directory. Prefer an absolute path.");
         if (identities.Count == 0) warnings.Add("No identities: this node can receive but not send.");
@@ -125,7 +149,7 @@ public static class RemaphoreConfigConverter
         var yaml = new StringBuilder();
         var s = YamlText.Scalar;
         yaml.Append("# RemoteOps configuration converted by ConvertFrom-RemaphoreConfig from ").Append(sourcePath).Append('\n');
-        yaml.Append("# See Get-Help about_RemoteOps for every key. Check it with: Get-RemoteOpsConfig -ConfigPath <this file>\n");
+        yaml.Append("# See Get-Help about_RemoteOps for every key. Check it with: Test-RemoteOpsConfig -ConfigPath <this file>\n");
         yaml.Append("servers:\n");
         foreach (var server in servers) yaml.Append("  - ").Append(s(server)).Append('\n');
         if (credentials is not null) yaml.Append("credentials: ").Append(s(credentials)).Append('\n');

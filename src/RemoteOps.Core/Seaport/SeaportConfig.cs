@@ -48,11 +48,17 @@ public sealed class SeaportConfigReader : ConfigSectionReader<SeaportConfig>
     public override string? SectionName => "seaport";
     public override IReadOnlyList<string> Keys { get; } = ["bucket", "heartbeat", "timeout", "range", "authorized"];
 
+    /// <summary>Heartbeats faster than 100ms would load the server for nothing; slower than a day, a dead service lingers.</summary>
+    public static readonly TimeSpan MinHeartbeat = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan MaxHeartbeat = TimeSpan.FromDays(1);
+    /// <summary>Room for the default, 3 x the longest heartbeat.</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(3);
+
     protected override SeaportConfig Read(SeaportConfig current, string key, YamlNode value, ConfigReader reader) => key switch
     {
-        "seaport.bucket" => current with { Bucket = reader.String(value, key) ?? current.Bucket },
-        "seaport.heartbeat" => current with { Heartbeat = reader.Duration(value, key) },
-        "seaport.timeout" => current with { Timeout = reader.Duration(value, key) },
+        "seaport.bucket" => current with { Bucket = reader.BucketName(value, key) ?? current.Bucket },
+        "seaport.heartbeat" => current with { Heartbeat = reader.Duration(value, key, MinHeartbeat, MaxHeartbeat) },
+        "seaport.timeout" => current with { Timeout = reader.Duration(value, key, MinHeartbeat, MaxTimeout) },
         "seaport.range" => current with { Range = ReadRange(value, key, reader) },
         "seaport.authorized" => current with { Authorized = reader.StringList(value, key) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a seaport key"),

@@ -315,4 +315,151 @@ public class ConfigLoaderTests
         ConfigLoader.Load(dir.File("config.yaml"), warnings.Add);
         Assert.Empty(warnings);
     }
+
+    // Issue 7: each input below once let a .NET exception out of the loader (or was accepted and failed later).
+
+    [Fact]
+    public void An_unclosed_flow_list_followed_by_a_key_names_the_bracket_line()
+    {
+        var e = Fails("servers: [a\nsubject: x\n");
+        AssertLocated(e, 1, null);
+        Assert.Contains("not valid YAML", e.Message);
+    }
+
+    [Theory]
+    [InlineData("[", 100_000)]
+    [InlineData("- ", 50_000)]
+    [InlineData("{a: ", 50_000)]
+    public void Deep_nesting_is_refused_before_it_can_overflow_the_stack(string unit, int depth)
+    {
+        var e = Fails(string.Concat(Enumerable.Repeat(unit, depth)) + "x\n");
+        Assert.Contains("nests deeper", e.Message);
+        Assert.Equal(1, e.Line);
+    }
+
+    [Theory]
+    [InlineData("? &x [*x]\n: v\n", 1)]
+    [InlineData("servers: &s [nats://a:4222]\nseaport:\n  authorized: *s\n", 1)]
+    [InlineData("servers: [nats://a:4222]\nsubject: *nope\n", 2)]
+    public void Anchors_and_aliases_are_refused_a_self_reference_never_recurses(string yaml, int line)
+    {
+        var e = Fails(yaml);
+        AssertLocated(e, line, null);
+        Assert.Matches("anchors|aliases", e.Message);
+    }
+
+    [Theory]
+    [InlineData("default_identity: 3v96V3EgjiuXjmdkb5a4Rjjtq\u00e9LoZCD657uyqrYZ1Xam\n", 1, "default_identity")]
+    [InlineData("peers:\n  - destination: a\n    public: \"\\u0080\\uffff\u00e9\"\n", 3, "peers.public")]
+    [InlineData("identities:\n  - public: \u00e9\u00e9\n    private: x\n", 2, "identities.public")]
+    public void Non_ascii_in_a_public_key_is_an_error_naming_the_key(string yaml, int line, string key)
+    {
+        AssertLocated(Fails(yaml), line, key);
+    }
+
+    [Theory]
+    [InlineData("seaport:\n  heartbeat: 10000000d\n", 2, "seaport.heartbeat")]
+    [InlineData("seaport:\n  heartbeat: 10ms\n", 2, "seaport.heartbeat")]
+    [InlineData("seaport:\n  timeout: 4d\n", 2, "seaport.timeout")]
+    [InlineData("allow_skew: 100000d\n", 1, "allow_skew")]
+    [InlineData("allow_skew: 25h\n", 1, "allow_skew")]
+    [InlineData("allow_skew: 99999999999999999999999999999999d\n", 1, "allow_skew")]
+    public void Durations_out_of_their_range_are_errors_naming_the_range(string yaml, int line, string key)
+    {
+        var e = Fails(yaml);
+        AssertLocated(e, line, key);
+        Assert.Matches("out of range|not a duration", e.Message);
+    }
+
+    [Fact]
+    public void The_largest_durations_in_range_load_and_their_arithmetic_does_not_overflow()
+    {
+        var c = ConfigLoader.Parse("allow_skew: 1d\nseaport:\n  heartbeat: 1d\n", "/c.yaml");
+        Assert.Equal(TimeSpan.FromDays(1), c.AllowSkew);
+        Assert.Equal(TimeSpan.FromDays(3), c.Seaport.EffectiveTimeout);
+    }
+
+    [Theory]
+    [InlineData("credentials: \"a\\0b\"\n", "credentials")]
+    [InlineData("nkey_seed_file: \"\\0\"\n", "nkey_seed_file")]
+    [InlineData("tls:\n  ca: \"x\\u0001\"\n", "tls.ca")]
+    public void A_control_character_in_a_path_is_an_error_naming_the_key(string yaml, string key)
+    {
+        var e = Fails(yaml);
+        Assert.Equal(key, e.Key);
+        Assert.Contains("control character", e.Message);
+    }
+
+    [Theory]
+    [InlineData("servers: not a url\n", 1)]
+    [InlineData("servers:\n  - nats://a:4222\n  - http://b:4222\n", 3)]
+    [InlineData("servers: [\"https://x\"]\n", 1)]
+    [InlineData("server: nats://:4222\n", 1)]
+    [InlineData("servers: [\"nats://a:0\"]\n", 1)]
+    [InlineData("servers: [\"nats://a:99999\"]\n", 1)]
+    public void A_server_that_is_not_a_NATS_URL_is_an_error_at_load(string yaml, int line)
+    {
+        var e = Fails(yaml);
+        AssertLocated(e, line, yaml.StartsWith("server:", StringComparison.Ordinal) ? "server" : "servers");
+        Assert.Contains("not a NATS server URL", e.Message);
+    }
+
+    [Fact]
+    public void The_server_forms_NATS_accepts_load()
+    {
+        var c = ConfigLoader.Parse("servers: [nats://a:4222, \"tls://b\", \"ws://c:8080/nats\", \"wss://d\", \"localhost:4222\", e, \"[::1]:4222\", \"nats://u:p@f:4222\"]\n", "/c.yaml");
+        Assert.Equal(8, c.Servers.Count);
+    }
+
+    [Theory]
+    [InlineData("a..b")]
+    [InlineData("a.*")]
+    [InlineData(".a")]
+    [InlineData("**")]
+    [InlineData("a,b")]
+    public void A_destination_that_is_not_a_node_name_is_an_error_at_load(string destination)
+    {
+        var e = Fails($"destination: \"{destination}\"\n");
+        AssertLocated(e, 1, "destination");
+        Assert.Contains("not a destination", e.Message);
+    }
+
+    [Theory]
+    [InlineData("latch_bucket: \"a.b\"\n", 1, "latch_bucket")]
+    [InlineData("seaport:\n  bucket: \"a b\"\n", 2, "seaport.bucket")]
+    public void A_bucket_name_the_server_would_refuse_is_an_error_at_load(string yaml, int line, string key)
+    {
+        AssertLocated(Fails(yaml), line, key);
+    }
+
+    [Theory]
+    [InlineData("servers:\n  - nats://a:4222\nsubject: [unclosed\n", 3)]
+    [InlineData("tls:\n\tca: x\n", 2)]
+    [InlineData("servers: [nats://a:4222]\n\nseaport:\n  bucket: x\n\theartbeat: 2s\n", 5)]
+    [InlineData("a: b\nc: 'unterminated\nd: e\n", 2)]
+    [InlineData("subject: x\nseaport: {bucket: y\n\n", 2)]
+    [InlineData("subject: x\n  bucket: y\n", 2)]
+    public void A_syntax_error_names_the_line_it_is_on(string yaml, int line)
+    {
+        var e = Fails(yaml);
+        AssertLocated(e, line, null);
+        Assert.Contains("not valid YAML", e.Message);
+    }
+
+    [Fact]
+    public void A_directory_as_the_config_path_says_it_is_a_directory()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(dir.Path));
+        Assert.Contains("is a directory", e.Message);
+        Assert.DoesNotContain("does not exist", e.Message);
+    }
+
+    [Fact]
+    public void A_config_path_with_a_NUL_is_an_error_not_an_ArgumentException()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load("/tmp/a\0b.yaml"));
+        Assert.Equal(0, e.Line);
+        Assert.Contains("not a valid path", Assert.Throws<ConfigException>(() => ConfigLoader.LoadCached("/tmp/a\0b.yaml")).Message);
+    }
 }

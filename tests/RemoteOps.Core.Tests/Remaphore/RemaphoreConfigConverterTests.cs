@@ -137,4 +137,25 @@ public class RemaphoreConfigConverterTests
         var e = Assert.Throws<ConfigException>(() => RemaphoreConfigConverter.ConvertFile(dir.File("remaphore.conf")));
         Assert.Contains("does not exist", e.Message);
     }
+
+    [Theory]
+    [InlineData("server: http://x:4222\n", 1, "server")]
+    [InlineData("server: nats://a:4222\ndestination: a..b\n", 2, "destination")]
+    [InlineData("server: nats://a:4222\nsubject: a b\n", 2, "subject")]
+    [InlineData("server: nats://a:4222\nallow_skew: 100000d\n", 2, "allow_skew")]
+    [InlineData("server: nats://a:4222\ndefault_identity: 3v96V3EgjiuXjmdkb5a4RjjtqfLoZCD657uyqrYZ1Xam\n", 2, "default_identity")]
+    public void Values_the_yaml_loader_would_refuse_are_refused_on_their_remaphore_conf_line(string conf, int line, string key)
+    {
+        var e = Assert.Throws<ConfigException>(() => RemaphoreConfigConverter.Convert(conf, "/r.conf"));
+        Assert.Equal(line, e.Line);
+        Assert.Equal(key, e.Key);
+    }
+
+    [Fact]
+    public void Characters_yaml_does_not_allow_unescaped_are_escaped_so_the_converted_file_loads()
+    {
+        var result = RemaphoreConfigConverter.Convert("server: nats://a:4222\n[ Peers ]\nx\ufeffy\ufffez 3v96V3EgjiuXjmdkb5a4RjjtqfLoZCD657uyqrYZ1Xam [*]\n", "/r.conf");
+        var c = ConfigLoader.Parse(result.Yaml, "/c.yaml");
+        Assert.Equal("x\ufeffy\ufffez", Assert.Single(c.Peers).Destination);
+    }
 }
