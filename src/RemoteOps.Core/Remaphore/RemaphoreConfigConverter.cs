@@ -209,6 +209,9 @@ public static class RemaphoreConfigConverter
         var list = verbs[1..^1].ToLowerInvariant()
             .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .ToArray();
+        // The loader holds verbs to the one verb rule: refuse here what it would refuse, naming this file's line.
+        foreach (var verb in list)
+            if (VerbRule.Problem(verb) is { } problem) throw new ConfigException(sourcePath, n, key, problem);
         return (parts[0], parts[1], list);
     }
 }

@@ -144,6 +144,8 @@ public class RemaphoreConfigConverterTests
     [InlineData("server: nats://a:4222\nsubject: a b\n", 2, "subject")]
     [InlineData("server: nats://a:4222\nallow_skew: 100000d\n", 2, "allow_skew")]
     [InlineData("server: nats://a:4222\ndefault_identity: 3v96V3EgjiuXjmdkb5a4RjjtqfLoZCD657uyqrYZ1Xam\n", 2, "default_identity")]
+    // A verb list with a stray bracket: "d [ping" holds white space, which the verb rule refuses (found by the property test).
+    [InlineData("server: nats://a:4222\n[ Peers ]\ncom.x Dqyio5D287m36rGf2vVh11dBarWgBHrcq7QRsKxmiNsg [ping,D [ping, upload]\n", 3, "peers")]
     public void Values_the_yaml_loader_would_refuse_are_refused_on_their_remaphore_conf_line(string conf, int line, string key)
     {
         var e = Assert.Throws<ConfigException>(() => RemaphoreConfigConverter.Convert(conf, "/r.conf"));
