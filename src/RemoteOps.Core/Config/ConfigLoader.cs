@@ -83,6 +83,32 @@ public static class ConfigLoader
     /// readers let out.</summary>
     internal static RemoteOpsConfig ParseCore(string yaml, string path, Action<string>? warn)
     {
+        try { return ParseText(yaml, path, warn); }
+        catch (ConfigException e) when (e.Line > 0 && e.File == path)
+        {
+            var line = FileLine(yaml, e.Line);
+            if (line == e.Line) throw;
+            throw new ConfigException(e.File, line, e.Key, e.Problem);
+        }
+    }
+
+    /// <summary>YamlDotNet counts U+0085, U+2028, U+2029 and a lone CR as line breaks (YAML 1.1); a file's lines, as an
+    /// editor and the user count them, end at LF. Maps YamlDotNet's 1-based line to the file's.</summary>
+    private static int FileLine(string yaml, int yamlLine)
+    {
+        int atYaml = 1, atFile = 1;
+        for (int i = 0; i < yaml.Length && atYaml < yamlLine; i++)
+        {
+            var c = yaml[i];
+            if (c == '\r' && i + 1 < yaml.Length && yaml[i + 1] == '\n') { i++; atYaml++; atFile++; }
+            else if (c == '\n') { atYaml++; atFile++; }
+            else if (c is '\r' or '\u0085' or '\u2028' or '\u2029') atYaml++;
+        }
+        return atFile;
+    }
+
+    private static RemoteOpsConfig ParseText(string yaml, string path, Action<string>? warn)
+    {
         var stream = LoadYaml(yaml, path);
         var config = new RemoteOpsConfig { SourcePath = path };
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" })
@@ -285,6 +311,8 @@ public sealed class ConfigException(string file, int line, string? key, string p
     public string File { get; } = file;
     public int Line { get; } = line;
     public string? Key { get; } = key;
+    /// <summary>What is wrong, without the location.</summary>
+    public string Problem { get; } = problem;
 
     private static string FormatMessage(string file, int line, string? key, string problem) =>
         $"Config error in {file}{(line > 0 ? $", line {line}" : "")}{(key is null ? "" : $", key '{key}'")}: {problem}";

@@ -168,3 +168,15 @@ public class ConfigLoaderPropertyTests
             }
         });
 }
+
+public class ConfigLoaderLineTests
+{
+    [Theory]
+    [InlineData("servers: [nats://a:4222]\u2028\u2028\u2028subject: [a\n", 1)]
+    [InlineData("servers: [nats://a:4222]\n\u2028\u2028nope: 1\n", 2)]
+    public void Lines_are_counted_as_the_file_has_them_not_as_YAML_1_1_breaks_them(string yaml, int line)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "/cfg/lines.yaml"));
+        Assert.Equal(line, e.Line);
+    }
+}
