@@ -7,32 +7,7 @@ BeforeAll {
     $script:Manifest = Join-Path $script:OutDir 'RemoteOps' 'RemoteOps.psd1'
     Import-Module $script:Manifest -Force
 
-    # This same PowerShell as a command: pwsh, or 'dotnet <...>/pwsh.dll' under the pwsh dotnet tool.
-    $script:Pwsh = @([Environment]::ProcessPath)
-    if ([IO.Path]::GetFileNameWithoutExtension($script:Pwsh[0]) -eq 'dotnet') { $script:Pwsh += Join-Path $PSHOME 'pwsh.dll' }
-
-    # Runs a child pwsh; returns its exit code and its stdout and stderr lines.
-    function Invoke-ChildPwsh([string[]] $Arguments, [hashtable] $Environment = @{}) {
-        $info = [System.Diagnostics.ProcessStartInfo]::new($script:Pwsh[0])
-        foreach ($a in @($script:Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive') + $Arguments) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $info.UseShellExecute = $false
-        foreach ($k in $Environment.Keys) { $info.Environment[$k] = $Environment[$k] }
-        $p = [System.Diagnostics.Process]::Start($info)
-        try {
-            $out = $p.StandardOutput.ReadToEndAsync()
-            $err = $p.StandardError.ReadToEndAsync()
-            if (-not $p.WaitForExit(300000)) { $p.Kill($true); throw "pwsh $Arguments did not exit within 5 minutes." }
-            $p.WaitForExit()
-            [pscustomobject]@{
-                ExitCode = $p.ExitCode
-                Out = @($out.GetAwaiter().GetResult() -split '\r?\n' | Where-Object { $_ })
-                Err = $err.GetAwaiter().GetResult()
-            }
-        }
-        finally { $p.Dispose() }
-    }
+    . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
 
     function Test-Alive([int] $ProcessId) {
         if ($IsLinux) {

@@ -11,37 +11,9 @@ BeforeAll {
         $env:PATH = $env:PATH + [IO.Path]::PathSeparator + '/usr/sbin'
     }
 
-    # This same PowerShell as a command: pwsh, or 'dotnet <...>/pwsh.dll' under the pwsh dotnet tool.
-    $script:Pwsh = @([Environment]::ProcessPath)
-    if ([IO.Path]::GetFileNameWithoutExtension($script:Pwsh[0]) -eq 'dotnet') { $script:Pwsh += Join-Path $PSHOME 'pwsh.dll' }
-
-    # Runs a program; returns its exit code and its stdout and stderr. The module is found as an installed one would be.
-    function Invoke-Child([string] $Program, [string[]] $Arguments) {
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Program)
-        foreach ($a in $Arguments) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $info.UseShellExecute = $false
-        $info.Environment['PSModulePath'] = $script:OutDir + [IO.Path]::PathSeparator + $env:PSModulePath
-        $info.Environment['NO_COLOR'] = '1'
-        $p = [System.Diagnostics.Process]::Start($info)
-        try {
-            $out = $p.StandardOutput.ReadToEndAsync()
-            $err = $p.StandardError.ReadToEndAsync()
-            if (-not $p.WaitForExit(300000)) { $p.Kill($true); throw "$Program $Arguments did not exit within 5 minutes." }
-            $p.WaitForExit()
-            [pscustomobject]@{
-                ExitCode = $p.ExitCode
-                Out = @($out.GetAwaiter().GetResult() -split '\r?\n' | Where-Object { $_ })
-                Err = $err.GetAwaiter().GetResult()
-            }
-        }
-        finally { $p.Dispose() }
-    }
-
-    function Invoke-ChildPwsh([string[]] $Arguments) {
-        Invoke-Child $script:Pwsh[0] (@($script:Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive') + $Arguments)
-    }
+    . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
+    # Children find the module as an installed one would be (PSModulePath), and print no colour codes.
+    $script:ChildEnvironment = @{ PSModulePath = $script:OutDir + [IO.Path]::PathSeparator + $env:PSModulePath; NO_COLOR = '1' }
 
     # The child pwsh as a bash word list, for bash chains.
     $script:PwshForBash = (@($script:Pwsh) + '-NoProfile', '-NonInteractive' | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' '
@@ -61,7 +33,7 @@ Describe 'examples/remaphore/download.ps1 under pwsh -File' {
     It 'exits non-zero when the wait times out, and does not download' {
         $file = Join-Path $TestDrive 'never'
         $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'download.ps1'), '-ConfigPath', $script:Config,
-            '-File', $file, '-Uuid', "never-$([guid]::NewGuid().ToString('n'))", '-Timeout', '1')
+            '-File', $file, '-Uuid', "never-$([guid]::NewGuid().ToString('n'))", '-Timeout', '1') $script:ChildEnvironment
         $r.ExitCode | Should -Not -Be 0
         $r.Err | Should -BeLike '*No matching message*'
         $r.Out | Should -BeNullOrEmpty
@@ -71,11 +43,11 @@ Describe 'examples/remaphore/download.ps1 under pwsh -File' {
         $file = Join-Path $TestDrive 'bigfile'
         $uuid = "up-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
         # upload.ps1 latches the signal, so the downloader started after it still proceeds.
-        $up = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'upload.ps1'), '-ConfigPath', $script:Config, '-File', $file, '-Uuid', $uuid)
+        $up = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'upload.ps1'), '-ConfigPath', $script:Config, '-File', $file, '-Uuid', $uuid) $script:ChildEnvironment
         $up.Err | Should -BeNullOrEmpty
         $up.ExitCode | Should -Be 0
         $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'download.ps1'), '-ConfigPath', $script:Config,
-            '-File', $file, '-Uuid', $uuid, '-Timeout', '60')
+            '-File', $file, '-Uuid', $uuid, '-Timeout', '60') $script:ChildEnvironment
         $r.Err | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
         $r.Out[-1] | Should -Be 'uploaded bytes'
@@ -84,7 +56,7 @@ Describe 'examples/remaphore/download.ps1 under pwsh -File' {
     It 'exits non-zero when its config is broken' {
         $bad = Join-Path $TestDrive 'broken.yaml'
         Set-Content $bad "subject: remaphore`nallow_skew: 5 parsecs"
-        $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'upload.ps1'), '-ConfigPath', $bad, '-File', (Join-Path $TestDrive 'x'))
+        $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'remaphore' 'upload.ps1'), '-ConfigPath', $bad, '-File', (Join-Path $TestDrive 'x')) $script:ChildEnvironment
         $r.ExitCode | Should -Not -Be 0
         $r.Err | Should -BeLike '*allow_skew*'
     }
@@ -92,7 +64,7 @@ Describe 'examples/remaphore/download.ps1 under pwsh -File' {
 
 Describe 'examples/seaport/client.ps1 under pwsh -File' {
     It 'exits non-zero when no service comes before the timeout' {
-        $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'seaport' 'client.ps1'), '-ConfigPath', $script:Config, '-Timeout', '1')
+        $r = Invoke-ChildPwsh @('-File', (Join-Path $script:Examples 'seaport' 'client.ps1'), '-ConfigPath', $script:Config, '-Timeout', '1') $script:ChildEnvironment
         $r.ExitCode | Should -Not -Be 0
         $r.Out | Should -BeNullOrEmpty
     }
@@ -106,7 +78,7 @@ Describe 'chains stop when the wait times out' {
     It 'a bash && chain stops after pwsh -File download.ps1 times out' {
         $download = Join-Path $script:Examples 'remaphore' 'download.ps1'
         $chain = "$script:PwshForBash -File '$download' -ConfigPath '$script:Config' -File /nonexistent -Uuid $script:Uuid -Timeout 1 && echo next-step"
-        $r = Invoke-Child 'bash' @('-c', $chain)
+        $r = Invoke-Child 'bash' @('-c', $chain) $script:ChildEnvironment
         $r.ExitCode | Should -Not -Be 0
         $r.Out | Should -Not -Contain 'next-step'
     }
@@ -118,7 +90,7 @@ Describe 'chains stop when the wait times out' {
         $download = Join-Path $script:Examples 'remaphore' 'download.ps1'
         $chain = "$script:PwshForBash -File '$upload' -ConfigPath '$script:Config' -File '$file' -Uuid $uuid >/dev/null && " +
             "$script:PwshForBash -File '$download' -ConfigPath '$script:Config' -File '$file' -Uuid $uuid -Timeout 60 && echo next-step"
-        $r = Invoke-Child 'bash' @('-c', $chain)
+        $r = Invoke-Child 'bash' @('-c', $chain) $script:ChildEnvironment
         $r.Err | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
         # download.ps1 writes the message it got, then what it fetched; then the chain goes on.
@@ -128,13 +100,13 @@ Describe 'chains stop when the wait times out' {
     It 'a script with -ErrorAction Stop on the wait exits 1 and runs nothing after it (the README''s PowerShell chain)' {
         $script = Join-Path $TestDrive 'chain-stop.ps1'
         Set-Content $script "Wait-Remaphore -Uuid $script:Uuid -Timeout 1 -ConfigPath '$script:Config' -ErrorAction Stop; 'next-step'"
-        $r = Invoke-ChildPwsh @('-File', $script)
+        $r = Invoke-ChildPwsh @('-File', $script) $script:ChildEnvironment
         $r.ExitCode | Should -Be 1
         $r.Out | Should -Not -Contain 'next-step'
     }
 
     It 'pwsh -Command with && exits 1 and skips the next step (the README''s scheduled-task command)' {
-        $r = Invoke-ChildPwsh @('-Command', "Wait-Remaphore -Uuid $script:Uuid -Timeout 1 -ConfigPath '$script:Config' && 'next-step'")
+        $r = Invoke-ChildPwsh @('-Command', "Wait-Remaphore -Uuid $script:Uuid -Timeout 1 -ConfigPath '$script:Config' && 'next-step'") $script:ChildEnvironment
         $r.ExitCode | Should -Be 1
         $r.Out | Should -Not -Contain 'next-step'
     }
@@ -147,7 +119,7 @@ Describe 'chains stop when the wait times out' {
                 "`$s = Wait-SeaportService 'nosuch@1.x' -Timeout 1 -ConfigPath '$script:Config' -ErrorVariable failed -ErrorAction SilentlyContinue"
                 "`"ok=`$? id=`$(`$failed[0].FullyQualifiedErrorId) category=`$(`$failed[0].CategoryInfo.Category)`""
             ) -join "`n")
-        $r = Invoke-ChildPwsh @('-File', $script)
+        $r = Invoke-ChildPwsh @('-File', $script) $script:ChildEnvironment
         $r.Err | Should -BeNullOrEmpty
         $r.ExitCode | Should -Be 0
         $r.Out | Should -Be @(
@@ -158,7 +130,7 @@ Describe 'chains stop when the wait times out' {
     It 'a Wait-SeaportService timeout under ErrorActionPreference Stop exits 1' {
         $script = Join-Path $TestDrive 'seaport-stop.ps1'
         Set-Content $script "`$ErrorActionPreference = 'Stop'; Wait-SeaportService 'nosuch@1.x' -Timeout 1 -ConfigPath '$script:Config'; 'next-step'"
-        $r = Invoke-ChildPwsh @('-File', $script)
+        $r = Invoke-ChildPwsh @('-File', $script) $script:ChildEnvironment
         $r.ExitCode | Should -Be 1
         $r.Out | Should -Not -Contain 'next-step'
     }
