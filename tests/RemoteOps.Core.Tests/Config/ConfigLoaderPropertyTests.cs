@@ -83,8 +83,14 @@ public class ConfigLoaderPropertyTests
     public Property Mutated_config_gives_a_config_or_a_ConfigException() =>
         Prop.ForAll(FuzzText.Mutations(Valid, 6).ToArbitrary(), text => { ParsesOrIsLocated(text); });
 
-    private static readonly Gen<string> Nesting =
-        from depth in Gen.OneOf(Gen.Choose(1, 100), Gen.Choose(1, 30000))
+    /// <summary>Nesting past the loader's limit (64 levels): always refused, whatever the shape.</summary>
+    private static readonly Gen<string> Nesting = NestingOf(Gen.OneOf(Gen.Choose(65, 200), Gen.Choose(65, 30000)));
+
+    /// <summary>Nesting within the limit: a config (e.g. "servers: [x]") or a located error, nothing else.</summary>
+    private static readonly Gen<string> ShallowNesting = NestingOf(Gen.Choose(1, 64));
+
+    private static Gen<string> NestingOf(Gen<int> depths) =>
+        from depth in depths
         from unit in Gen.Elements("[", "{a: ", "- ", "-\n", "? ", "[{", "{a: [")
         from indent in Gen.Elements(true, false)
         from close in Gen.Elements(true, false)
@@ -103,6 +109,10 @@ public class ConfigLoaderPropertyTests
     [Property(MaxTest = 100)]
     public Property Any_nesting_gives_a_ConfigException_never_a_stack_overflow() =>
         Prop.ForAll(Nesting.ToArbitrary(), text => Assert.False(ParsesOrIsLocated(text)));
+
+    [Property(MaxTest = 100)]
+    public Property Nesting_within_the_limit_gives_a_config_or_a_located_error() =>
+        Prop.ForAll(ShallowNesting.ToArbitrary(), text => { ParsesOrIsLocated(text); });
 
     private static readonly Gen<string> Number = Gen.OneOf(
         Gen.Choose(0, int.MaxValue).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
