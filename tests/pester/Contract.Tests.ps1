@@ -72,6 +72,10 @@ BeforeAll {
     $script:Config = Join-Path $script:Dir 'config.yaml'
     $script:File = New-RemoteOpsConfig -Path $script:Config -Server $script:Server.Url -Destination com.example.web1
     $bucket = 'contract' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    # A second peer that never answers (the example config lists this node as its own peer).
+    $peer = New-RemoteOpsIdentity -Verb ping
+    $text = (Get-Content -Raw $script:Config) -replace '(?m)^peers:\r?\n', "peers:`n  - destination: com.example.db1`n    public: $($peer.PublicKey)`n    verbs: [ping]`n"
+    Set-Content -Path $script:Config -Value $text
     Add-Content -Path $script:Config -Value "`nlatch_bucket: $bucket`nseaport:`n  bucket: $bucket`n  heartbeat: 1s`n  range: [23700, 23800]`n"
     # Every cmdlet below talks to this server unless a test names another config.
     $PSDefaultParameterValues['*-Remaphore*:ConfigPath'] = $script:Config
@@ -88,11 +92,15 @@ BeforeAll {
     $script:NoSuchPid = 4000000
     while (Get-Process -Id $script:NoSuchPid -ErrorAction SilentlyContinue) { $script:NoSuchPid++ }
 
-    # The first error of a call, as a script that decides would read it.
-    function Get-ErrorContract($Errors) {
-        $first = @($Errors)[0]
-        if ($first -isnot [System.Management.Automation.ErrorRecord]) { throw "expected an ErrorRecord, got: $($Errors | Out-String)" }
-        [pscustomobject]@{ Id = ($first.FullyQualifiedErrorId -split ',')[0]; Category = [string]$first.CategoryInfo.Category; Record = $first }
+    # The errors of a call, as a script that decides reads them: the call ends with '-ErrorAction SilentlyContinue
+    # -ErrorVariable e; $e', and a terminating error is caught. Id is the FullyQualifiedErrorId before the comma.
+    function Get-ErrorContract([scriptblock] $Call) {
+        $records = @(try { & $Call | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } } catch { $_ })
+        if ($records.Count -eq 0) { throw 'the call wrote no error' }
+        [pscustomobject]@{
+            Id = ($records[0].FullyQualifiedErrorId -split ',')[0]; Category = [string]$records[0].CategoryInfo.Category
+            Count = $records.Count; Record = $records[0]
+        }
     }
 }
 
@@ -122,6 +130,16 @@ Describe 'Pipeline binding: the contract cannot grow untested' {
 
     It 'the table names no parameter Get-Command does not show (<Key>)' -ForEach $staleEntries {
         $Key | Should -BeNullOrEmpty -Because 'the table in BeforeDiscovery maps a parameter that no longer takes pipeline input'
+    }
+
+    It '<Cmdlet> has an error id test in an ''Error ids'' block' -ForEach $exportedCmdlets {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($PSCommandPath, [ref]$null, [ref]$null)
+        $errorTests = $ast.FindAll({
+                param($node)
+                $node -is [System.Management.Automation.Language.CommandAst] -and $node.GetCommandName() -eq 'Describe' -and
+                $node.CommandElements[1].SafeGetValue() -like 'Error ids*'
+            }, $true) | ForEach-Object { $_.Extent.Text }
+        ($errorTests -join "`n") | Should -Match ("'" + [regex]::Escape($Cmdlet) + "[:'; ]")
     }
 
     It 'finds pipeline parameters at all (<Count>)' -ForEach @{ Count = @($pipelineParameters).Count } {
@@ -327,10 +345,286 @@ Describe 'Pipeline binding: seaport' {
 
     It 'Start-SeaportService: an object with a Role starts that role' {
         # A command that exits at once, with no restarts: the run ends with an error naming the piped role.
-        [pscustomobject]@{ Role = 'job@1.0.0' } |
-            Start-SeaportService -Command sh, -c, 'exit 3' -MaxRestarts 0 -ErrorAction SilentlyContinue -ErrorVariable e
-        $e | Should -HaveCount 1
-        $e[0].TargetObject | Should -Be 'job@1.0.0'
-        (Get-ErrorContract $e).Id | Should -Be 'RemoteOps.SeaportCommandFailed'
+        $failure = Get-ErrorContract {
+            [pscustomobject]@{ Role = 'job@1.0.0' } |
+                Start-SeaportService -Command sh, -c, 'exit 3' -MaxRestarts 0 -ErrorAction SilentlyContinue -ErrorVariable e; $e
+        }
+        $failure.Count | Should -Be 1
+        $failure.Record.TargetObject | Should -Be 'job@1.0.0'
+        $failure.Id | Should -Be 'RemoteOps.SeaportCommandFailed'
+        $failure.Category | Should -Be 'InvalidResult'
+    }
+}
+
+Describe 'Error ids and categories: foundation' {
+    BeforeAll {
+        $script:Broken = Join-Path $script:Dir 'broken.yaml'
+        Set-Content -Path $script:Broken -Value "servers: [nats://a:4222]`nsubjekt: x`n"
+        $script:PlainFile = Join-Path $script:Dir 'plain.txt'
+        Set-Content -Path $script:PlainFile -Value 'not a directory'
+    }
+
+    It 'New-RemoteOpsConfig: an existing file without -Force is ConfigExists (ResourceExists)' {
+        $r = Get-ErrorContract { New-RemoteOpsConfig -Path $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigExists'
+        $r.Category | Should -Be 'ResourceExists'
+    }
+
+    It 'New-RemoteOpsConfig: a path under a file is ConfigWriteFailed (WriteError)' {
+        $r = Get-ErrorContract { New-RemoteOpsConfig -Path (Join-Path $script:PlainFile 'c.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'Get-RemoteOpsConfig: a missing file is ConfigInvalid (ObjectNotFound), a broken one ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Get-RemoteOpsConfig -ConfigPath (Join-Path $script:Dir 'none.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r = Get-ErrorContract { Get-RemoteOpsConfig -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike '*subjekt*'
+    }
+
+    It 'Test-RemoteOpsConfig: a config that does not load is ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Test-RemoteOpsConfig -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'Disconnect-RemoteOps: a config that does not load is ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Disconnect-RemoteOps -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'New-RemoteOpsIdentity: a verb against the verb rule is InvalidVerb (InvalidArgument)' {
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Verb 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.InvalidVerb'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'New-RemoteOpsIdentity: an existing key file is KeyFileExists (ResourceExists), a path under a file KeyWriteFailed (WriteError)' {
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Path $script:PlainFile -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.KeyFileExists'
+        $r.Category | Should -Be 'ResourceExists'
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Path (Join-Path $script:PlainFile 'k.key') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.KeyWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'ConvertFrom-RemaphoreConfig: a bad line is ConfigInvalid, an existing -OutFile ConfigExists, one under a file ConfigWriteFailed' {
+        $bad = Join-Path $script:Dir 'bad-remaphore.conf'
+        Set-Content -Path $bad -Value "server: nats://n:4222`n[ Peers ]`ncom.x.y notakey [ping]`n"
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $bad -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $good = Join-Path $script:Dir 'good-remaphore.conf'
+        Set-Content -Path $good -Value "server: nats://n:4222`n"
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $good -OutFile $script:PlainFile -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigExists'
+        $r.Category | Should -Be 'ResourceExists'
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $good -OutFile (Join-Path $script:PlainFile 'c.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'Start-RemoteOpsDevServer: a port in use is DevServerFailed (ResourceUnavailable)' {
+        $r = Get-ErrorContract { Start-RemoteOpsDevServer -Port $script:Server.Port -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerFailed'
+        $r.Category | Should -Be 'ResourceUnavailable'
+    }
+
+    It 'Get-RemoteOpsDevServer: an id that is no process is DevServerNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Get-RemoteOpsDevServer -ProcessId $script:NoSuchPid -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Stop-RemoteOpsDevServer: an id that is no process is DevServerNotFound (ObjectNotFound); a process that is not a nats-server DevServerNotStopped' {
+        $r = Get-ErrorContract { Stop-RemoteOpsDevServer -ProcessId $script:NoSuchPid -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r = Get-ErrorContract { Stop-RemoteOpsDevServer -ProcessId $PID -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotStopped'
+        $r.Category | Should -Be 'InvalidArgument'
+        Get-Process -Id $PID | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Error ids and categories: remaphore' {
+    It 'Send-Remaphore: a verb against the verb rule, or a subject NATS cannot carry, is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Send-Remaphore x -Verb 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r = Get-ErrorContract { Send-Remaphore x -Subject ('s' * 5000) -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Send-Remaphore: an -Identity the config does not hold is IdentityError (InvalidArgument)' {
+        $stranger = New-RemoteOpsIdentity
+        $r = Get-ErrorContract { Send-Remaphore x -Identity $stranger.PublicKey -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.IdentityError'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Send-Remaphore: a malformed -Destination is a parameter validation error' {
+        $r = Get-ErrorContract { Send-Remaphore x -Destination 'a..b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'ParameterArgumentValidationError'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'Wait-Remaphore: nothing before -Timeout is RemaphoreTimeout (OperationTimeout)' {
+        $r = Get-ErrorContract { Wait-Remaphore -Uuid never-sent -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreTimeout'
+        $r.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'Wait-Remaphore: a -Command that cannot start is RemaphoreCommandFailed (ObjectNotFound), before the wait' {
+        $r = Get-ErrorContract { Wait-Remaphore -Command /no/such/program -Timeout 30 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreCommandFailed'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Wait-Remaphore: a -Sender that is not a public key, or -Destination with -AnyDestination, is RemaphoreInvalidArgument' {
+        $r = Get-ErrorContract { Wait-Remaphore -Sender 'é' -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r = Get-ErrorContract { Wait-Remaphore -Destination com.example.web1 -AnyDestination -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Wait-Remaphore: a -ScriptBlock that throws is RemaphoreScriptBlockFailed (OperationStopped)' {
+        Send-Remaphore boom -Uuid sb-fails -Latch
+        $r = Get-ErrorContract { Wait-Remaphore -Uuid sb-fails -Timeout 30 -ScriptBlock { throw 'boom' } -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreScriptBlockFailed'
+        $r.Category | Should -Be 'OperationStopped'
+        Clear-RemaphoreLatch -Uuid sb-fails -Confirm:$false
+    }
+
+    It 'Wait-Remaphore: a config whose destination is no node name is ConfigInvalid (InvalidData), naming the key' {
+        $path = Join-Path $script:Dir 'wildcard-destination.yaml'
+        (Get-Content -Raw $script:Config) -replace '(?m)^destination: .*$', 'destination: com.example.*' | Set-Content -Path $path
+        $r = Get-ErrorContract { Wait-Remaphore -ConfigPath $path -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike "*key 'destination'*"
+    }
+
+    It 'Invoke-Remaphore: an expected responder that stays silent is RemaphoreNoReply (OperationTimeout)' {
+        $r = Get-ErrorContract { Invoke-Remaphore x -Destination com.example.db1 -ExpectedResponder com.example.db1 -Timeout 0.5 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreNoReply'
+        $r.Category | Should -Be 'OperationTimeout'
+        $r.Record.TargetObject | Should -Be 'com.example.db1'
+    }
+
+    It 'Invoke-Remaphore: a verb against the verb rule is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-Remaphore x -Verb 'a,b' -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Get-RemaphoreLatch: a subject that is no NATS subject token is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Get-RemaphoreLatch -Subject 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Clear-RemaphoreLatch: an unknown -Key is RemaphoreLatchNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Clear-RemaphoreLatch -Key no-such-key -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreLatchNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Record.TargetObject | Should -Be 'no-such-key'
+    }
+}
+
+Describe 'Error ids and categories: seaport' {
+    AfterEach {
+        Get-SeaportService | Unregister-SeaportService -Confirm:$false
+    }
+
+    It 'Register-SeaportService: what the wire cannot carry is SeaportInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.0 -HostName ('h' * 5000) -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        Get-SeaportService web | Should -BeNullOrEmpty
+    }
+
+    It 'Register-SeaportService: an id taken is SeaportConflict (ResourceExists)' {
+        Register-SeaportService web@1.0.0 -Id taken | Out-Null
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.1 -Id taken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportConflict'
+        $r.Category | Should -Be 'ResourceExists'
+        (Get-SeaportService -Id taken).Role | Should -Be 'web@1.0.0'
+    }
+
+    It 'Register-SeaportService: an identity not in seaport.authorized is SeaportRejected (SecurityError)' {
+        $other = New-RemoteOpsIdentity
+        $path = Join-Path $script:Dir 'authorized.yaml'
+        Set-Content -Path $path -Value ((Get-Content -Raw $script:Config) + "  authorized: [$($other.PublicKey)]`n")
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.0 -ConfigPath $path -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportRejected'
+        $r.Category | Should -Be 'SecurityError'
+    }
+
+    It 'Get-SeaportService: an -Id not found is SeaportNotFound (ObjectNotFound), one per id' {
+        $r = Get-ErrorContract { Get-SeaportService -Id nosuch1, nosuch2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Count | Should -Be 2
+    }
+
+    It 'Set-SeaportService: an unknown id is SeaportNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Set-SeaportService nosuch @{ a = 'b' } -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Unregister-SeaportService: an unknown id is SeaportNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Unregister-SeaportService nosuch -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Wait-SeaportService: nothing live before -Timeout is SeaportTimeout (OperationTimeout)' {
+        $r = Get-ErrorContract { Wait-SeaportService nosuch -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportTimeout'
+        $r.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'Watch-SeaportService: a malformed role pattern is a parameter validation error naming the range' {
+        $r = Get-ErrorContract { Watch-SeaportService 'web@>>1' -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'ParameterArgumentValidationError'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike "*'>>1' is not an npm-style semver range*"
+    }
+
+    It 'Start-SeaportService: a program that cannot start is SeaportCommandNotFound (ObjectNotFound), at once' {
+        $r = Get-ErrorContract { Start-SeaportService web@1.0.0 -Command /no/such/program -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportCommandNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        Get-SeaportService web | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Error ids and categories: an unreachable server' {
+    # Each tool names the same failure its own way: remaphore ConnectionError, seaport SeaportUnavailable; both ConnectionError.
+    It '<Name> is <Id> (ConnectionError)' -ForEach @(
+        @{ Name = 'Send-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Send-Remaphore x -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Wait-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Wait-Remaphore -Uuid u -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Invoke-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Invoke-Remaphore x -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-RemaphoreLatch'; Id = 'RemoteOps.ConnectionError'; Call = { Get-RemaphoreLatch -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Clear-RemaphoreLatch'; Id = 'RemoteOps.ConnectionError'; Call = { Clear-RemaphoreLatch -Confirm:$false -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-RemoteOpsConfig -TestConnection'; Id = 'RemoteOps.ConnectionError'; Call = { Get-RemoteOpsConfig -TestConnection -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Register-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Register-SeaportService web@1.0.0 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Get-SeaportService -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Wait-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Wait-SeaportService web -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Watch-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Watch-SeaportService -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+    ) {
+        $r = Get-ErrorContract $Call
+        $r.Id | Should -Be $Id
+        $r.Category | Should -Be 'ConnectionError'
     }
 }
