@@ -1,0 +1,630 @@
+# The contract of every cmdlet as a user meets it in a real pwsh: pipeline binding (each parameter that takes pipeline
+# input is fed by its natural producer, and a test fails when Get-Command shows one that no test here feeds) and error
+# ids and categories (each cmdlet's bad inputs give the documented FullyQualifiedErrorId and category). One throwaway
+# dev server for the file (nats-server on PATH or in /usr/sbin, as in CI); the dev server cmdlets start their own.
+
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1') -Force
+    # (cmdlet, parameter, ByValue/ByPropertyName) -> the It below that pipes into it. A new pipeline parameter without
+    # an entry fails 'is fed by a test in this file'.
+    $bindingTests = @{
+        'Send-Remaphore/Message/ByValue'                 = 'Send-Remaphore: a piped string is the payload'
+        'Send-Remaphore/Message/ByPropertyName'          = 'Send-Remaphore: Payload, Destination, Verb and Uuid bind by property name'
+        'Send-Remaphore/Destination/ByPropertyName'      = 'Send-Remaphore: Payload, Destination, Verb and Uuid bind by property name'
+        'Send-Remaphore/Verb/ByPropertyName'             = 'Send-Remaphore: Payload, Destination, Verb and Uuid bind by property name'
+        'Send-Remaphore/Uuid/ByPropertyName'             = 'Send-Remaphore: Payload, Destination, Verb and Uuid bind by property name'
+        'Invoke-Remaphore/Message/ByValue'               = 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid'
+        'Invoke-Remaphore/Message/ByPropertyName'        = 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid'
+        'Invoke-Remaphore/Destination/ByPropertyName'    = 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid'
+        'Invoke-Remaphore/Verb/ByPropertyName'           = 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid'
+        'Invoke-Remaphore/Uuid/ByPropertyName'           = 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid'
+        'Clear-RemaphoreLatch/Key/ByPropertyName'        = 'Get-RemaphoreLatch | Clear-RemaphoreLatch deletes the latches listed'
+        'ConvertFrom-RemaphoreConfig/Path/ByValue'       = 'ConvertFrom-RemaphoreConfig: a piped path string converts that file'
+        'ConvertFrom-RemaphoreConfig/Path/ByPropertyName' = 'Get-ChildItem remaphore.conf | ConvertFrom-RemaphoreConfig converts the file'
+        'New-RemoteOpsConfig/Server/ByPropertyName'      = 'Start-RemoteOpsDevServer | New-RemoteOpsConfig writes the server''s Url'
+        'Get-RemoteOpsDevServer/ProcessId/ByPropertyName' = 'Get-RemoteOpsDevServer takes ProcessId (or Id) by property name'
+        'Stop-RemoteOpsDevServer/InputObject/ByValue'    = 'Get-RemoteOpsDevServer | Stop-RemoteOpsDevServer stops that server'
+        'Stop-RemoteOpsDevServer/ProcessId/ByPropertyName' = 'Get-Process | Stop-RemoteOpsDevServer stops it by Id'
+        'Register-SeaportService/Role/ByValue'           = 'Register-SeaportService: a piped role string registers it'
+        'Register-SeaportService/Role/ByPropertyName'    = 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name'
+        'Register-SeaportService/Port/ByPropertyName'    = 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name'
+        'Register-SeaportService/Meta/ByPropertyName'    = 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name'
+        'Register-SeaportService/HostName/ByPropertyName' = 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name'
+        'Register-SeaportService/Id/ByPropertyName'      = 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name'
+        'Register-SeaportService/PortName/ByPropertyName' = 'Register-SeaportService: PortName binds by property name'
+        'Get-SeaportService/Role/ByValue'                = 'Get-SeaportService: a piped role pattern finds the service'
+        'Get-SeaportService/Role/ByPropertyName'         = 'Get-SeaportService: a piped service finds it again by its Role'
+        'Wait-SeaportService/Role/ByValue'               = 'Wait-SeaportService: a piped pattern, or an object with a Role, returns the live match'
+        'Wait-SeaportService/Role/ByPropertyName'        = 'Wait-SeaportService: a piped pattern, or an object with a Role, returns the live match'
+        'Watch-SeaportService/Role/ByPropertyName'       = 'Watch-SeaportService: an object with a Role watches that role'
+        'Set-SeaportService/Id/ByValue'                  = 'Set-SeaportService: a piped id, or a piped service, gets the metadata'
+        'Set-SeaportService/Id/ByPropertyName'           = 'Set-SeaportService: a piped id, or a piped service, gets the metadata'
+        'Unregister-SeaportService/Id/ByValue'           = 'Unregister-SeaportService: a piped id frees it'
+        'Unregister-SeaportService/Id/ByPropertyName'    = 'Get-SeaportService | Unregister-SeaportService frees what was found'
+        'Start-SeaportService/Role/ByPropertyName'       = 'Start-SeaportService: an object with a Role starts that role'
+    }
+    $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+    $pipelineParameters = foreach ($command in Get-Command -Module RemoteOps) {
+        foreach ($parameter in $command.Parameters.Values | Where-Object Name -NotIn $common) {
+            $attributes = @($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+            foreach ($kind in 'ByValue', 'ByPropertyName') {
+                $takes = if ($kind -eq 'ByValue') { $attributes.ValueFromPipeline } else { $attributes.ValueFromPipelineByPropertyName }
+                if ($takes -contains $true) {
+                    $key = "$($command.Name)/$($parameter.Name)/$kind"
+                    @{ Key = $key; Test = $bindingTests[$key] }
+                }
+            }
+        }
+    }
+    $staleEntries = @($bindingTests.Keys | Where-Object { $_ -notin $pipelineParameters.Key } | ForEach-Object { @{ Key = $_ } })
+    $exportedCmdlets = @(Get-Command -Module RemoteOps | ForEach-Object { @{ Cmdlet = $_.Name } })
+}
+
+BeforeAll {
+    $script:Manifest = Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1'
+    Import-Module $script:Manifest -Force
+    if ($IsLinux -and ($env:PATH -split [IO.Path]::PathSeparator) -notcontains '/usr/sbin') {
+        $env:PATH = $env:PATH + [IO.Path]::PathSeparator + '/usr/sbin'
+    }
+    $script:Dir = Join-Path ([IO.Path]::GetTempPath()) ("remoteops-contract-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory $script:Dir | Out-Null
+    $script:Server = Start-RemoteOpsDevServer -Port 0
+    $script:Config = Join-Path $script:Dir 'config.yaml'
+    $script:File = New-RemoteOpsConfig -Path $script:Config -Server $script:Server.Url -Destination com.example.web1
+    $bucket = 'contract' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    # A second peer that never answers (the example config lists this node as its own peer).
+    $peer = New-RemoteOpsIdentity -Verb ping
+    $text = (Get-Content -Raw $script:Config) -replace '(?m)^peers:\r?\n', "peers:`n  - destination: com.example.db1`n    public: $($peer.PublicKey)`n    verbs: [ping]`n"
+    Set-Content -Path $script:Config -Value $text
+    Add-Content -Path $script:Config -Value "`nlatch_bucket: $bucket`nseaport:`n  bucket: $bucket`n  heartbeat: 1s`n  range: [23700, 23800]`n"
+    # Every cmdlet below talks to this server unless a test names another config.
+    $PSDefaultParameterValues['*-Remaphore*:ConfigPath'] = $script:Config
+    $PSDefaultParameterValues['*-SeaportService:ConfigPath'] = $script:Config
+
+    # A port nothing listens on: a config that names it is an unreachable server.
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $script:ClosedPort = $listener.LocalEndpoint.Port; $listener.Stop()
+    $script:Unreachable = Join-Path $script:Dir 'unreachable.yaml'
+    (Get-Content -Raw $script:Config) -replace [regex]::Escape($script:Server.Url), "nats://127.0.0.1:$script:ClosedPort" |
+        Set-Content -Path $script:Unreachable
+
+    # A process id that is no process.
+    $script:NoSuchPid = 4000000
+    while (Get-Process -Id $script:NoSuchPid -ErrorAction SilentlyContinue) { $script:NoSuchPid++ }
+
+    # The errors of a call, as a script that decides reads them: the call ends with '-ErrorAction SilentlyContinue
+    # -ErrorVariable e; $e', and a terminating error is caught. Id is the FullyQualifiedErrorId before the comma.
+    function Get-ErrorContract([scriptblock] $Call) {
+        $records = @(try { & $Call | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } } catch { $_ })
+        if ($records.Count -eq 0) { throw 'the call wrote no error' }
+        [pscustomobject]@{
+            Id = ($records[0].FullyQualifiedErrorId -split ',')[0]; Category = [string]$records[0].CategoryInfo.Category
+            Count = $records.Count; Record = $records[0]
+        }
+    }
+}
+
+AfterAll {
+    Get-SeaportService -ErrorAction SilentlyContinue | Unregister-SeaportService -Confirm:$false -ErrorAction SilentlyContinue
+    Clear-RemaphoreLatch -Confirm:$false -ErrorAction SilentlyContinue
+    $PSDefaultParameterValues.Remove('*-Remaphore*:ConfigPath')
+    $PSDefaultParameterValues.Remove('*-SeaportService:ConfigPath')
+    Disconnect-RemoteOps -All
+    if ($script:Server) { $script:Server | Stop-RemoteOpsDevServer }
+    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
+}
+
+Describe 'Pipeline binding: the contract cannot grow untested' {
+    BeforeAll {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($PSCommandPath, [ref]$null, [ref]$null)
+        $script:ItNames = @($ast.FindAll({
+                    param($node)
+                    $node -is [System.Management.Automation.Language.CommandAst] -and $node.GetCommandName() -eq 'It'
+                }, $true) | ForEach-Object { $_.CommandElements[1].SafeGetValue() })
+    }
+
+    It '<Key> is fed by a test in this file' -ForEach $pipelineParameters {
+        $Test | Should -Not -BeNullOrEmpty -Because "Get-Command says $Key takes pipeline input; map it to its test in BeforeDiscovery"
+        $script:ItNames | Should -Contain $Test
+    }
+
+    It 'the table names no parameter Get-Command does not show (<Key>)' -ForEach $staleEntries {
+        $Key | Should -BeNullOrEmpty -Because 'the table in BeforeDiscovery maps a parameter that no longer takes pipeline input'
+    }
+
+    It '<Cmdlet> has an error id test in an ''Error ids'' block' -ForEach $exportedCmdlets {
+        $ast = [System.Management.Automation.Language.Parser]::ParseFile($PSCommandPath, [ref]$null, [ref]$null)
+        $errorTests = $ast.FindAll({
+                param($node)
+                $node -is [System.Management.Automation.Language.CommandAst] -and $node.GetCommandName() -eq 'Describe' -and
+                $node.CommandElements[1].SafeGetValue() -like 'Error ids*'
+            }, $true) | ForEach-Object { $_.Extent.Text }
+        ($errorTests -join "`n") | Should -Match ("'" + [regex]::Escape($Cmdlet) + "[:'; ]")
+    }
+
+    It 'finds pipeline parameters at all (<Count>)' -ForEach @{ Count = @($pipelineParameters).Count } {
+        $Count | Should -BeGreaterThan 30
+    }
+}
+
+Describe 'Pipeline binding: remaphore' {
+    It 'Send-Remaphore: a piped string is the payload' {
+        'piped payload' | Send-Remaphore -Uuid pipe-value -Latch
+        (Get-RemaphoreLatch -Uuid pipe-value).Payload | Should -Be 'piped payload'
+        Clear-RemaphoreLatch -Uuid pipe-value -Confirm:$false
+    }
+
+    It 'Send-Remaphore: Payload, Destination, Verb and Uuid bind by property name' {
+        $sent = [pscustomobject]@{ Payload = 'by name'; Destination = 'com.example.*'; Verb = 'deploy'; Uuid = 'pipe-names' } |
+            Send-Remaphore -Latch -PassThru
+        $sent.Payload | Should -Be 'by name'
+        $sent.Destination | Should -Be 'com.example.*'
+        $sent.Verb | Should -Be 'deploy'
+        $latch = Get-RemaphoreLatch -Uuid pipe-names
+        $latch.Payload | Should -Be 'by name'
+        $latch.Verb | Should -Be 'deploy'
+        Clear-RemaphoreLatch -Uuid pipe-names -Confirm:$false
+    }
+
+    It 'Invoke-Remaphore: a piped string is the request, and property-named objects bind Payload, Destination, Verb and Uuid' {
+        # A responder in another runspace of this process answers with what it received.
+        $job = Start-ThreadJob -ArgumentList $script:Manifest, $script:Config {
+            param($manifest, $config)
+            Import-Module $manifest
+            Wait-Remaphore -ConfigPath $config -Timeout 60 -ScriptBlock { "$($_.Verb)|$($_.Uuid)|$($_.Payload)" } -ErrorAction SilentlyContinue
+        }
+        try {
+            # Retried until the responder has subscribed: a request sent before that has nobody to answer it.
+            $reply = $null
+            for ($i = 0; $i -lt 30 -and -not $reply; $i++) {
+                $reply = 'ready?' | Invoke-Remaphore -Destination com.example.web1 -ExpectedResponder com.example.web1 -Timeout 1 -ErrorAction SilentlyContinue
+            }
+            $reply.Output | Should -BeLike 'ping|*|ready?'
+
+            $replies = [pscustomobject]@{ Payload = 'by name'; Destination = 'com.example.web1'; Verb = 'restart'; Uuid = 'inv-names' } |
+                Invoke-Remaphore -ExpectedResponder com.example.web1 -Timeout 10
+            $replies.Output | Should -Be 'restart|inv-names|by name'
+            $replies.Destination | Should -Be 'com.example.web1'
+        }
+        finally { $job | Remove-Job -Force }
+    }
+
+    It 'Get-RemaphoreLatch | Clear-RemaphoreLatch deletes the latches listed' {
+        Send-Remaphore one -Uuid pipe-clear-1 -Latch
+        Send-Remaphore two -Uuid pipe-clear-2 -Latch
+        Send-Remaphore kept -Uuid pipe-kept -Latch
+        $cleared = Get-RemaphoreLatch | Where-Object Uuid -Like 'pipe-clear-*' | Clear-RemaphoreLatch -Confirm:$false -PassThru
+        @($cleared).Count | Should -Be 2
+        Get-RemaphoreLatch -Uuid pipe-clear-1 | Should -BeNullOrEmpty
+        Get-RemaphoreLatch -Uuid pipe-clear-2 | Should -BeNullOrEmpty
+        (Get-RemaphoreLatch -Uuid pipe-kept).Payload | Should -Be 'kept'
+        Clear-RemaphoreLatch -Uuid pipe-kept -Confirm:$false
+    }
+
+    Context 'remaphore.conf' {
+        BeforeAll {
+            $keys = 1..2 | ForEach-Object { New-RemoteOpsIdentity }
+            $script:Conf = Join-Path $script:Dir 'remaphore.conf'
+            Set-Content -Path $script:Conf -Value @"
+server: nats://nats1:4222
+destination: com.crypto.us.left
+
+[ Identities ]
+$($keys[0].PublicKey) $($keys[0].PrivateKey) [ping, upload]
+
+[ Peers ]
+com.crypto.us.right $($keys[1].PublicKey) [ping]
+"@
+        }
+
+        It 'Get-ChildItem remaphore.conf | ConvertFrom-RemaphoreConfig converts the file' {
+            $yaml = Get-ChildItem $script:Conf | ConvertFrom-RemaphoreConfig
+            $yaml | Should -BeLike '*com.crypto.us.left*'
+            $yaml | Should -BeLike '*nats://nats1:4222*'
+        }
+
+        It 'ConvertFrom-RemaphoreConfig: a piped path string converts that file' {
+            $yaml = $script:Conf | ConvertFrom-RemaphoreConfig
+            $yaml | Should -BeLike '*com.crypto.us.right*'
+        }
+    }
+}
+
+Describe 'Pipeline binding: foundation' {
+    It 'Start-RemoteOpsDevServer | New-RemoteOpsConfig writes the server''s Url' {
+        $path = Join-Path $script:Dir 'piped-server.yaml'
+        $script:Server | New-RemoteOpsConfig -Path $path -Destination com.example.piped | Out-Null
+        (Get-RemoteOpsConfig -ConfigPath $path).Servers | Should -Be @($script:Server.Url)
+    }
+
+    It 'Get-RemoteOpsDevServer takes ProcessId (or Id) by property name' {
+        ($script:Server | Get-RemoteOpsDevServer).ProcessId | Should -Be $script:Server.ProcessId
+        (Get-Process -Id $script:Server.ProcessId | Get-RemoteOpsDevServer).Url | Should -Be $script:Server.Url
+    }
+
+    Context 'dev servers of their own' {
+        It 'Get-RemoteOpsDevServer | Stop-RemoteOpsDevServer stops that server' {
+            $second = Start-RemoteOpsDevServer -Port 0
+            try {
+                $stopped = Get-RemoteOpsDevServer -ProcessId $second.ProcessId | Stop-RemoteOpsDevServer -PassThru
+                $stopped.ProcessId | Should -Be $second.ProcessId
+                Get-Process -Id $second.ProcessId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+                Test-Path $second.DataDirectory | Should -BeFalse
+            }
+            finally { Stop-RemoteOpsDevServer -ProcessId $second.ProcessId -ErrorAction SilentlyContinue }
+        }
+
+        It 'Get-Process | Stop-RemoteOpsDevServer stops it by Id' {
+            $third = Start-RemoteOpsDevServer -Port 0
+            try {
+                Get-Process -Id $third.ProcessId | Stop-RemoteOpsDevServer
+                Get-Process -Id $third.ProcessId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+                Get-RemoteOpsDevServer | Where-Object ProcessId -EQ $third.ProcessId | Should -BeNullOrEmpty
+            }
+            finally { Stop-RemoteOpsDevServer -ProcessId $third.ProcessId -ErrorAction SilentlyContinue }
+        }
+    }
+}
+
+Describe 'Pipeline binding: seaport' {
+    AfterEach {
+        Get-SeaportService | Unregister-SeaportService -Confirm:$false
+    }
+
+    It 'Register-SeaportService: a piped role string registers it' {
+        $svc = 'web@1.0.0' | Register-SeaportService
+        $svc.Role | Should -Be 'web@1.0.0'
+        (Get-SeaportService -Id $svc.Id).Role | Should -Be 'web@1.0.0'
+    }
+
+    It 'Register-SeaportService: Role, Port, Meta, HostName and Id bind by property name' {
+        $svc = [pscustomobject]@{ Role = 'api@2.0.0'; Port = 23777; Meta = @{ tier = 'gold' }; HostName = 'h-contract'; Id = 'apicontract' } |
+            Register-SeaportService
+        $found = Get-SeaportService -Id apicontract
+        foreach ($s in $svc, $found) {
+            $s.Role | Should -Be 'api@2.0.0'
+            $s.Port | Should -Be 23777
+            $s.Meta['tier'] | Should -Be 'gold'
+            $s.HostName | Should -Be 'h-contract'
+            $s.Id | Should -Be 'apicontract'
+        }
+    }
+
+    It 'Register-SeaportService: PortName binds by property name' {
+        $svc = [pscustomobject]@{ Role = 'multi@1.0.0'; PortName = 'http', 'metrics' } | Register-SeaportService
+        $svc.Ports.Keys | Sort-Object | Should -Be @('http', 'metrics')
+    }
+
+    It 'Get-SeaportService: a piped role pattern finds the service' {
+        $svc = Register-SeaportService db@3.1.0
+        ('db@3.x' | Get-SeaportService).Id | Should -Be $svc.Id
+    }
+
+    It 'Get-SeaportService: a piped service finds it again by its Role' {
+        $svc = Register-SeaportService cache@1.2.0
+        ($svc | Get-SeaportService).Id | Should -Be $svc.Id
+    }
+
+    It 'Wait-SeaportService: a piped pattern, or an object with a Role, returns the live match' {
+        $svc = Register-SeaportService queue@4.0.0
+        ('queue@4' | Wait-SeaportService -Timeout 10).Id | Should -Be $svc.Id
+        ([pscustomobject]@{ Role = 'queue@>=4' } | Wait-SeaportService -Timeout 10).Id | Should -Be $svc.Id
+    }
+
+    It 'Watch-SeaportService: an object with a Role watches that role' {
+        $svc = Register-SeaportService watched@1.0.0
+        Register-SeaportService other@1.0.0 | Out-Null
+        $events = [pscustomobject]@{ Role = 'watched' } | Watch-SeaportService -Existing -Timeout 1
+        @($events).Count | Should -Be 1
+        $events.Service.Id | Should -Be $svc.Id
+    }
+
+    It 'Set-SeaportService: a piped id, or a piped service, gets the metadata' {
+        $svc = Register-SeaportService meta@1.0.0
+        ($svc.Id | Set-SeaportService -Meta @{ color = 'blue' } -PassThru -Confirm:$false).Meta['color'] | Should -Be 'blue'
+        ($svc | Set-SeaportService -Meta @{ size = 'xl' } -PassThru -Confirm:$false).Meta['size'] | Should -Be 'xl'
+        $meta = (Get-SeaportService -Id $svc.Id).Meta
+        $meta['color'] | Should -Be 'blue'
+        $meta['size'] | Should -Be 'xl'
+    }
+
+    It 'Unregister-SeaportService: a piped id frees it' {
+        $svc = Register-SeaportService gone@1.0.0
+        $svc.Id | Unregister-SeaportService -Confirm:$false
+        Get-SeaportService gone | Should -BeNullOrEmpty
+    }
+
+    It 'Get-SeaportService | Unregister-SeaportService frees what was found' {
+        Register-SeaportService many@1.0.0 | Out-Null
+        Register-SeaportService many@1.1.0 | Out-Null
+        $kept = Register-SeaportService few@1.0.0
+        Get-SeaportService many | Unregister-SeaportService -Confirm:$false
+        Get-SeaportService many | Should -BeNullOrEmpty
+        (Get-SeaportService few).Id | Should -Be $kept.Id
+    }
+
+    It 'Start-SeaportService: an object with a Role starts that role' {
+        # A command that exits at once, with no restarts: the run ends with an error naming the piped role.
+        $failure = Get-ErrorContract {
+            [pscustomobject]@{ Role = 'job@1.0.0' } |
+                Start-SeaportService -Command sh, -c, 'exit 3' -MaxRestarts 0 -ErrorAction SilentlyContinue -ErrorVariable e; $e
+        }
+        $failure.Count | Should -Be 1
+        $failure.Record.TargetObject | Should -Be 'job@1.0.0'
+        $failure.Id | Should -Be 'RemoteOps.SeaportCommandFailed'
+        $failure.Category | Should -Be 'InvalidResult'
+    }
+}
+
+Describe 'Error ids and categories: foundation' {
+    BeforeAll {
+        $script:Broken = Join-Path $script:Dir 'broken.yaml'
+        Set-Content -Path $script:Broken -Value "servers: [nats://a:4222]`nsubjekt: x`n"
+        $script:PlainFile = Join-Path $script:Dir 'plain.txt'
+        Set-Content -Path $script:PlainFile -Value 'not a directory'
+    }
+
+    It 'New-RemoteOpsConfig: an existing file without -Force is ConfigExists (ResourceExists)' {
+        $r = Get-ErrorContract { New-RemoteOpsConfig -Path $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigExists'
+        $r.Category | Should -Be 'ResourceExists'
+    }
+
+    It 'New-RemoteOpsConfig: a path under a file is ConfigWriteFailed (WriteError)' {
+        $r = Get-ErrorContract { New-RemoteOpsConfig -Path (Join-Path $script:PlainFile 'c.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'Get-RemoteOpsConfig: a missing file is ConfigInvalid (ObjectNotFound), a broken one ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Get-RemoteOpsConfig -ConfigPath (Join-Path $script:Dir 'none.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r = Get-ErrorContract { Get-RemoteOpsConfig -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike '*subjekt*'
+    }
+
+    It 'Test-RemoteOpsConfig: a config that does not load is ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Test-RemoteOpsConfig -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'Disconnect-RemoteOps: a config that does not load is ConfigInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Disconnect-RemoteOps -ConfigPath $script:Broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'New-RemoteOpsIdentity: a verb against the verb rule is InvalidVerb (InvalidArgument)' {
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Verb 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.InvalidVerb'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'New-RemoteOpsIdentity: an existing key file is KeyFileExists (ResourceExists), a path under a file KeyWriteFailed (WriteError)' {
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Path $script:PlainFile -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.KeyFileExists'
+        $r.Category | Should -Be 'ResourceExists'
+        $r = Get-ErrorContract { New-RemoteOpsIdentity -Path (Join-Path $script:PlainFile 'k.key') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.KeyWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'ConvertFrom-RemaphoreConfig: a bad line is ConfigInvalid, an existing -OutFile ConfigExists, one under a file ConfigWriteFailed' {
+        $bad = Join-Path $script:Dir 'bad-remaphore.conf'
+        Set-Content -Path $bad -Value "server: nats://n:4222`n[ Peers ]`ncom.x.y notakey [ping]`n"
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $bad -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $good = Join-Path $script:Dir 'good-remaphore.conf'
+        Set-Content -Path $good -Value "server: nats://n:4222`n"
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $good -OutFile $script:PlainFile -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigExists'
+        $r.Category | Should -Be 'ResourceExists'
+        $r = Get-ErrorContract { ConvertFrom-RemaphoreConfig -Path $good -OutFile (Join-Path $script:PlainFile 'c.yaml') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigWriteFailed'
+        $r.Category | Should -Be 'WriteError'
+    }
+
+    It 'Start-RemoteOpsDevServer: a port in use is DevServerFailed (ResourceUnavailable)' {
+        $r = Get-ErrorContract { Start-RemoteOpsDevServer -Port $script:Server.Port -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerFailed'
+        $r.Category | Should -Be 'ResourceUnavailable'
+    }
+
+    It 'Get-RemoteOpsDevServer: an id that is no process is DevServerNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Get-RemoteOpsDevServer -ProcessId $script:NoSuchPid -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Stop-RemoteOpsDevServer: an id that is no process is DevServerNotFound (ObjectNotFound); a process that is not a nats-server DevServerNotStopped' {
+        $r = Get-ErrorContract { Stop-RemoteOpsDevServer -ProcessId $script:NoSuchPid -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r = Get-ErrorContract { Stop-RemoteOpsDevServer -ProcessId $PID -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.DevServerNotStopped'
+        $r.Category | Should -Be 'InvalidArgument'
+        Get-Process -Id $PID | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Error ids and categories: remaphore' {
+    It 'Send-Remaphore: a verb against the verb rule, or a subject NATS cannot carry, is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Send-Remaphore x -Verb 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r = Get-ErrorContract { Send-Remaphore x -Subject ('s' * 5000) -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Send-Remaphore: an -Identity the config does not hold is IdentityError (InvalidArgument)' {
+        $stranger = New-RemoteOpsIdentity
+        $r = Get-ErrorContract { Send-Remaphore x -Identity $stranger.PublicKey -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.IdentityError'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Send-Remaphore: a malformed -Destination is a parameter validation error' {
+        $r = Get-ErrorContract { Send-Remaphore x -Destination 'a..b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'ParameterArgumentValidationError'
+        $r.Category | Should -Be 'InvalidData'
+    }
+
+    It 'Wait-Remaphore: nothing before -Timeout is RemaphoreTimeout (OperationTimeout)' {
+        $r = Get-ErrorContract { Wait-Remaphore -Uuid never-sent -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreTimeout'
+        $r.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'Wait-Remaphore: a -Command that cannot start is RemaphoreCommandFailed (ObjectNotFound), before the wait' {
+        $r = Get-ErrorContract { Wait-Remaphore -Command /no/such/program -Timeout 30 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreCommandFailed'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Wait-Remaphore: a -Sender that is not a public key, or -Destination with -AnyDestination, is RemaphoreInvalidArgument' {
+        $r = Get-ErrorContract { Wait-Remaphore -Sender 'é' -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r = Get-ErrorContract { Wait-Remaphore -Destination com.example.web1 -AnyDestination -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Wait-Remaphore: a -ScriptBlock that throws is RemaphoreScriptBlockFailed (OperationStopped)' {
+        Send-Remaphore boom -Uuid sb-fails -Latch
+        $r = Get-ErrorContract { Wait-Remaphore -Uuid sb-fails -Timeout 30 -ScriptBlock { throw 'boom' } -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreScriptBlockFailed'
+        $r.Category | Should -Be 'OperationStopped'
+        Clear-RemaphoreLatch -Uuid sb-fails -Confirm:$false
+    }
+
+    It 'Wait-Remaphore: a config whose destination is no node name is ConfigInvalid (InvalidData), naming the key' {
+        $path = Join-Path $script:Dir 'wildcard-destination.yaml'
+        (Get-Content -Raw $script:Config) -replace '(?m)^destination: .*$', 'destination: com.example.*' | Set-Content -Path $path
+        $r = Get-ErrorContract { Wait-Remaphore -ConfigPath $path -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike "*key 'destination'*"
+    }
+
+    It 'Invoke-Remaphore: an expected responder that stays silent is RemaphoreNoReply (OperationTimeout)' {
+        $r = Get-ErrorContract { Invoke-Remaphore x -Destination com.example.db1 -ExpectedResponder com.example.db1 -Timeout 0.5 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreNoReply'
+        $r.Category | Should -Be 'OperationTimeout'
+        $r.Record.TargetObject | Should -Be 'com.example.db1'
+    }
+
+    It 'Invoke-Remaphore: a verb against the verb rule is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-Remaphore x -Verb 'a,b' -Timeout 1 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Get-RemaphoreLatch: a subject that is no NATS subject token is RemaphoreInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Get-RemaphoreLatch -Subject 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Clear-RemaphoreLatch: an unknown -Key is RemaphoreLatchNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Clear-RemaphoreLatch -Key no-such-key -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.RemaphoreLatchNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Record.TargetObject | Should -Be 'no-such-key'
+    }
+}
+
+Describe 'Error ids and categories: seaport' {
+    AfterEach {
+        Get-SeaportService | Unregister-SeaportService -Confirm:$false
+    }
+
+    It 'Register-SeaportService: what the wire cannot carry is SeaportInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.0 -HostName ('h' * 5000) -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        Get-SeaportService web | Should -BeNullOrEmpty
+    }
+
+    It 'Register-SeaportService: an id taken is SeaportConflict (ResourceExists)' {
+        Register-SeaportService web@1.0.0 -Id taken | Out-Null
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.1 -Id taken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportConflict'
+        $r.Category | Should -Be 'ResourceExists'
+        (Get-SeaportService -Id taken).Role | Should -Be 'web@1.0.0'
+    }
+
+    It 'Register-SeaportService: an identity not in seaport.authorized is SeaportRejected (SecurityError)' {
+        $other = New-RemoteOpsIdentity
+        $path = Join-Path $script:Dir 'authorized.yaml'
+        Set-Content -Path $path -Value ((Get-Content -Raw $script:Config) + "  authorized: [$($other.PublicKey)]`n")
+        $r = Get-ErrorContract { Register-SeaportService web@1.0.0 -ConfigPath $path -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportRejected'
+        $r.Category | Should -Be 'SecurityError'
+    }
+
+    It 'Get-SeaportService: an -Id not found is SeaportNotFound (ObjectNotFound), one per id' {
+        $r = Get-ErrorContract { Get-SeaportService -Id nosuch1, nosuch2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Count | Should -Be 2
+    }
+
+    It 'Set-SeaportService: an unknown id is SeaportNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Set-SeaportService nosuch @{ a = 'b' } -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Unregister-SeaportService: an unknown id is SeaportNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Unregister-SeaportService nosuch -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Wait-SeaportService: nothing live before -Timeout is SeaportTimeout (OperationTimeout)' {
+        $r = Get-ErrorContract { Wait-SeaportService nosuch -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportTimeout'
+        $r.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'Watch-SeaportService: a malformed role pattern is a parameter validation error naming the range' {
+        $r = Get-ErrorContract { Watch-SeaportService 'web@>>1' -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'ParameterArgumentValidationError'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike "*'>>1' is not an npm-style semver range*"
+    }
+
+    It 'Start-SeaportService: a program that cannot start is SeaportCommandNotFound (ObjectNotFound), at once' {
+        $r = Get-ErrorContract { Start-SeaportService web@1.0.0 -Command /no/such/program -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.SeaportCommandNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        Get-SeaportService web | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Error ids and categories: an unreachable server' {
+    # Each tool names the same failure its own way: remaphore ConnectionError, seaport SeaportUnavailable; both ConnectionError.
+    It '<Name> is <Id> (ConnectionError)' -ForEach @(
+        @{ Name = 'Send-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Send-Remaphore x -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Wait-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Wait-Remaphore -Uuid u -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Invoke-Remaphore'; Id = 'RemoteOps.ConnectionError'; Call = { Invoke-Remaphore x -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-RemaphoreLatch'; Id = 'RemoteOps.ConnectionError'; Call = { Get-RemaphoreLatch -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Clear-RemaphoreLatch'; Id = 'RemoteOps.ConnectionError'; Call = { Clear-RemaphoreLatch -Confirm:$false -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-RemoteOpsConfig -TestConnection'; Id = 'RemoteOps.ConnectionError'; Call = { Get-RemoteOpsConfig -TestConnection -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Register-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Register-SeaportService web@1.0.0 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Get-SeaportService -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Wait-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Wait-SeaportService web -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Watch-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Watch-SeaportService -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+    ) {
+        $r = Get-ErrorContract $Call
+        $r.Id | Should -Be $Id
+        $r.Category | Should -Be 'ConnectionError'
+    }
+}
