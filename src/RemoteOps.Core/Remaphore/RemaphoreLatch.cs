@@ -32,6 +32,15 @@ public static class RemaphoreLatchStore
     /// 16 hex digits), a comma, the base58 signature (at most 88 characters), a newline, the message.</summary>
     public static int ValueLength(int wireLength) => 16 + 1 + 88 + 1 + wireLength;
 
+    /// <summary>The full subject a -Subject suffix names, refused as Send-Remaphore refuses it (bad tokens, longer than
+    /// NATS carries): a filter that could never match is an error, not an empty answer.</summary>
+    public static string FilterSubject(RemoteOpsConfig config, string suffix)
+    {
+        var subject = RemaphoreWire.MessageSubject(config.Subject, RemaphoreClient.ValidateSubject(suffix));
+        if (NatsLimits.SubjectProblem(subject) is { } problem) throw new RemaphoreArgumentException($"-Subject is too long: {problem}.");
+        return subject;
+    }
+
     /// <summary>Latch signatures are made for this purpose only.</summary>
     public static readonly SignatureDomain Domain = new("remaphore-latch");
 

@@ -114,4 +114,20 @@ public class RemaphoreLatchCmdletTests(RemaphoreServerFixture nats) : IClassFixt
         Assert.True((bool)r.Output[0].BaseObject);
         Assert.False((bool)r.Output[1].BaseObject);
     }
+
+    [Fact]
+    public void A_subject_filter_longer_than_NATS_carries_is_a_clear_error_not_an_empty_answer()
+    {
+        using var fleet = new RemaphoreFleet(nats.Server);
+        var (_, b) = fleet.Pair();
+        using var pwsh = new Pwsh();
+        foreach (var cmdlet in new[] { "Get-RemaphoreLatch", "Clear-RemaphoreLatch -Confirm:$false" })
+        {
+            var r = pwsh.Run($"param($c, $s) {cmdlet} -Subject $s -ConfigPath $c", new Hashtable { ["c"] = b.ConfigPath, ["s"] = new string('s', 5000) });
+            var error = Assert.Single(r.Errors);
+            Assert.StartsWith("RemoteOps.RemaphoreInvalidArgument", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.Empty(r.Output);
+        }
+    }
 }

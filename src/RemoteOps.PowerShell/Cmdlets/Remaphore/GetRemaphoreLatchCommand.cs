@@ -43,6 +43,5 @@ public sealed class GetRemaphoreLatchCommand : ConfiguredCmdlet
 internal static class RemaphoreLatchFilter
 {
     public static (string? Subject, byte[]? Uuid) Resolve(RemoteOps.Config.RemoteOpsConfig config, string? subject, string? uuid) =>
-        (subject is null ? null : RemaphoreWire.MessageSubject(config.Subject, RemaphoreClient.ValidateSubject(subject)),
-         uuid is null ? null : RemaphoreWire.UuidBytes(uuid));
+        (subject is null ? null : RemaphoreLatchStore.FilterSubject(config, subject), uuid is null ? null : RemaphoreWire.UuidBytes(uuid));
 }
