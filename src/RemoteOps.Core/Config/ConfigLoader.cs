@@ -139,6 +139,7 @@ public static class ConfigLoader
                     defaultIdentityLine = (int)value.Start.Line;
                     break;
                 case "max_payload": config = config with { MaxPayload = reader.Int(value, key, 1, 8 * 1024 * 1024) }; break;
+                case "replicas": config = config with { Replicas = reader.Int(value, key, 1, MaxReplicas) }; break;
                 case "identities": config = config with { Identities = reader.Sequence(value, key).Select(item => ReadIdentity(reader, item, key, warn)).ToArray() }; break;
                 case "peers": config = config with { Peers = reader.Sequence(value, key).Select(item => ReadPeer(reader, item, key)).ToArray() }; break;
                 default:
@@ -159,6 +160,9 @@ public static class ConfigLoader
     /// <summary>The largest allow_skew: a day covers any clock that is set at all, and keeps the replay window (which is
     /// allow_skew on each side) and its arithmetic small.</summary>
     public static readonly TimeSpan MaxAllowSkew = TimeSpan.FromDays(1);
+
+    /// <summary>JetStream keeps at most 5 replicas of a stream.</summary>
+    public const int MaxReplicas = 5;
 
     /// <summary>The YAML stream, through <see cref="YamlGuard"/>; every syntax problem as a located <see cref="ConfigException"/>.</summary>
     private static YamlStream LoadYaml(string yaml, string path)
@@ -211,7 +215,7 @@ public static class ConfigLoader
 
     /// <summary>The shared top-level keys, in the order the unknown-key message lists them (before the tools' keys).</summary>
     public static readonly IReadOnlyList<string> SharedKeys =
-        ["servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "destination", "allow_skew", "default_identity", "identities", "peers", "max_payload"];
+        ["servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "destination", "allow_skew", "default_identity", "identities", "peers", "max_payload", "replicas"];
 
     /// <summary>Shared keys that are read but not advertised: server is the singular spelling of servers.</summary>
     internal static readonly IReadOnlyList<string> SharedAliases = ["server"];

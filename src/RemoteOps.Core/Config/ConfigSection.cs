@@ -11,6 +11,10 @@ public abstract record ConfigSection
 
     /// <summary>Keys this section grants a trust-store scope (seaport.authorized grants "seaport"); none by default.</summary>
     public virtual IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => [];
+
+    /// <summary>The grants as the whole config resolves them: a section that names peers by destination (steward's
+    /// allowed senders) maps them to keys here. <see cref="TrustGrants"/> by default.</summary>
+    public virtual IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrantsFor(RemoteOpsConfig config) => TrustGrants;
 }
 
 /// <summary>Reads one tool's keys: either a nested mapping (<see cref="SectionName"/>, e.g. <c>seaport:</c>) or keys at

@@ -26,6 +26,8 @@ public sealed record RemoteOpsConfig
     public IReadOnlyList<PeerConfig> Peers { get; init; } = [];
     /// <summary>Largest payload accepted for sending or acting on.</summary>
     public int MaxPayload { get; init; } = 64 * 1024;
+    /// <summary>JetStream replicas of every stream and bucket the module creates, 1..5 (a cluster's largest).</summary>
+    public int Replicas { get; init; } = 1;
 
     /// <summary>The tool sections the file gave (or a test built in memory); <see cref="Section{T}"/> supplies
     /// the defaults of any other.</summary>
@@ -51,7 +53,7 @@ public sealed record RemoteOpsConfig
     public RemoteOpsConfig WithSection<T>(Func<T, T> change) where T : ConfigSection, new() => WithSection(change(Section<T>()));
 
     /// <summary>Scopes of the trust store and the keys each tool section grants them (seaport.authorized → "seaport").</summary>
-    public IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => Sections.SelectMany(s => s.TrustGrants);
+    public IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrants => Sections.SelectMany(s => s.TrustGrantsFor(this));
 
     /// <summary>Identity key of this config for connection sharing: same servers and credentials share one connection.</summary>
     public string ConnectionKey =>
