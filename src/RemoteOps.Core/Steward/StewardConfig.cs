@@ -45,6 +45,12 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>True when this node serves <paramref name="method"/> (it is listed under methods:).</summary>
     public bool Serves(StewardMethod method) => Methods.ContainsKey(method);
 
+    /// <summary>Whether this node runs <paramref name="method"/> for the peer with key <paramref name="sender"/>: the method
+    /// is listed and the sender is among its resolved keys. Not TrustStore.IsAuthorized, which lets anyone use a scope
+    /// with no keys (seaport's "no authorized list" meaning): for steward, no key means nobody.</summary>
+    public static bool IsAllowed(StewardConfig section, Identity.TrustStore trust, StewardMethod method, string sender) =>
+        section.Serves(method) && trust.Granted(StewardMethods.TrustScope(method)).Contains(sender);
+
     /// <summary>Every listed method grants the scope "steward.&lt;Method&gt;" to the public keys of the peers its
     /// <c>allowed</c> names: a destination grants the keys of the peers with that destination, '*' every configured
     /// peer's key, and a destination no peer has grants nothing. A listed method whose senders resolve to no key is then
