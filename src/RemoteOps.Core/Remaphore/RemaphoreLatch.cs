@@ -219,6 +219,16 @@ public static class RemaphoreLatchStore
         Action<string> note, CancellationToken cancellationToken) =>
         await ListAsync(await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false), config, subject, uuid, verified, note, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Of <paramref name="latches"/> (a listing), those under <paramref name="keys"/>, and the keys none has
+    /// (Clear-RemaphoreLatch -Key: the listing is read once for a whole pipeline of keys).</summary>
+    public static (IReadOnlyList<RemaphoreLatchEntry> Found, IReadOnlyList<string> Missing) SelectKeys(IReadOnlyList<RemaphoreLatchEntry> latches, IEnumerable<string> keys)
+    {
+        var wanted = keys.ToHashSet(StringComparer.Ordinal);
+        var found = latches.Where(l => wanted.Contains(l.Key)).ToList();
+        var present = found.Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+        return (found, wanted.Where(k => !present.Contains(k)).ToList());
+    }
+
     /// <summary>As <see cref="DeleteAsync(NatsConnection, RemoteOpsConfig, string, CancellationToken)"/> on the config's shared connection.</summary>
     public static async Task<bool> DeleteAsync(RemoteOpsConfig config, string key, CancellationToken cancellationToken) =>
         await DeleteAsync(await ConnectionPool.GetAsync(config, cancellationToken).ConfigureAwait(false), config, key, cancellationToken).ConfigureAwait(false);

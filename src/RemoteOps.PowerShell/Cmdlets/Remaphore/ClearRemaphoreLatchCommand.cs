@@ -45,9 +45,9 @@ public sealed class ClearRemaphoreLatchCommand : ConfiguredCmdlet
                 if (ParameterSetName == "Key")
                 {
                     _all ??= await RemaphoreLatchStore.ListAsync(config, null, null, verified: false, output.WriteVerbose, ct).ConfigureAwait(false);
-                    var wanted = Key!.ToHashSet(StringComparer.Ordinal);
-                    targets = _all.Where(l => wanted.Contains(l.Key));
-                    foreach (var missing in wanted.Where(k => _all.All(l => l.Key != k)))
+                    var (found, absent) = RemaphoreLatchStore.SelectKeys(_all, Key!);
+                    targets = found;
+                    foreach (var missing in absent)
                         output.WriteError(new ItemNotFoundException($"No latch with key '{missing}' in bucket '{config.LatchBucket}'."),
                             "RemoteOps.RemaphoreLatchNotFound", ErrorCategory.ObjectNotFound, missing);
                 }
