@@ -57,6 +57,7 @@ if ($IsLinux -and ($env:PATH -split [IO.Path]::PathSeparator) -notcontains '/usr
 $script:Built = $false
 # Suite name -> @{ Passed; Failed; Note }, in the order run.
 $script:Results = [ordered]@{}
+$script:FailureMessages = [System.Collections.Generic.List[string]]::new()
 
 function Invoke-Dotnet {
     Write-Host "dotnet $($args -join ' ')" -ForegroundColor Cyan
@@ -101,7 +102,15 @@ function Invoke-XunitTests {
     #   Passed!  - Failed:     0, Passed:   293, Skipped:     0, Total:   293, Duration: 14 s - RemoteOps.Core.Tests.dll (net10.0)
     # (.trx files would do too, but their default names are per second and can collide between test projects.)
     $passed = 0; $failed = 0; $assemblies = 0
+    $failedNames = [System.Collections.Generic.List[string]]::new()
+    $script:FailureMessages = [System.Collections.Generic.List[string]]::new()
+    $inMessage = $false
     & dotnet @arguments | ForEach-Object {
+        # '  Failed RemoteOps.Core.Tests.X.Y [12 ms]' and its error message (up to 'Stack Trace:') are repeated in the
+        # closing summary, since CI logs keep only the tail.
+        if ($_ -match '^\s+Failed\s+(\S+)\s+\[') { $failedNames.Add($Matches[1]); $script:FailureMessages.Add($_); $inMessage = $true }
+        elseif ($inMessage -and $_ -match '^\s+Stack Trace:') { $inMessage = $false }
+        elseif ($inMessage -and $script:FailureMessages.Count -lt 200) { $script:FailureMessages.Add($_) }
         if ($_ -match '^\s*(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+),\s+Total:\s+(\d+)') {
             $failed += [int]$Matches[2]; $passed += [int]$Matches[3]; $assemblies++
         }
@@ -117,6 +126,9 @@ function Invoke-XunitTests {
     }
     elseif ($assemblies -eq 0) {
         $note = 'no test assembly reported a summary'
+    }
+    if ($failedNames.Count -gt 0) {
+        $note = (@($note, "failed: $($failedNames -join ', ')") | Where-Object { $_ }) -join '; '
     }
     $script:Results['xunit'] = @{ Passed = $passed; Failed = $failed; Note = $note }
 }
@@ -147,6 +159,9 @@ function Invoke-PesterTests {
         # A failing BeforeAll/AfterAll or a file that cannot be discovered fails blocks or containers, not tests.
         $failed = 1
         $note = "Pester result $($s.Result) ($($s.FailedBlocks) failed block(s), $($s.FailedContainers) failed container(s)); counted as 1 failure"
+    }
+    if ($s.FailedNames) {
+        $note = (@($note, "failed: $(@($s.FailedNames) -join ', ')") | Where-Object { $_ }) -join '; '
     }
     if ([int]$s.Skipped -gt 0 -or [int]$s.NotRun -gt 0) {
         $note = (@($note, "$($s.Skipped) skipped, $($s.NotRun) not run") | Where-Object { $_ }) -join '; '
@@ -186,6 +201,11 @@ if ($script:Results.Count -gt 0) {
     # The summary, one line per suite, then the closing line CI reads: 'Total: <n> passed, <n> failed'.
     $passed = 0; $failed = 0
     Write-Host ''
+    if ($script:FailureMessages -and $script:FailureMessages.Count -gt 0) {
+        Write-Host 'xunit failures:'
+        $script:FailureMessages | ForEach-Object { Write-Host $_ }
+        Write-Host ''
+    }
     foreach ($name in $script:Results.Keys) {
         $r = $script:Results[$name]
         $passed += $r.Passed; $failed += $r.Failed

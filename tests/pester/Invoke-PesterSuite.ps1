@@ -19,4 +19,5 @@ $r = Invoke-Pester -Configuration $configuration
 [ordered]@{
     Result = [string]$r.Result; Passed = $r.PassedCount; Failed = $r.FailedCount; Skipped = $r.SkippedCount
     NotRun = $r.NotRunCount; FailedBlocks = $r.FailedBlocksCount; FailedContainers = $r.FailedContainersCount
+    FailedNames = @($r.Failed | ForEach-Object { $_.ExpandedPath })
 } | ConvertTo-Json | Set-Content -Path $Summary
