@@ -16,6 +16,10 @@ public sealed record StewardConfig : ConfigSection
     public string Stream { get; init; } = "steward";
     /// <summary>The key-value bucket of status and results, keyed by message id.</summary>
     public string ResultsBucket { get; init; } = "steward_results";
+    /// <summary>The key-value bucket of the node registry (each agent writes its own presence).</summary>
+    public string NodesBucket { get; init; } = "steward_nodes";
+    /// <summary>How often an agent rewrites its presence in the node registry; a node is offline after three.</summary>
+    public TimeSpan HelloInterval { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>The agent's local store; null means <see cref="DefaultDataDirectory"/>.</summary>
     public string? DataDirectory { get; init; }
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -70,6 +74,7 @@ public sealed record StewardConfig : ConfigSection
     // The record's generated equality would compare the method map by reference.
     public bool Equals(StewardConfig? other) =>
         other is not null && Central == other.Central && Stream == other.Stream && ResultsBucket == other.ResultsBucket
+        && NodesBucket == other.NodesBucket && HelloInterval == other.HelloInterval
         && DataDirectory == other.DataDirectory && AckTimeout == other.AckTimeout && Retries == other.Retries
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
         && Methods.Count == other.Methods.Count
@@ -85,7 +90,7 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override string Tool => "steward";
     public override string? SectionName => "steward";
     public override IReadOnlyList<string> Keys { get; } =
-        ["central", "stream", "results_bucket", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods"];
+        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -108,6 +113,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.central" => current with { Central = reader.DestinationName(value, key) },
         "steward.stream" => current with { Stream = reader.BucketName(value, key) ?? current.Stream },
         "steward.results_bucket" => current with { ResultsBucket = reader.BucketName(value, key) ?? current.ResultsBucket },
+        "steward.nodes_bucket" => current with { NodesBucket = reader.BucketName(value, key) ?? current.NodesBucket },
+        "steward.hello_interval" => current with { HelloInterval = reader.Duration(value, key, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) },
         "steward.data_directory" => current with { DataDirectory = reader.PathValue(value, key) },
         "steward.ack_timeout" => current with { AckTimeout = reader.Duration(value, key, MinAckTimeout, MaxAckTimeout) },
         "steward.retries" => current with { Retries = reader.Int(value, key, 0, MaxRetries) },

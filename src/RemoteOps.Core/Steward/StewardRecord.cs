@@ -1,0 +1,73 @@
+using RemoteOps.Identity;
+
+namespace RemoteOps.Steward;
+
+/// <summary>The status (and, once final, the result) of one message on one node: the value under the message id in the
+/// results bucket, signed (<see cref="Domain"/>). The sender writes Queued, NoAck and Cancelled; the node every other
+/// status. Each write is a compare-and-set on the key's revision, and <see cref="StewardStatuses.MayMove"/> says which
+/// moves are allowed, so two writers never both win.</summary>
+public sealed record StewardRecord
+{
+    public static readonly SignatureDomain Domain = new("steward-result");
+
+    public required string MessageId { get; init; }
+    public required string Node { get; init; }
+    public required StewardMethod Method { get; init; }
+    /// <summary>The sender's public key, base58.</summary>
+    public required string Sender { get; init; }
+    public required StewardStatus Status { get; init; }
+    public required DateTimeOffset Created { get; init; }
+    public required DateTimeOffset Updated { get; init; }
+    /// <summary>When a message still queued becomes NoAck: Created + ackTimeout × (retries + 1).</summary>
+    public required DateTimeOffset Expires { get; init; }
+    public int Attempts { get; init; }
+    public int? ExitCode { get; init; }
+    public string Output { get; init; } = "";
+    public string Error { get; init; } = "";
+    public DateTimeOffset? Started { get; init; }
+    public DateTimeOffset? Finished { get; init; }
+    /// <summary>Output bytes dropped beyond max_output (the marker at the end of Output says so too).</summary>
+    public long Dropped { get; init; }
+    /// <summary>Streaming methods: how many output chunks the node published (the last sequence number).</summary>
+    public long Chunks { get; init; }
+    /// <summary>Where the reply goes: the reply method and its arguments, as the sender asked, so that whoever receives
+    /// the reply later (Receive-StewardReply, the sender's node agent) can run it.</summary>
+    public StewardMethod? ReplyMethod { get; init; }
+    public IReadOnlyList<string> ReplyArgs { get; init; } = [];
+    public string? Directory { get; init; }
+    public string? FileName { get; init; }
+}
+
+/// <summary>One line of a streaming method's output: published on <c>&lt;stream&gt;.out.&lt;id&gt;</c>, numbered from 1,
+/// signed by the node (<see cref="Domain"/>).</summary>
+public sealed record StewardChunk
+{
+    public static readonly SignatureDomain Domain = new("steward-output");
+
+    public required string MessageId { get; init; }
+    public required string Node { get; init; }
+    public required long Sequence { get; init; }
+    public required string Line { get; init; }
+    public required DateTimeOffset Time { get; init; }
+}
+
+/// <summary>A node's presence in the node registry (<c>steward.nodes_bucket</c>), written by its own agent when it
+/// starts and every <see cref="Interval"/>, signed by the node (<see cref="Domain"/>). A node is online while its last
+/// record is younger than three of its own intervals.</summary>
+public sealed record StewardNodeRecord
+{
+    public static readonly SignatureDomain Domain = new("steward-node");
+
+    public required string Name { get; init; }
+    public required string PublicKey { get; init; }
+    public string Version { get; init; } = "";
+    public string OS { get; init; } = "";
+    /// <summary>The methods served and who may call them (peer destinations or '*').</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    public required DateTimeOffset Started { get; init; }
+    public required DateTimeOffset LastSeen { get; init; }
+    public required TimeSpan Interval { get; init; }
+    public DateTimeOffset? LastCommand { get; init; }
+
+    public bool IsOnline(DateTimeOffset now) => now - LastSeen <= Interval * 3;
+}
