@@ -13,6 +13,7 @@ public static class Program
         ["remaphore-micro"] = RemaphoreMicroBenchmarks.RunAsync,
         ["seaport"] = SeaportBenchmarks.RunAsync,
         ["seaport-micro"] = SeaportMicroBenchmarks.RunAsync,
+        ["steward"] = StewardBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
