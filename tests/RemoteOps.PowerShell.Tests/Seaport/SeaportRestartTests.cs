@@ -11,7 +11,9 @@ public class SeaportRestartTests(RemaphoreServerFixture nats) : IClassFixture<Re
     [Fact]
     public async Task After_a_server_restart_registrations_are_back_and_a_watcher_resumes_without_losing_or_duplicating_events()
     {
-        using var space = new SeaportSpace(nats.Server, heartbeat: "300ms");
+        // A timeout far beyond any restart: on a loaded machine a restart can outlast a few heartbeats, and the watcher
+        // then rightly reports Expired and Registered again. This test is about events across the restart, not expiry.
+        using var space = new SeaportSpace(nats.Server, heartbeat: "300ms", timeout: "60s");
         var (config, _) = space.Node("a");
         var p = new Hashtable { ["c"] = config };
         using var owner = new Pwsh();
