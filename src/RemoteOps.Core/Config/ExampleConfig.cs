@@ -51,6 +51,9 @@ servers:
 #  ca: /etc/remoteops/ca.pem
 #  cert: /etc/remoteops/client.pem
 #  key: /etc/remoteops/client-key.pem
+# inbox_prefix: the subject prefix of this client's reply inboxes (default _INBOX). Give each NATS user its own
+# (_INBOX_<user>) when the server's permissions keep users to their own replies, as steward's do.
+#inbox_prefix: _INBOX_me
 
 # ---- Remaphore (signed remote semaphores) ---------------------------------------------------
 # subject: the NATS subject root; messages travel on <subject>.all, or <subject>.<name> with -Subject.

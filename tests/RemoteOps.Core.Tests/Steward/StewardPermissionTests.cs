@@ -38,7 +38,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
 
     private sealed record User(RemoteOpsConfig Config, NatsConnection Connection, SigningKey Key, ConcurrentQueue<string> Refusals);
 
-    private async Task<User> ConnectAsync(string user, string destination)
+    private async Task<User> ConnectAsync(string user, string destination, string? inboxPrefix = null)
     {
         var key = SigningKey.Generate();
         var config = ConfigLoader.Parse($"""
@@ -46,6 +46,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
             user: {user}
             password: {user}-secret
             destination: {destination}
+            {(inboxPrefix is null ? "" : "inbox_prefix: " + inboxPrefix)}
             default_identity: {key.PublicBase58}
             identities:
               - public: {key.PublicBase58}
@@ -120,7 +121,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         await opJs.CreateOrUpdateConsumerAsync(Names.Stream, NodeConsumer(Web2));
 
         // ---- web1: what it may do, through the same client calls the agent makes ----
-        var web1 = await ConnectAsync("web1", Web1);
+        var web1 = await ConnectAsync("web1", Web1, "_INBOX_web1");
         var store = await StewardStore.OpenAsync(web1.Connection, web1.Config, default);
         var consumer = await store.JetStream.CreateOrUpdateConsumerAsync(Names.Stream, NodeConsumer(Web1));
         consumer = await store.JetStream.GetConsumerAsync(Names.Stream, StewardSubjects.ConsumerName(Web1));
@@ -150,6 +151,11 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
             Name = Web1, PublicKey = web1.Key.PublicBase58, Started = DateTimeOffset.UtcNow, LastSeen = DateTimeOffset.UtcNow, Interval = TimeSpan.FromSeconds(30),
         }, web1.Key, default);
         Assert.True((await opStore.Nodes.GetEntryAsync<byte[]>(StewardStore.NodeKey(Web1))).Value!.Length > 0);
+        // Reading the registry (a watch: an ordered consumer delivering to its own inbox) and a results record.
+        Assert.Contains(await store.ListNodesAsync(default), n => n.Name == Web1);
+        var stored = (await store.GetAsync(record.MessageId, default))!.Value;
+        Assert.True(stored.Valid, stored.Problem);
+        Assert.Equal(StewardStatus.Delivered, stored.Record!.Status);
         await store.PublishChunkAsync(new StewardChunk { MessageId = record.MessageId, Node = Web1, Sequence = 1, Line = "out", Time = DateTimeOffset.UtcNow }, web1.Key, default);
         var outputs = (await opJs.GetStreamAsync(Names.Stream, new StreamInfoRequest { SubjectsFilter = Names.AllOutput })).Info.State.Subjects;
         Assert.Equal([Names.Output(record.MessageId)], outputs!.Keys);
@@ -157,19 +163,19 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
 
         // ---- web1: what it may not do ----
         // Send a command, to another node or to itself.
-        await AssertRefusedAsync(web1, Names.Command(Web2), Encoding.UTF8.GetBytes("evil"), replyTo: "_INBOX.evil");
-        await AssertRefusedAsync(web1, Names.Command(Web1), Encoding.UTF8.GetBytes("evil"), replyTo: "_INBOX.evil");
+        await AssertRefusedAsync(web1, Names.Command(Web2), Encoding.UTF8.GetBytes("evil"), replyTo: "_INBOX_web1.evil");
+        await AssertRefusedAsync(web1, Names.Command(Web1), Encoding.UTF8.GetBytes("evil"), replyTo: "_INBOX_web1.evil");
         // Pull from web2's consumer, look it up, or ack for it.
         var web2Consumer = StewardSubjects.ConsumerName(Web2);
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.MSG.NEXT.steward.{web2Consumer}", Encoding.UTF8.GetBytes("{\"batch\":1}"), replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.INFO.steward.{web2Consumer}", replyTo: "_INBOX.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.MSG.NEXT.steward.{web2Consumer}", Encoding.UTF8.GetBytes("{\"batch\":1}"), replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.INFO.steward.{web2Consumer}", replyTo: "_INBOX_web1.steal");
         await AssertRefusedAsync(web1, $"$JS.ACK.steward.{web2Consumer}.1.2.2.0.0");
         // Make its own consumer read web2's subject, or every subject: with another filter, without one, the legacy way.
         var own = StewardSubjects.ConsumerName(Web1);
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.CREATE.steward.{own}.{Names.Command(Web2)}", replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.CREATE.steward.{own}", replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.DURABLE.CREATE.steward.{own}", replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, "$JS.API.CONSUMER.CREATE.steward", replyTo: "_INBOX.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.CREATE.steward.{own}.{Names.Command(Web2)}", replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.CREATE.steward.{own}", replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.DURABLE.CREATE.steward.{own}", replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, "$JS.API.CONSUMER.CREATE.steward", replyTo: "_INBOX_web1.steal");
         // The one create subject it may use names the filter, and the server holds the request body to it: a body
         // that asks for every command subject (or web2's) under that subject is an API error, and changes nothing.
         foreach (var filter in new[] { Names.AllCommands, Names.Command(Web2) })
@@ -180,21 +186,23 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         }
         Assert.Equal(Names.Command(Web1), (await opJs.GetConsumerAsync(Names.Stream, own)).Info.Config.FilterSubject);
         // Read the stream's messages by sequence, or change or remove the stream.
-        await AssertRefusedAsync(web1, "$JS.API.STREAM.MSG.GET.steward", Encoding.UTF8.GetBytes("{\"seq\":2}"), replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, "$JS.API.DIRECT.GET.steward", Encoding.UTF8.GetBytes("{\"seq\":2}"), replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, "$JS.API.STREAM.DELETE.steward", replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, "$JS.API.STREAM.PURGE.steward", replyTo: "_INBOX.steal");
-        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.DELETE.steward.{web2Consumer}", replyTo: "_INBOX.steal");
-        // Write another node's presence; listen on the command subjects directly.
-        await AssertRefusedAsync(web1, $"$KV.steward_nodes.{StewardStore.NodeKey(Web2)}", Encoding.UTF8.GetBytes("forged"), replyTo: "_INBOX.evil");
-        var before = web1.Refusals.Count;
-        await using (var sub = await web1.Connection.SubscribeCoreAsync<byte[]>(Names.AllCommands))
+        await AssertRefusedAsync(web1, "$JS.API.STREAM.MSG.GET.steward", Encoding.UTF8.GetBytes("{\"seq\":2}"), replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, "$JS.API.DIRECT.GET.steward", Encoding.UTF8.GetBytes("{\"seq\":2}"), replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, "$JS.API.STREAM.DELETE.steward", replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, "$JS.API.STREAM.PURGE.steward", replyTo: "_INBOX_web1.steal");
+        await AssertRefusedAsync(web1, $"$JS.API.CONSUMER.DELETE.steward.{web2Consumer}", replyTo: "_INBOX_web1.steal");
+        // Write another node's presence.
+        await AssertRefusedAsync(web1, $"$KV.steward_nodes.{StewardStore.NodeKey(Web2)}", Encoding.UTF8.GetBytes("forged"), replyTo: "_INBOX_web1.evil");
+        // Listen on the command subjects directly, or on the inboxes where other users' pulled messages and replies arrive.
+        foreach (var subject in new[] { Names.AllCommands, "_INBOX.>", "_INBOX_web2.>", ">" })
         {
+            var before = web1.Refusals.Count;
+            await using var sub = await web1.Connection.SubscribeCoreAsync<byte[]>(subject);
             await web1.Connection.PingAsync();
             var deadline = Task.Delay(Bound);
-            while (!web1.Refusals.Skip(before).Any(e => e.Contains("Subscription", StringComparison.OrdinalIgnoreCase) && e.Contains(Names.AllCommands, StringComparison.Ordinal)))
+            while (!web1.Refusals.Skip(before).Any(e => e.Contains("Subscription", StringComparison.OrdinalIgnoreCase) && e.Contains($"\"{subject}\"", StringComparison.Ordinal)))
             {
-                Assert.False(deadline.IsCompleted, "the subscription to every command subject was not refused");
+                Assert.False(deadline.IsCompleted, $"the subscription to {subject} was not refused");
                 await web1.Connection.PingAsync();
             }
         }
@@ -214,7 +222,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal("second", Encoding.UTF8.GetString(next!.Data!));
 
         // ---- web2 takes its own command; the operator reads every node's results and presence ----
-        var web2 = await ConnectAsync("web2", Web2);
+        var web2 = await ConnectAsync("web2", Web2, "_INBOX_web2");
         var store2 = await StewardStore.OpenAsync(web2.Connection, web2.Config, default);
         var c2 = await store2.JetStream.GetConsumerAsync(Names.Stream, web2Consumer);
         var m2 = await c2.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = Bound });
