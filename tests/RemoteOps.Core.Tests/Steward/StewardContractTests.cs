@@ -77,7 +77,7 @@ public class StewardContractTests
     /// <summary>Node names as the config accepts them: valid destinations without wildcards, plain and otherwise, short
     /// and long.</summary>
     private static readonly Gen<string> Nodes = Gen.OneOf(
-            Gen.Elements("com", "acme", "web1", "a", "x", "node_", "a-b", "A", "é", "µ", "%", "/", "\\", ">", "_", "x61", "h")
+            Gen.Elements("com", "acme", "web1", "a", "x", "node_", "a-b", "A", "é", "µ", "%", "/", "\\", ">", "_", "x61", "h", "_x", "_xc3a9", "xc3a9")
                 .ArrayOf().Where(a => a.Length > 0).Select(a => string.Join(".", a)),
             FuzzText.Text(30).Select(t => new string(t.Where(c => !char.IsWhiteSpace(c) && !char.IsControl(c) && c is not (',' or '*')).ToArray())),
             Gen.Choose(190, 260).Select(n => new string('a', n)),
@@ -120,6 +120,22 @@ public class StewardContractTests
             Assert.Equal(name, consumer.Info.Name);
         }
     }
+
+    [Theory]
+    [InlineData("com.acme.web1", "com.acme.web1")]
+    [InlineData("com.acme.wéb", "_x636f6d2e61636d652e77c3a962")]
+    [InlineData("_x636f6d2e61636d652e77c3a962", "_x5f783633366636643265363136333664363532653737633361393632")]
+    [InlineData("x636f6d2e61636d652e77c3a962", "x636f6d2e61636d652e77c3a962")]
+    public void Node_keys_read_as_the_node_where_they_can(string node, string expected) =>
+        Assert.Equal(expected, StewardStore.NodeKey(node));
+
+    [Property(MaxTest = 500)]
+    public Property Distinct_nodes_get_distinct_registry_keys() =>
+        Prop.ForAll(Nodes.ToArbitrary(), Nodes.ToArbitrary(), (a, b) =>
+        {
+            Assert.True(KvBuckets.IsKey(StewardStore.NodeKey(a)), StewardStore.NodeKey(a));
+            Assert.Equal(a == b, StewardStore.NodeKey(a) == StewardStore.NodeKey(b));
+        });
 
     [Fact]
     public void New_message_ids_are_ids_and_key_tokens()
