@@ -132,6 +132,7 @@ public static class ConfigLoader
                 case "password": config = config with { Password = reader.String(value, key) }; break;
                 case "token": config = config with { Token = reader.String(value, key) }; break;
                 case "tls": config = config with { Tls = ReadTls(reader, value, key) }; break;
+                case "inbox_prefix": config = config with { InboxPrefix = reader.Subject(value, key) }; break;
                 case "destination": config = config with { Destination = reader.DestinationName(value, key) }; break;
                 case "allow_skew": config = config with { AllowSkew = reader.Duration(value, key, TimeSpan.Zero, MaxAllowSkew) }; break;
                 case "default_identity":
@@ -215,7 +216,7 @@ public static class ConfigLoader
 
     /// <summary>The shared top-level keys, in the order the unknown-key message lists them (before the tools' keys).</summary>
     public static readonly IReadOnlyList<string> SharedKeys =
-        ["servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "destination", "allow_skew", "default_identity", "identities", "peers", "max_payload", "replicas"];
+        ["servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "destination", "allow_skew", "default_identity", "identities", "peers", "max_payload", "replicas", "inbox_prefix"];
 
     /// <summary>Shared keys that are read but not advertised: server is the singular spelling of servers.</summary>
     internal static readonly IReadOnlyList<string> SharedAliases = ["server"];

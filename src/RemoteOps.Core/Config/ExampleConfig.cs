@@ -51,6 +51,9 @@ servers:
 #  ca: /etc/remoteops/ca.pem
 #  cert: /etc/remoteops/client.pem
 #  key: /etc/remoteops/client-key.pem
+# inbox_prefix: the subject prefix of this client's reply inboxes (default _INBOX). Give each NATS user its own
+# (_INBOX_<user>) when the server's permissions keep users to their own replies, as steward's do.
+#inbox_prefix: _INBOX_me
 
 # ---- Remaphore (signed remote semaphores) ---------------------------------------------------
 # subject: the NATS subject root; messages travel on <subject>.all, or <subject>.<name> with -Subject.
@@ -104,6 +107,38 @@ peers:
 #  timeout: 45s
 #  range: [20000, 32767]
 #  authorized: [{{s(publicKey)}}]
+
+# ---- Steward (signed command and control of nodes) -----------------------------------------
+# replicas: JetStream replicas of every stream and bucket the module creates (1 to 5; 3 on a cluster).
+#replicas: 1
+# steward: the node agent (Start-StewardNode) and the steward cmdlets.
+#   central         the node that receives error reports (a message never acknowledged, a refusal)
+#   stream          the JetStream stream of the durable command queue (and of streamed output)
+#   results_bucket  the key-value bucket of status and results, by message id
+#   nodes_bucket    the key-value bucket of the node registry (each agent writes its own presence)
+#   hello_interval  how often an agent rewrites its presence; it is offline after three
+#   data_directory  the agent's local store (default: a per-user state directory)
+#   ack_timeout     default: how long a message waits to be taken, per attempt (100ms to 1h)
+#   retries         default: further attempts (0 to 100); a message expires (NoAck) after
+#                   ack_timeout x (retries + 1)
+#   method_timeout  default: how long a method may run (100ms to 1d)
+#   max_output      the largest stored result, in bytes (1024 to 67108864); more is truncated
+#   methods         the methods this node serves, each with the senders allowed: peer destinations,
+#                   or '*' for every peer listed above. A method not listed is not served.
+#                   Only grant methods that run code (CliCommand, CliCommandCont, OpProcessStart)
+#                   to the peers you would give a shell.
+#steward:
+#  central: {{s(destination)}}
+#  stream: steward
+#  results_bucket: steward_results
+#  nodes_bucket: steward_nodes
+#  hello_interval: 30s
+#  data_directory: ~/.local/state/remoteops/steward
+#  ack_timeout: 5s
+#  retries: 3
+#  method_timeout: 10s
+#  max_output: 1048576
+#  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);
         return sb.ToString();

@@ -16,6 +16,9 @@ public sealed record RemoteOpsConfig
     public string? Password { get; init; }
     public string? Token { get; init; }
     public TlsConfig? Tls { get; init; }
+    /// <summary>The subject prefix of this client's reply inboxes; null: NATS's default, _INBOX. A per-user prefix lets
+    /// the server's permissions keep each user to its own replies (steward's pulled commands travel on them).</summary>
+    public string? InboxPrefix { get; init; }
 
     // Identity and trust, shared by every tool that signs or verifies
     /// <summary>This node's name, reverse-dotted.</summary>
@@ -58,7 +61,7 @@ public sealed record RemoteOpsConfig
     /// <summary>Identity key of this config for connection sharing: same servers and credentials share one connection.</summary>
     public string ConnectionKey =>
         string.Join("|", Servers) + "|" + Credentials + "|" + NkeySeedFile + "|" + User + "|" + Password?.GetHashCode() + "|" + Token?.GetHashCode()
-        + "|" + Tls?.Ca + "|" + Tls?.Cert + "|" + Tls?.Key;
+        + "|" + Tls?.Ca + "|" + Tls?.Cert + "|" + Tls?.Key + "|" + InboxPrefix;
 
     // Not the record's generated ToString: that would print the password, token and private keys.
     public override string ToString() => $"RemoteOpsConfig {SourcePath ?? "(built in)"}";

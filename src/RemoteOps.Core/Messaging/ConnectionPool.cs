@@ -144,6 +144,7 @@ public static class ConnectionPool
             Name = "RemoteOps",
             AuthOpts = auth,
             TlsOpts = tls,
+            InboxPrefix = config.InboxPrefix ?? NatsOpts.Default.InboxPrefix,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             // Keep trying while a server restarts; a cmdlet decides itself how long it waits.
             MaxReconnectRetry = -1,

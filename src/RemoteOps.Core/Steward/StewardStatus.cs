@@ -10,7 +10,11 @@ public static class StewardStatuses
         status is StewardStatus.Queued or StewardStatus.NoAck or StewardStatus.Cancelled;
 
     /// <summary>Whether a record may move from <paramref name="from"/> to <paramref name="to"/>: forward only, never out of
-    /// a final status. The key-value revision (compare-and-set) makes the move atomic.</summary>
+    /// a final status. The sender's NoAck and Cancelled only from Queued: once a node has taken a message, only the node
+    /// decides how it ends (else a late NoAck would overwrite a running command and lose its result). The key-value
+    /// revision (compare-and-set) makes the move atomic.</summary>
     public static bool MayMove(StewardStatus from, StewardStatus to) =>
-        !IsFinal(from) && (to > from || (from == to && to == StewardStatus.Running));
+        !IsFinal(from) && (IsSenderStatus(to)
+            ? to != StewardStatus.Queued && from == StewardStatus.Queued
+            : to > from || (from == to && to == StewardStatus.Running));
 }

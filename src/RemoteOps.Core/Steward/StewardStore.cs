@@ -213,7 +213,11 @@ public sealed class StewardStore
     public async Task PutNodeAsync(StewardNodeRecord node, SigningKey key, CancellationToken ct) =>
         await Nodes.PutAsync(NodeKey(node.Name), SignedJson.Encode(node, key, StewardNodeRecord.Domain), cancellationToken: ct).ConfigureAwait(false);
 
-    public static string NodeKey(string name) => KvBuckets.KeyToken(name, t => KvBuckets.IsKey(t) && !t.Contains(".."));
+    /// <summary>A node's key in the registry, distinct per node (a permissions file gives each node user exactly its
+    /// own): the name itself when it is a key, else "_x" and the hex of its UTF-8 bytes. A name kept as it is never
+    /// starts with '_', so no name can take another's escaped key.</summary>
+    public static string NodeKey(string name) =>
+        KvBuckets.IsKey(name) && !name.Contains("..") && name[0] != '_' ? name : "_x" + Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(name));
 
     /// <summary>Every node in the registry whose record its own key signed (a configured peer with that destination, or us).</summary>
     public async Task<IReadOnlyList<StewardNodeRecord>> ListNodesAsync(CancellationToken ct)

@@ -1,5 +1,3 @@
-using RemoteOps.Messaging;
-
 namespace RemoteOps.Steward;
 
 /// <summary>Every NATS name steward uses, derived from the config's <c>steward.stream</c> and
@@ -21,10 +19,27 @@ public sealed record StewardSubjects(string Stream, string ResultsBucket, string
     public string Output(string messageId) => $"{Stream}.out.{messageId}";
     public string AllOutput => $"{Stream}.out.>";
 
-    /// <summary>A durable consumer name for a node: consumer names may not hold dots, so the name is key-token escaped
-    /// (dots become "_2e"-free hex when needed) and always distinct per node.</summary>
-    public static string ConsumerName(string node) =>
-        "node_" + KvBuckets.KeyToken(node, t => t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-'));
+    /// <summary>A durable consumer name for a node, distinct per node and valid for any destination (consumer names may
+    /// not hold '.', '*', '>', '/', '\\' or white space, and the server keeps them as directory names, so at most 255
+    /// characters). The common name, dot-separated segments of letters, digits and '-', reads as it is with '_' for
+    /// each dot (<c>com.acme.web1</c> → <c>node_com_acme_web1</c>), so a permissions file can name it. Any other name
+    /// is "node__x" and the hex of its UTF-8 bytes, or, when that would be too long, "node__h" and its SHA-256: a plain
+    /// name never gives "__" (no empty segment), so the two kinds never meet.</summary>
+    public static string ConsumerName(string node)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        if (node.Length <= MaxPlainNodeLength && IsPlainNodeName(node)) return "node_" + node.Replace('.', '_');
+        var bytes = System.Text.Encoding.UTF8.GetBytes(node);
+        return bytes.Length * 2 <= MaxPlainNodeLength
+            ? "node__x" + Convert.ToHexStringLower(bytes)
+            : "node__h" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+
+    /// <summary>Longest node name (or hex of one) kept readable in a consumer name: with the prefix, well under 255.</summary>
+    private const int MaxPlainNodeLength = 200;
+
+    private static bool IsPlainNodeName(string node) =>
+        node.Split('.').All(s => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-'));
 
     /// <summary>Message ids are key-value keys and subject tokens: letters, digits, '-' and '_' only, 1–128 characters.</summary>
     public static bool IsMessageId(string? id) =>

@@ -156,7 +156,7 @@ public class ConfigLoaderPropertyTests
 
     [Property(MaxTest = 500)]
     public Property Any_value_of_a_key_gives_a_config_or_a_ConfigException_naming_the_key() =>
-        Prop.ForAll(Scalar.ToArbitrary(), Gen.Elements("servers", "destination", "default_identity", "credentials", "subject", "latch_bucket", "peers.public", "identities.public", "identities.private_file", "tls.ca", "seaport.bucket", "seaport.authorized").ToArbitrary(), (value, key) =>
+        Prop.ForAll(Scalar.ToArbitrary(), Gen.Elements("servers", "destination", "default_identity", "credentials", "subject", "inbox_prefix", "latch_bucket", "peers.public", "identities.public", "identities.private_file", "tls.ca", "seaport.bucket", "seaport.authorized").ToArbitrary(), (value, key) =>
         {
             var quoted = $"\"{value}\"";
             var yaml = key switch

@@ -14,7 +14,7 @@ public class ExampleConfigTests
     private static readonly string[] EveryKey =
     [
         "servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "ca", "cert", "key",
-        "subject", "destination", "allow_skew", "default_identity", "identities", "public", "private", "private_file",
+        "subject", "inbox_prefix", "destination", "allow_skew", "default_identity", "identities", "public", "private", "private_file",
         "verbs", "peers", "latch_bucket", "max_payload", "seaport", "bucket", "heartbeat", "timeout", "range", "authorized",
     ];
 
