@@ -71,6 +71,8 @@ public sealed class ReceiveStewardReplyCommand : ConfiguredCmdlet
                 else writer.WriteWarning($"Message {id} ({r.Method} on {r.Node}) is still {r.Status}; Receive-StewardReply -Wait waits for it.");
             }
             if (records.Count == 0) return;
+            foreach (var (id, after) in _after.Where(a => a.Value > 0))
+                writer.WriteVerbose($"Message {id}: streamed output after line {after}.");
             var output = new StewardSenderSupport.ReplyWriter(client, writer, runReplyMethods: false);
             summary = output.Summary;
             try

@@ -1,0 +1,206 @@
+using System.Collections;
+using System.Management.Automation;
+using RemoteOps.TestSupport;
+
+namespace RemoteOps.PowerShell.Tests;
+
+/// <summary>The steward sender cmdlets in the hosted runspace, against a real nats-server with JetStream. Where a node
+/// must answer, <see cref="StewardNodeScript"/> plays its part in the store with the module's own core.</summary>
+public class StewardCmdletTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
+{
+    private static T Prop<T>(PSObject o, string name) => (T)LanguagePrimitives.ConvertTo(o.Properties[name].Value, typeof(T));
+    private static string SeedDirectory => Path.Combine(Repo.Root, "tests", "RemoteOps.Core.Tests", "Steward", "Seed");
+
+    /// <summary>What ConvertFrom-Json gives for a seed file (the hosted runspace has no Microsoft.PowerShell.Utility;
+    /// the Pester tests pipe the files through the real ConvertFrom-Json): objects with note properties, arrays as
+    /// object[], whole numbers as long.</summary>
+    private static object[] FromJson(string file)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file), new System.Text.Json.JsonDocumentOptions { AllowTrailingCommas = true });
+        return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? doc.RootElement.EnumerateArray().Select(Convert).ToArray()
+            : [Convert(doc.RootElement)];
+    }
+
+    private static object? Convert(System.Text.Json.JsonElement e) => e.ValueKind switch
+    {
+        System.Text.Json.JsonValueKind.Object => e.EnumerateObject().Aggregate(new PSObject(), (o, p) => { o.Properties.Add(new PSNoteProperty(p.Name, Convert(p.Value))); return o; }),
+        System.Text.Json.JsonValueKind.Array => e.EnumerateArray().Select(Convert).ToArray(),
+        System.Text.Json.JsonValueKind.String => e.GetString(),
+        System.Text.Json.JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        System.Text.Json.JsonValueKind.True => true,
+        System.Text.Json.JsonValueKind.False => false,
+        _ => null,
+    };
+
+    [Fact]
+    public void Every_seed_json_file_binds_through_ConvertFrom_Json_and_queues_one_message_per_node()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        foreach (var file in System.IO.Directory.GetFiles(SeedDirectory, "seed*.json").Order())
+        {
+            var messages = FromJson(file);
+            var expected = messages.Cast<PSObject>().Sum(m =>
+                new[] { m.Properties["toNode"]?.Value }.Concat((m.Properties["toNodes"]?.Value as object[]) ?? []).OfType<string>().Distinct().Count());
+            var r = pwsh.Run("param($m, $c) $m | Invoke-StewardMethod -NoWait -ConfigPath $c", new Hashtable { ["m"] = messages, ["c"] = config });
+            Assert.False(r.HadErrors, $"{Path.GetFileName(file)}: {r.ErrorText}");
+            var sent = r.Output;
+            Assert.Equal(expected, sent.Count);
+            Assert.All(sent, m =>
+            {
+                Assert.Equal("RemoteOps.Steward.StewardMessage", m.BaseObject.GetType().FullName);
+                Assert.Equal("Queued", Prop<string>(m, "Status"));
+            });
+        }
+        // The seed's REQOpCommand with operation startProc is OpProcessStart; REQnCliCommandCont is CliCommandCont.
+        var op = pwsh.Run("param($m, $c) $m | Invoke-StewardMethod -NoWait -ConfigPath $c",
+            new Hashtable { ["m"] = FromJson(Path.Combine(SeedDirectory, "seed20.json")), ["c"] = config });
+        Assert.Equal("OpProcessStart", Prop<string>(Assert.Single(op.Output), "Method"));
+        var cont = pwsh.Run("param($m, $c) $m | Invoke-StewardMethod -NoWait -ConfigPath $c",
+            new Hashtable { ["m"] = FromJson(Path.Combine(SeedDirectory, "seed01.json")), ["c"] = config });
+        Assert.Equal("CliCommandCont", Prop<string>(Assert.Single(cont.Output), "Method"));
+    }
+
+    [Fact]
+    public void WhatIf_checks_the_input_and_sends_nothing_even_without_a_server()
+    {
+        using var space = new StewardSpace($"nats://127.0.0.1:{NatsServer.FreePort()}");
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("param($m, $c) $m | Invoke-StewardMethod -WhatIf -ConfigPath $c",
+            new Hashtable { ["m"] = FromJson(Path.Combine(SeedDirectory, "seed13.json")), ["c"] = config });
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Empty(r.Output);
+        var bad = pwsh.Run("param($c) Invoke-StewardMethod ship1 REQNoSuchMethod -WhatIf -ConfigPath $c", new Hashtable { ["c"] = config });
+        var error = Assert.Single(bad.Errors);
+        Assert.Equal("RemoteOps.StewardInvalidArgument", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("is not a steward method", error.Exception.Message);
+    }
+
+    [Fact]
+    public void A_node_that_never_answers_is_NoAck_with_an_error_whose_target_is_the_node_and_a_summary()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("""
+            param($c)
+            $replies = Invoke-StewardMethod com.acme.down, com.acme.gone Ping -AckTimeout 0.3 -Retries 0 -ConfigPath $c -ErrorVariable failed -ErrorAction SilentlyContinue -InformationVariable info
+            [pscustomobject]@{ Replies = $replies; Failed = $failed; Info = "$info" }
+            """, new Hashtable { ["c"] = config });
+        var result = Assert.Single(r.Output);
+        var replies = ((IEnumerable)result.Properties["Replies"].Value).Cast<object>().Select(PSObject.AsPSObject).ToList();
+        Assert.Equal(2, replies.Count);
+        Assert.All(replies, x => Assert.Equal("NoAck", Prop<string>(x, "Status")));
+        var failed = ((IEnumerable)result.Properties["Failed"].Value).Cast<object>().Select(o => (ErrorRecord)PSObject.AsPSObject(o).BaseObject).ToList();
+        Assert.Equal(["com.acme.down", "com.acme.gone"], failed.Select(e => (string)e.TargetObject).Order());
+        Assert.All(failed, e => Assert.Equal("RemoteOps.StewardNoAck", e.FullyQualifiedErrorId.Split(',')[0]));
+        Assert.Contains("0 answered", Prop<string>(result, "Info"));
+        Assert.Contains("2 no ack", Prop<string>(result, "Info"));
+        // Another session reads the same status.
+        using var other = new Pwsh();
+        var seen = other.Run("param($c) Get-StewardMessage -ToNode 'com.acme.*' -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.False(seen.HadErrors, seen.ErrorText);
+        Assert.Equal(2, seen.Output.Count);
+        Assert.All(seen.Output, m => Assert.Equal("NoAck", Prop<string>(m, "Status")));
+    }
+
+    [Fact]
+    public void Queued_messages_are_listed_cancelled_by_pipeline_and_their_replies_say_Cancelled()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        var sent = pwsh.Run("param($c) Invoke-StewardMethod com.acme.laptop, com.acme.desk CliCommand -MethodArgs whoami -NoWait -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.False(sent.HadErrors, sent.ErrorText);
+        Assert.Equal(2, sent.Output.Count);
+
+        using var other = new Pwsh();
+        var queued = other.Run("param($c) Get-StewardMessage -Status Queued -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.Equal(2, queued.Output.Count);
+        // Without -Wait a message still queued is a warning, not a reply.
+        var early = other.Run("param($c, $m) $m | Receive-StewardReply -ConfigPath $c", new Hashtable { ["c"] = config, ["m"] = sent.Output[0] });
+        Assert.Empty(early.Output);
+        Assert.Contains("still Queued", Assert.Single(early.Warnings));
+
+        var removed = other.Run("param($c) Get-StewardMessage -ToNode com.acme.laptop -ConfigPath $c | Remove-StewardMessage -Confirm:$false -PassThru -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.False(removed.HadErrors, removed.ErrorText);
+        Assert.Equal("Cancelled", Prop<string>(Assert.Single(removed.Output), "Status"));
+        var replies = pwsh.Run("param($c, $m) $m | Receive-StewardReply -ConfigPath $c -ErrorVariable e -ErrorAction SilentlyContinue; $e",
+            new Hashtable { ["c"] = config, ["m"] = sent.Output.First(m => Prop<string>(m, "Node") == "com.acme.laptop") });
+        Assert.Equal("Cancelled", Prop<string>(replies.Output[0], "Status"));
+        Assert.Equal("RemoteOps.StewardCancelled", ((ErrorRecord)replies.Output[1].BaseObject).FullyQualifiedErrorId.Split(',')[0]);
+        // The other one is still queued; -WhatIf cancels nothing.
+        var whatIf = pwsh.Run("param($c) Get-StewardMessage -ToNode com.acme.desk -ConfigPath $c | Remove-StewardMessage -WhatIf -ConfigPath $c; Get-StewardMessage -ToNode com.acme.desk -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.Equal("Queued", Prop<string>(Assert.Single(whatIf.Output), "Status"));
+        // Waiting for it ends at -Timeout with one StewardTimeout error naming it.
+        var wait = pwsh.Run("param($c) Get-StewardMessage -ToNode com.acme.desk -ConfigPath $c | Receive-StewardReply -Wait -Timeout 0.3 -ConfigPath $c", new Hashtable { ["c"] = config });
+        var timeout = Assert.Single(wait.Errors);
+        Assert.Equal("RemoteOps.StewardTimeout", timeout.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Equal(ErrorCategory.OperationTimeout, timeout.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void Bad_input_is_one_clear_error_each()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        void Expect(string script, string id, ErrorCategory category, string text, string? path = null)
+        {
+            var r = pwsh.Run(script, new Hashtable { ["c"] = path ?? config });
+            var error = Assert.Single(r.Errors);
+            Assert.Equal(id, error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Equal(category, error.CategoryInfo.Category);
+            Assert.Contains(text, error.Exception.Message);
+        }
+        Expect("param($c) Invoke-StewardMethod ship1 Reboot -ConfigPath $c", "RemoteOps.StewardInvalidArgument", ErrorCategory.InvalidArgument, "'Reboot' is not a steward method");
+        Expect("param($c) Invoke-StewardMethod 'com.**.x' Ping -ConfigPath $c", "RemoteOps.StewardInvalidPattern", ErrorCategory.InvalidArgument, "** may only be the last segment");
+        Expect("param($c) Invoke-StewardMethod ship1 CliCommand -ReplyMethod ToFile -FileName a/b -ConfigPath $c", "RemoteOps.StewardInvalidArgument", ErrorCategory.InvalidArgument, "is not a file name");
+        Expect("param($c) Invoke-StewardMethod ship1 Ping -AckTimeout nonsense -ConfigPath $c", "ParameterArgumentTransformationError", ErrorCategory.InvalidData, "is not a duration");
+        Expect("param($c) Get-StewardMessage -ToNode 'a.**.b' -ConfigPath $c", "RemoteOps.StewardInvalidPattern", ErrorCategory.InvalidArgument, "** may only be the last segment");
+        Expect("param($c) Get-StewardMessage -MessageId nosuch -ConfigPath $c", "RemoteOps.StewardMessageNotFound", ErrorCategory.ObjectNotFound, "nosuch");
+        Expect("param($c) Remove-StewardMessage nosuch -Confirm:$false -ConfigPath $c", "RemoteOps.StewardMessageNotFound", ErrorCategory.ObjectNotFound, "nosuch");
+        var broken = Path.Combine(space.Directory, "broken.yaml");
+        File.WriteAllText(broken, File.ReadAllText(config) + "  retries: many\n");
+        Expect("param($c) Invoke-StewardMethod ship1 Ping -ConfigPath $c", "RemoteOps.ConfigInvalid", ErrorCategory.InvalidData, "steward.retries", broken);
+    }
+
+    [Fact]
+    public async Task Without_JetStream_each_cmdlet_is_one_StewardUnavailable_error()
+    {
+        await using var plain = await NatsServer.StartAsync(jetStream: false);
+        using var space = new StewardSpace(plain.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        foreach (var script in new[]
+        {
+            "param($c) Invoke-StewardMethod ship1 Ping -ConfigPath $c",
+            "param($c) Get-StewardMessage -ConfigPath $c",
+            "param($c) Receive-StewardReply abc -ConfigPath $c",
+            "param($c) Remove-StewardMessage abc -Confirm:$false -ConfigPath $c",
+        })
+        {
+            var r = pwsh.Run(script, new Hashtable { ["c"] = config });
+            var error = Assert.Single(r.Errors);
+            Assert.Equal("RemoteOps.StewardUnavailable", error.FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+            Assert.Contains("JetStream", error.Exception.Message, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void A_pattern_that_matches_no_live_node_sends_nothing_and_says_so()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        var r = pwsh.Run("param($c) Invoke-StewardMethod 'com.nowhere.*' Ping -ConfigPath $c; Get-StewardMessage -ConfigPath $c", new Hashtable { ["c"] = config }, verbose: true);
+        Assert.False(r.HadErrors, r.ErrorText);
+        Assert.Empty(r.Output);
+        Assert.Contains(r.Warnings, w => w.Contains("'com.nowhere.*' matches no live node"));
+        Assert.Contains(r.Verbose, v => v.Contains("'com.nowhere.*' matches no live node"));
+    }
+}
