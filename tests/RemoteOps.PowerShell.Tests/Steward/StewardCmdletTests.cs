@@ -204,3 +204,68 @@ public class StewardCmdletTests(RemaphoreServerFixture nats) : IClassFixture<Rem
         Assert.Contains(r.Verbose, v => v.Contains("'com.nowhere.*' matches no live node"));
     }
 }
+
+/// <summary>Invoke-StewardMethod with a node answering (played by <see cref="StewardNodeScript"/> in another runspace):
+/// replies, streamed lines and the reply methods where the reply is received.</summary>
+public class StewardReplyCmdletTests(RemaphoreServerFixture nats) : IClassFixture<RemaphoreServerFixture>
+{
+    private static T Prop<T>(PSObject o, string name) => (T)LanguagePrimitives.ConvertTo(o.Properties[name].Value, typeof(T));
+
+    private static (PwshResult Sender, PwshResult Node) Answer(StewardSpace space, string invoke, string node, string status, string output, params string[] lines)
+    {
+        var nodeConfig = space.Node(node);
+        var sender = space.Sender();
+        using var senderShell = new Pwsh();
+        using var nodeShell = new Pwsh();
+        var (ps, handle) = senderShell.Begin("param($c) " + invoke + " -ConfigPath $c -ErrorVariable failed -ErrorAction SilentlyContinue; $failed", new Hashtable { ["c"] = sender });
+        using (ps)
+        {
+            var played = nodeShell.Run(StewardNodeScript.Script, new Hashtable
+            {
+                ["NodeConfig"] = nodeConfig, ["SenderConfig"] = sender, ["Node"] = node, ["Status"] = status, ["Output"] = output, ["Lines"] = lines,
+            });
+            Assert.True(played.Errors.Count == 0, played.ErrorText);
+            var output2 = ps.EndInvoke(handle).ToList();
+            return (new PwshResult(output2, ps.Streams.Error.ToList(), ps.Streams.Verbose.Select(v => v.Message).ToList(), ps.Streams.Warning.Select(w => w.Message).ToList(), ps.HadErrors), played);
+        }
+    }
+
+    [Fact]
+    public void A_reply_is_written_when_the_node_ends_and_ToFile_writes_it_under_the_data_directory()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var (sender, node) = Answer(space, "Invoke-StewardMethod com.acme.web1 CliCommand -MethodArgs hostname -ReplyMethod ToFile -Directory out -FileName web1.txt",
+            "com.acme.web1", "Succeeded", "web1\n");
+        var reply = Assert.Single(sender.Output);
+        Assert.Equal("RemoteOps.Steward.StewardReply", reply.BaseObject.GetType().FullName);
+        Assert.Equal("Succeeded", Prop<string>(reply, "Status"));
+        Assert.Equal(Assert.Single(node.Output).ToString(), Prop<string>(reply, "MessageId"));
+        Assert.Equal("web1\n", File.ReadAllText(Path.Combine(space.DataDirectory, "out", "web1.txt")));
+    }
+
+    [Fact]
+    public void A_failed_node_gets_its_reply_and_one_error_with_the_node_as_target()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var (sender, _) = Answer(space, "Invoke-StewardMethod com.acme.web2 CliCommand -MethodArgs false", "com.acme.web2", "Failed", "");
+        Assert.Equal("Failed", Prop<string>(sender.Output[0], "Status"));
+        var error = (ErrorRecord)sender.Output[1].BaseObject;
+        Assert.Equal("RemoteOps.StewardMethodFailed", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Equal("com.acme.web2", error.TargetObject);
+    }
+
+    [Fact]
+    public void Streamed_lines_come_as_StewardOutput_and_a_CliCommand_reply_gets_them_through_STEWARD_DATA()
+    {
+        if (OperatingSystem.IsWindows()) return; // the seed's reply command is bash
+        using var space = new StewardSpace(nats.Server.Url);
+        var (console, _) = Answer(space, "Invoke-StewardMethod com.acme.web3 TailFile -MethodArgs /var/log/x", "com.acme.web3", "Succeeded", "", "one", "two $(x)");
+        Assert.Equal(["one", "two $(x)"], console.Output.Where(o => o.BaseObject.GetType().Name == "StewardOutput").Select(o => Prop<string>(o, "Line")));
+        Assert.Equal("Succeeded", Prop<string>(console.Output[^1], "Status"));
+
+        var (cli, _) = Answer(space, "Invoke-StewardMethod com.acme.web4 TailFile -MethodArgs /var/log/x -ReplyMethod REQCliCommand -ReplyMethodArgs bash, -c, 'echo \"{{STEWARD_DATA}}\" > tail.txt' -Directory tails",
+            "com.acme.web4", "Succeeded", "", "one", "two $(x)");
+        Assert.DoesNotContain(cli.Output, o => o.BaseObject.GetType().Name == "StewardOutput");
+        Assert.Equal("one\ntwo $(x)\n\n", File.ReadAllText(Path.Combine(space.DataDirectory, "tails", "tail.txt")));
+    }
+}

@@ -140,12 +140,16 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
             if (sent is null) return;
             foreach (var r in sent)
             {
-                writer.WriteVerbose($"Queued {r.Method} for {r.Node}: message {r.MessageId}, window until {r.Expires:u}.");
+                writer.WriteVerbose($"Queued {Describe(r.Method, request.MethodArgs)} for {r.Node}: message {r.MessageId}, window until {r.Expires:u}"
+                    + (r.ReplyMethod is { } reply ? $", reply {Describe(reply, r.ReplyArgs)}{(r.Directory is null && r.FileName is null ? "" : $" in {r.Directory}/{r.FileName}")}." : "."));
                 if (NoWait) writer.WriteObject(_client.ToMessage(r, DateTimeOffset.UtcNow));
             }
             lock (_sent) _sent.AddRange(sent);
         });
     }
+
+    private static string Describe(StewardMethod method, IReadOnlyList<string> args) =>
+        args.Count == 0 ? method.ToString() : $"{method} {string.Join(' ', args)}";
 
     protected override void EndProcessing()
     {
