@@ -192,6 +192,48 @@ public class StewardCmdletTests(RemaphoreServerFixture nats) : IClassFixture<Rem
     }
 
     [Fact]
+    public void Ctrl_C_stops_the_wait_only_and_the_message_stays_queued()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        var (ps, handle) = pwsh.Begin("param($c) Invoke-StewardMethod com.acme.away Ping -AckTimeout 1h -ConfigPath $c -Verbose", new Hashtable { ["c"] = config });
+        using (ps)
+        {
+            // Stop once the message is queued (the verbose line says so), as a user pressing Ctrl+C while it waits.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!ps.Streams.Verbose.Any(v => v.Message.StartsWith("Queued Ping for com.acme.away", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+                Thread.Sleep(20);
+            ps.Stop();
+            Assert.Throws<PipelineStoppedException>(() => ps.EndInvoke(handle));
+        }
+        using var other = new Pwsh();
+        var seen = other.Run("param($c) Get-StewardMessage -ToNode com.acme.away -ConfigPath $c", new Hashtable { ["c"] = config });
+        Assert.Equal("Queued", Prop<string>(Assert.Single(seen.Output), "Status"));
+    }
+
+    [Fact]
+    public void Method_ToNode_and_ReplyMethod_complete_on_Tab()
+    {
+        using var space = new StewardSpace(nats.Server.Url);
+        space.Node("com.acme.web1");
+        var config = space.Sender();
+        using var pwsh = new Pwsh();
+        List<string> Complete(string line)
+        {
+            var r = pwsh.Run("param($line) $c = TabExpansion2 -inputScript $line -cursorColumn $line.Length; $c.CompletionMatches | ForEach-Object { $_.CompletionText }",
+                new Hashtable { ["line"] = line });
+            Assert.False(r.HadErrors, r.ErrorText);
+            return r.Output.Select(o => o.ToString()).ToList();
+        }
+        Assert.Equal(["CliCommand", "CliCommandCont"], Complete("Invoke-StewardMethod -Method Cli"));
+        Assert.DoesNotContain("ToFile", Complete("Invoke-StewardMethod -Method "));
+        Assert.Equal(["ToConsole", "ToFile", "ToFileAppend"], Complete("Invoke-StewardMethod -ReplyMethod To"));
+        Assert.Contains("com.acme.web1", Complete($"Invoke-StewardMethod -ConfigPath '{config}' -ToNode com.acme."));
+        Assert.Contains("com.acme.*", Complete($"Invoke-StewardMethod -ConfigPath '{config}' -ToNode com.acme."));
+    }
+
+    [Fact]
     public void A_pattern_that_matches_no_live_node_sends_nothing_and_says_so()
     {
         using var space = new StewardSpace(nats.Server.Url);
