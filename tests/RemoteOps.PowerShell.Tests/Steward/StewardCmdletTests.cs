@@ -14,7 +14,7 @@ public class StewardCmdletTests(RemaphoreServerFixture nats) : IClassFixture<Rem
     /// <summary>What ConvertFrom-Json gives for a seed file (the hosted runspace has no Microsoft.PowerShell.Utility;
     /// the Pester tests pipe the files through the real ConvertFrom-Json): objects with note properties, arrays as
     /// object[], whole numbers as long.</summary>
-    private static object[] FromJson(string file)
+    private static object?[] FromJson(string file)
     {
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file), new System.Text.Json.JsonDocumentOptions { AllowTrailingCommas = true });
         return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array
