@@ -33,6 +33,10 @@
         'Watch-SeaportService'
         'Set-SeaportService'
         'Start-SeaportService'
+        'Invoke-StewardMethod'
+        'Get-StewardMessage'
+        'Receive-StewardReply'
+        'Remove-StewardMessage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

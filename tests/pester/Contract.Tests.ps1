@@ -42,6 +42,24 @@ BeforeDiscovery {
         'Unregister-SeaportService/Id/ByValue'           = 'Unregister-SeaportService: a piped id frees it'
         'Unregister-SeaportService/Id/ByPropertyName'    = 'Get-SeaportService | Unregister-SeaportService frees what was found'
         'Start-SeaportService/Role/ByPropertyName'       = 'Start-SeaportService: an object with a Role starts that role'
+        'Invoke-StewardMethod/ToNode/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/Method/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/MethodArgs/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/ReplyMethod/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/ReplyMethodArgs/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/Directory/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/FileName/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/AckTimeout/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/Retries/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/MethodTimeout/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/ReplyAckTimeout/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/ReplyRetries/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/ReplyMethodTimeout/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/Operation/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Get-StewardMessage/MessageId/ByPropertyName'   = 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId'
+        'Receive-StewardReply/MessageId/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
+        'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
+        'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
     }
     $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
     $pipelineParameters = foreach ($command in Get-Command -Module RemoteOps) {
@@ -609,6 +627,138 @@ Describe 'Error ids and categories: seaport' {
     }
 }
 
+Describe 'Pipeline binding: steward' {
+    BeforeAll {
+        $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config
+        $script:SeedDir = Join-Path $PSScriptRoot '..' 'RemoteOps.Core.Tests' 'Steward' 'Seed'
+    }
+    AfterAll {
+        $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    }
+
+    It 'Invoke-StewardMethod: every field of the seed''s messages binds by property name' {
+        # The seed's files as they are: toNode/toNodes, REQ and REQn names, operation objects, replyMethodTimeOut.
+        foreach ($file in Get-ChildItem $script:SeedDir -Filter 'seed*.json') {
+            $messages = Get-Content -Raw $file.FullName | ConvertFrom-Json
+            $expected = ($messages | ForEach-Object { @(@($_.toNode) + @($_.toNodes) | Where-Object { $_ } | Select-Object -Unique).Count } | Measure-Object -Sum).Sum
+            $sent = @($messages | Invoke-StewardMethod -NoWait)
+            $sent.Count | Should -Be $expected -Because $file.Name
+            $sent.Status | Sort-Object -Unique | Should -Be 'Queued'
+        }
+        (Get-Content -Raw (Join-Path $script:SeedDir 'seed20.json') | ConvertFrom-Json | Invoke-StewardMethod -NoWait).Method | Should -Be 'OpProcessStart'
+        # Every field, by the seed's names: the window is ACKTimeout x (retries + 1).
+        $all = [pscustomobject]@{
+            toNodes = 'com.example.a', 'com.example.b'; method = 'REQCliCommand'; methodArgs = 'bash', '-c', 'true'
+            replyMethod = 'REQCliCommand'; replyMethodArgs = 'bash', '-c', 'echo "{{STEWARD_DATA}}"'; directory = 'd'; fileName = 'f'
+            ACKTimeout = 3; retries = 2; methodTimeout = '5s'; replyACKTimeout = 3; replyRetries = 1; replyMethodTimeOut = 10
+        }
+        $out = $all | Invoke-StewardMethod -NoWait -Verbose 4>&1
+        $sent = @($out | Where-Object { $_ -is [RemoteOps.Steward.StewardMessage] })
+        $sent.Node | Should -Be 'com.example.a', 'com.example.b'
+        $queued = ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Queued *' }).Message
+        $queued | Should -HaveCount 2
+        $queued[0] | Should -BeLike 'Queued CliCommand bash -c true for com.example.a*reply CliCommand bash -c echo "{{STEWARD_DATA}}" in d/f*'
+        $sent | ForEach-Object { ($_.Expires - $_.Created).TotalSeconds | Should -Be 9 }
+        # And each field is read from the object: a bad value in it is refused, naming it.
+        foreach ($bad in @(
+                @{ method = 'REQNoSuch' }, @{ replyMethod = 'REQPing' }, @{ replyMethod = 'CliCommand'; replyMethodArgs = @() }
+                @{ fileName = 'a/b' }, @{ ACKTimeout = 'soon' }, @{ retries = 1000 }, @{ methodTimeout = 'soon' }, @{ replyACKTimeout = 'soon' }
+                @{ replyRetries = 1000 }, @{ replyMethodTimeOut = 'soon' }, @{ directory = "a`0b" }, @{ toNode = 'a..b' }
+                @{ method = 'REQOpCommand'; operation = [pscustomobject]@{ opCmd = 'reboot' } })) {
+            $object = [pscustomobject]@{ toNode = 'com.example.a'; method = 'Ping' }
+            foreach ($k in $bad.Keys) { $object | Add-Member -Force -NotePropertyName $k -NotePropertyValue $bad[$k] }
+            $object | Invoke-StewardMethod -NoWait -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+            $e.Count | Should -Be 1 -Because ($bad.Keys -join ',')
+        }
+    }
+
+    It 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId' {
+        $sent = Invoke-StewardMethod com.example.nobody Ping -AckTimeout 0.2 -Retries 0 -NoWait
+        ($sent | Get-StewardMessage).MessageId | Should -Be $sent.MessageId
+        $reply = $sent | Receive-StewardReply -Wait -ErrorAction SilentlyContinue
+        $reply | Should -BeOfType ([RemoteOps.Steward.StewardReply])
+        ($reply | Get-StewardMessage).Status | Should -Be 'NoAck'
+        ($reply | Get-StewardMessage).MessageId | Should -Be $sent.MessageId
+    }
+
+    It 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence' {
+        $sent = Invoke-StewardMethod com.example.later TailFile -MethodArgs /tmp/x.log -NoWait
+        $sent | Remove-StewardMessage -Confirm:$false
+        ($sent | Receive-StewardReply -ErrorAction SilentlyContinue).Status | Should -Be 'Cancelled'
+        $line = [RemoteOps.Steward.StewardOutput]@{ MessageId = $sent.MessageId; Sequence = 7 }
+        $out = $line | Receive-StewardReply -Verbose -ErrorAction SilentlyContinue 4>&1
+        ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain "Message $($sent.MessageId): streamed output after line 7."
+        ($out | Where-Object { $_ -is [RemoteOps.Steward.StewardReply] }).Status | Should -Be 'Cancelled'
+    }
+
+    It 'Get-StewardMessage | Remove-StewardMessage cancels what was found' {
+        $sent = Invoke-StewardMethod com.example.cancel1, com.example.cancel2 Ping -NoWait
+        Get-StewardMessage -ToNode 'com.example.cancel*' | Remove-StewardMessage -Confirm:$false
+        (Get-StewardMessage -ToNode 'com.example.cancel*').Status | Sort-Object -Unique | Should -Be 'Cancelled'
+        ($sent | Get-StewardMessage).Count | Should -Be 2
+    }
+}
+
+Describe 'Error ids and categories: steward' {
+    BeforeAll {
+        $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config
+    }
+    AfterAll {
+        $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    }
+
+    It 'Invoke-StewardMethod: an unknown method is StewardInvalidArgument, a bad pattern StewardInvalidPattern (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-StewardMethod com.example.a Reboot -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r.Count | Should -Be 1
+        $r = Get-ErrorContract { Invoke-StewardMethod 'com.**.a' Ping -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidPattern'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Invoke-StewardMethod: a node that never acknowledges is StewardNoAck (ResourceUnavailable), its target the node' {
+        $r = Get-ErrorContract { Invoke-StewardMethod com.example.silent Ping -AckTimeout 0.2 -Retries 0 -ErrorAction SilentlyContinue -ErrorVariable e | Out-Null; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardNoAck'
+        $r.Category | Should -Be 'ResourceUnavailable'
+        $r.Record.TargetObject | Should -Be 'com.example.silent'
+    }
+
+    It 'Invoke-StewardMethod: a broken steward: section is ConfigInvalid (InvalidData), naming the key' {
+        $path = Join-Path $script:Dir 'broken-steward.yaml'
+        Set-Content -Path $path -Value ((Get-Content -Raw $script:Config) + "`nsteward:`n  retries: many`n")
+        $r = Get-ErrorContract { Invoke-StewardMethod com.example.a Ping -ConfigPath $path -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -BeLike '*steward.retries*'
+    }
+
+    It 'Get-StewardMessage: an unknown -MessageId is StewardMessageNotFound (ObjectNotFound), one per id' {
+        $r = Get-ErrorContract { Get-StewardMessage -MessageId nosuch1, nosuch2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardMessageNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Count | Should -Be 2
+    }
+
+    It 'Receive-StewardReply: -Wait past -Timeout is StewardTimeout (OperationTimeout)' {
+        $sent = Invoke-StewardMethod com.example.slow Ping -AckTimeout 1h -NoWait
+        $r = Get-ErrorContract { $sent | Receive-StewardReply -Wait -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardTimeout'
+        $r.Category | Should -Be 'OperationTimeout'
+        $sent | Remove-StewardMessage -Confirm:$false
+    }
+
+    It 'Remove-StewardMessage: an unknown id is StewardMessageNotFound (ObjectNotFound), a cancelled one no error' {
+        $r = Get-ErrorContract { Remove-StewardMessage nosuch -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardMessageNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $sent = Invoke-StewardMethod com.example.twice Ping -NoWait
+        $sent | Remove-StewardMessage -Confirm:$false
+        $sent | Remove-StewardMessage -Confirm:$false -ErrorVariable again
+        $again | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'Error ids and categories: an unreachable server' {
     # Each tool names the same failure its own way: remaphore ConnectionError, seaport SeaportUnavailable; both ConnectionError.
     It '<Name> is <Id> (ConnectionError)' -ForEach @(
@@ -622,6 +772,10 @@ Describe 'Error ids and categories: an unreachable server' {
         @{ Name = 'Get-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Get-SeaportService -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
         @{ Name = 'Wait-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Wait-SeaportService web -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
         @{ Name = 'Watch-SeaportService'; Id = 'RemoteOps.SeaportUnavailable'; Call = { Watch-SeaportService -Timeout 30 -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Invoke-StewardMethod'; Id = 'RemoteOps.StewardUnavailable'; Call = { Invoke-StewardMethod com.example.a Ping -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-StewardMessage'; Id = 'RemoteOps.StewardUnavailable'; Call = { Get-StewardMessage -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Receive-StewardReply'; Id = 'RemoteOps.StewardUnavailable'; Call = { Receive-StewardReply abc -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Remove-StewardMessage'; Id = 'RemoteOps.StewardUnavailable'; Call = { Remove-StewardMessage abc -Confirm:$false -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
     ) {
         $r = Get-ErrorContract $Call
         $r.Id | Should -Be $Id

@@ -36,6 +36,9 @@ public sealed record StewardRecord
     public IReadOnlyList<string> ReplyArgs { get; init; } = [];
     public string? Directory { get; init; }
     public string? FileName { get; init; }
+    /// <summary>How long a CliCommand reply method may run (the seed's replyMethodTimeout); null: the receiver's
+    /// method_timeout.</summary>
+    public TimeSpan? ReplyMethodTimeout { get; init; }
 }
 
 /// <summary>One line of a streaming method's output: published on <c>&lt;stream&gt;.out.&lt;id&gt;</c>, numbered from 1,

@@ -106,3 +106,22 @@ public sealed class DevServerCompleter : RemoteOpsCompleter
         DevServer.List().Select(s => new CompletionValue(s.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             $"{s.Url}, data in {s.DataDirectory}, started {s.StartTime:yyyy-MM-dd HH:mm:ss}"));
 }
+
+/// <summary>Steward's request methods (Invoke-StewardMethod -Method).</summary>
+public sealed class StewardMethodCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Steward.StewardCompletions.Methods(reply: false);
+}
+
+/// <summary>Steward's reply methods (Invoke-StewardMethod -ReplyMethod).</summary>
+public sealed class StewardReplyMethodCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Steward.StewardCompletions.Methods(reply: true);
+}
+
+/// <summary>Nodes of the steward registry and the configured peers' destinations (-ToNode); the registry at most 2 s.</summary>
+public sealed class StewardNodeCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) =>
+        Config(bound) is { } c ? Steward.StewardCompletions.Nodes(c) : [];
+}

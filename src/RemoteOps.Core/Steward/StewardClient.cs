@@ -1,0 +1,468 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using NATS.Client.KeyValueStore;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
+
+namespace RemoteOps.Steward;
+
+/// <summary>A message that cannot be cancelled any more (a node took it, or it is final).</summary>
+public sealed class StewardNotCancellableException(string message) : Exception(message);
+
+/// <summary>No message with that id in the results bucket (never sent, aged out, or its record is not trusted).</summary>
+public sealed class StewardMessageNotFoundException(string message) : Exception(message);
+
+/// <summary>One message ready to go: the signed command for its node and the Queued record that tracks it.</summary>
+public sealed record StewardOutgoing(StewardCommand Command, byte[] Wire, StewardRecord Record);
+
+/// <summary>What a wait yields: a line of a streaming method's output, or a node's final reply (with its record, for
+/// the reply method).</summary>
+public readonly record struct StewardWaitEvent(StewardOutput? Output, StewardReply? Reply, StewardRecord Record);
+
+/// <summary>The sender side of steward over one connection: expand targets, sign and queue messages, wait for their
+/// replies (and streamed output), read, and cancel. Every record it believes is signed by the right key (the store
+/// checks); the others are counted in <see cref="Refused"/> and reported through the log.</summary>
+public sealed class StewardClient
+{
+    /// <summary>When a final record says more chunks were published than have arrived, how long to wait for the rest
+    /// before giving the reply anyway (chunks are capped and age out; the reply must not wait forever).</summary>
+    public static readonly TimeSpan ChunkDrainWait = TimeSpan.FromSeconds(5);
+    /// <summary>How often unfinished messages are read again, in case a watch missed an update (the watch is the fast path).</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(2);
+
+    public RemoteOpsConfig Config { get; }
+    public StewardStore Store { get; }
+    public StewardConfig Section => Store.Section;
+    private readonly Action<string>? _log;
+    private int _refused;
+
+    /// <summary>Records dropped because their signature or signer was wrong (forged or tampered).</summary>
+    public int Refused => Volatile.Read(ref _refused);
+
+    public StewardClient(RemoteOpsConfig config, StewardStore store, Action<string>? log = null)
+    {
+        Config = config; Store = store; _log = log;
+    }
+
+    /// <summary>The client for <paramref name="config"/> on the shared connection; the stream and buckets are created when
+    /// missing. Throws <see cref="StewardUnavailableException"/> (or the pool's connection error) when NATS or JetStream fails.</summary>
+    public static async Task<StewardClient> OpenAsync(RemoteOpsConfig config, Action<string>? log, CancellationToken ct)
+    {
+        var connection = await ConnectionPool.GetAsync(config, ct).ConfigureAwait(false);
+        var store = await StewardStore.OpenAsync(connection, config, ct).ConfigureAwait(false);
+        return new StewardClient(config, store, log);
+    }
+
+    // ---- Targets -------------------------------------------------------------------------------------------------
+
+    /// <summary>The nodes <paramref name="targets"/> name: names as they are, patterns expanded to the live nodes of the
+    /// registry (read only when there is a pattern).</summary>
+    public async Task<StewardTargetSet> ResolveTargetsAsync(IReadOnlyList<string> targets, CancellationToken ct)
+    {
+        foreach (var t in targets) StewardTargets.Check(t);
+        IReadOnlyList<StewardNodeRecord> registry = targets.Any(StewardTargets.IsPattern) ? await Store.ListNodesAsync(ct).ConfigureAwait(false) : [];
+        return StewardTargets.Expand(targets, registry, DateTimeOffset.UtcNow);
+    }
+
+    // ---- Sending -------------------------------------------------------------------------------------------------
+
+    /// <summary>The command and Queued record for one node: the message's own values where it has them, else the
+    /// steward: section's defaults; a new id; Expires = Created + AckTimeout × (Retries + 1).</summary>
+    public static StewardOutgoing Build(StewardRequest request, string node, StewardConfig section, SigningKey key, DateTimeOffset now, string? messageId = null)
+    {
+        if (!DestinationPattern.TryValidateName(node, out var problem))
+            throw new StewardArgumentException($"'{UntrustedText.Clean(node)}' is not a node name: {problem}");
+        if (StewardMethods.ReplyMethods.Contains(request.Method) && request.Method != StewardMethod.CliCommand)
+            throw new StewardArgumentException($"{request.Method} is a reply method; it runs where a reply is received, not on a node. Give it as -ReplyMethod.");
+        if (request.ReplyMethod is { } rm && !StewardMethods.ReplyMethods.Contains(rm))
+            throw new StewardArgumentException($"{rm} is not a reply method; expected one of: {string.Join(", ", StewardMethods.ReplyMethods)}");
+        if (request.ReplyMethod == StewardMethod.CliCommand && request.ReplyMethodArgs.Count == 0)
+            throw new StewardArgumentException("A CliCommand reply method needs replyMethodArgs (the program and its arguments).");
+        StewardReplyMethods.CheckFields(request.ReplyMethod, request.Directory, request.FileName);
+        var ack = request.AckTimeout ?? section.AckTimeout;
+        var retries = request.Retries ?? section.Retries;
+        var methodTimeout = request.MethodTimeout ?? section.MethodTimeout;
+        if (ack <= TimeSpan.Zero || ack.TotalMilliseconds > StewardCodec.MaxMillis)
+            throw new StewardArgumentException($"The ack timeout {Duration.Format(ack)} is out of range: more than 0, at most 24h.");
+        if (methodTimeout <= TimeSpan.Zero || methodTimeout.TotalMilliseconds > StewardCodec.MaxMillis)
+            throw new StewardArgumentException($"The method timeout {Duration.Format(methodTimeout)} is out of range: more than 0, at most 24h.");
+        if (retries is < 0 or > StewardConfigReader.MaxRetries)
+            throw new StewardArgumentException($"Retries {retries} is out of range: 0 to {StewardConfigReader.MaxRetries}.");
+        var id = messageId ?? StewardSubjects.NewMessageId();
+        var command = new StewardCommand
+        {
+            MessageId = id, Sender = key.PublicBase58, Node = node, Method = request.Method, Args = request.MethodArgs,
+            ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, AckTimeout = ack, Retries = retries,
+            MethodTimeout = methodTimeout, Directory = request.Directory, FileName = request.FileName,
+            Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100,
+        };
+        var wire = StewardCodec.Encode(command, key);
+        var record = new StewardRecord
+        {
+            MessageId = id, Node = node, Method = request.Method, Sender = key.PublicBase58, Status = StewardStatus.Queued,
+            Created = now, Updated = now, Expires = now + ack * (retries + 1),
+            ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, Directory = request.Directory, FileName = request.FileName,
+            ReplyMethodTimeout = request.ReplyMethodTimeout,
+        };
+        return new StewardOutgoing(command, wire, record);
+    }
+
+    /// <summary>The identity messages are signed with: the config's default (or only) identity.</summary>
+    public SigningKey SenderKey() => IdentityStore.Resolve(Config).Key;
+
+    /// <summary>Queues <paramref name="request"/> for each of <paramref name="nodes"/>: stores the Queued record, then
+    /// publishes the command (at most <paramref name="throttle"/> at a time). Returns the records, in node order. A node
+    /// whose record or command could not be stored is reported through <paramref name="failed"/> and left out.</summary>
+    public async Task<IReadOnlyList<StewardRecord>> SendAsync(StewardRequest request, IReadOnlyList<string> nodes, int throttle,
+        Action<string, Exception>? failed, CancellationToken ct)
+    {
+        var key = SenderKey();
+        var now = DateTimeOffset.UtcNow;
+        var outgoing = nodes.Select(n => Build(request, n, Section, key, now)).ToArray();
+        var sent = new StewardRecord?[outgoing.Length];
+        await Parallel.ForEachAsync(Enumerable.Range(0, outgoing.Length),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, throttle), CancellationToken = ct },
+            async (i, token) =>
+            {
+                var o = outgoing[i];
+                try
+                {
+                    await SendOneAsync(o, key, token).ConfigureAwait(false);
+                    sent[i] = o.Record;
+                }
+                catch (Exception e) when (e is not OperationCanceledException && failed is not null)
+                {
+                    failed(o.Record.Node, NatsFailures.Translate(e, $"Steward (stream '{Section.Stream}')", Store.Connection) is { } f
+                        ? new StewardUnavailableException(f.Message, e) : e);
+                }
+            }).ConfigureAwait(false);
+        return sent.OfType<StewardRecord>().ToArray();
+    }
+
+    /// <summary>Stores the Queued record, then publishes the command: the record exists before any node can see the
+    /// command, so a node always finds the record it moves.</summary>
+    public async Task SendOneAsync(StewardOutgoing o, SigningKey key, CancellationToken ct)
+    {
+        if (!await Store.TryCreateAsync(o.Record, key, ct).ConfigureAwait(false))
+            throw new StewardArgumentException($"A message with id {o.Record.MessageId} exists already.");
+        await Store.PublishCommandAsync(o.Command, o.Wire, ct).ConfigureAwait(false);
+    }
+
+    // ---- Reading -------------------------------------------------------------------------------------------------
+
+    private StoredRecord? Checked(StoredRecord? stored, string id)
+    {
+        if (stored is { Valid: false } bad)
+        {
+            Interlocked.Increment(ref _refused);
+            _log?.Invoke($"Dropped the record of message {id}: {bad.Problem}.");
+            return null;
+        }
+        return stored;
+    }
+
+    /// <summary>The trusted record of <paramref name="messageId"/>, or null.</summary>
+    public async Task<StoredRecord?> GetAsync(string messageId, CancellationToken ct) =>
+        Checked(await Store.GetAsync(messageId, ct).ConfigureAwait(false), messageId);
+
+    /// <summary>The status a reader should see: a Queued record past its window is NoAck even before its sender says so.</summary>
+    public static StewardStatus EffectiveStatus(StewardRecord r, DateTimeOffset now) =>
+        r.Status == StewardStatus.Queued && now >= r.Expires ? StewardStatus.NoAck : r.Status;
+
+    public StewardMessage ToMessage(StewardRecord r, DateTimeOffset now) => new()
+    {
+        MessageId = r.MessageId, Node = r.Node, Method = r.Method.ToString(), Status = EffectiveStatus(r, now),
+        Created = r.Created, Updated = r.Updated, Attempts = r.Attempts, Sender = r.Sender, SenderName = SenderName(r.Sender),
+        Expires = r.Expires,
+    };
+
+    private string SenderName(string key) =>
+        Config.Identities.Any(i => i.Public == key) ? Config.Destination ?? "(this config)"
+        : Config.Peers.FirstOrDefault(p => p.Public == key)?.Destination ?? "";
+
+    public static StewardReply ToReply(StewardRecord r, DateTimeOffset now) => new()
+    {
+        Node = r.Node, Method = r.Method.ToString(), MessageId = r.MessageId, Status = EffectiveStatus(r, now), ExitCode = r.ExitCode,
+        Output = r.Output, Error = r.Error.Length == 0 && EffectiveStatus(r, now) == StewardStatus.NoAck && r.Status == StewardStatus.Queued
+            ? $"Not acknowledged by {r.Node} within its delivery window (until {r.Expires:u})." : r.Error,
+        Started = r.Started, Finished = r.Finished, Duration = r.Finished - r.Started, Attempts = r.Attempts,
+    };
+
+    /// <summary>Messages by id (each once, in the order given; unknown ids reported through <paramref name="missing"/>),
+    /// or every message when no id is given; then filtered by node (a name or a pattern) and status.</summary>
+    public async IAsyncEnumerable<StewardMessage> GetMessagesAsync(IReadOnlyList<string>? ids, string? node, StewardStatus[]? status,
+        Action<string>? missing, [EnumeratorCancellation] CancellationToken ct)
+    {
+        if (node is not null && StewardTargets.IsPattern(node)) DestinationPattern.Validate(node);
+        var now = DateTimeOffset.UtcNow;
+        bool Wanted(StewardRecord r) =>
+            (node is null || r.Node == node || StewardTargets.IsPattern(node) && DestinationPattern.Matches(r.Node, node))
+            && (status is null || status.Length == 0 || status.Contains(EffectiveStatus(r, now)));
+        if (ids is { Count: > 0 })
+        {
+            foreach (var id in ids.Distinct(StringComparer.Ordinal))
+            {
+                var found = await GetAsync(id, ct).ConfigureAwait(false);
+                if (found?.Record is not { } r) { missing?.Invoke(id); continue; }
+                if (Wanted(r)) yield return ToMessage(r, now);
+            }
+            yield break;
+        }
+        var all = new List<StewardRecord>();
+        await foreach (var stored in Store.ListAsync(ct).ConfigureAwait(false))
+            if (Checked(stored, "(listed)")?.Record is { } r && Wanted(r)) all.Add(r);
+        foreach (var r in all.OrderByDescending(r => r.Created).ThenBy(r => r.Node, StringComparer.Ordinal))
+            yield return ToMessage(r, now);
+    }
+
+    // ---- Cancelling ----------------------------------------------------------------------------------------------
+
+    /// <summary>Withdraws a message still queued (Queued → Cancelled, signed by its sender, which must be one of this
+    /// config's identities). A message already cancelled is returned as it is; one a node took, or that ended, throws
+    /// <see cref="StewardNotCancellableException"/>.</summary>
+    public async Task<StewardMessage> CancelAsync(string messageId, CancellationToken ct)
+    {
+        while (true)
+        {
+            var found = await GetAsync(messageId, ct).ConfigureAwait(false);
+            if (found?.Record is not { } r) throw new StewardMessageNotFoundException($"No message {UntrustedText.Clean(messageId)} in '{Section.ResultsBucket}' (never sent, aged out, or not signed by its sender).");
+            var now = DateTimeOffset.UtcNow;
+            if (r.Status == StewardStatus.Cancelled) return ToMessage(r, now);
+            if (r.Status != StewardStatus.Queued)
+                throw new StewardNotCancellableException(r.Status is StewardStatus.Delivered or StewardStatus.Running
+                    ? $"Message {messageId} was already delivered to {r.Node} ({r.Status}); a delivered message runs to its end and cannot be cancelled."
+                    : $"Message {messageId} to {r.Node} has ended ({r.Status}); there is nothing to cancel.");
+            if (!Config.Identities.Any(i => i.Public == r.Sender))
+                throw new IdentityException($"Message {messageId} was sent by {r.Sender}, which is not an identity of this config; only its sender can cancel it.");
+            var key = IdentityStore.Resolve(Config, r.Sender).Key;
+            var next = r with { Status = StewardStatus.Cancelled, Updated = now, Error = "Cancelled by its sender before delivery." };
+            if (await Store.TryMoveAsync(r, found.Value.Revision, next, key, ct).ConfigureAwait(false) is not null)
+                return ToMessage(next, now);
+            // Someone moved it meanwhile (the node took it, or another cancel): read it again and judge the new status.
+        }
+    }
+
+    // ---- Waiting -------------------------------------------------------------------------------------------------
+
+    private sealed class Tracked(StewardRecord record, ulong revision, long after)
+    {
+        public StewardRecord Record = record;
+        public ulong Revision = revision;
+        public long LastSequence = after;
+        public bool Done;
+        public DateTimeOffset? DrainUntil;
+        public Task? Reader;
+    }
+
+    private abstract record Input;
+    private sealed record RecordInput(StoredRecord Stored, string Key) : Input;
+    private sealed record ChunkInput(StewardChunk Chunk) : Input;
+
+    public static bool IsStreaming(StewardMethod method) => method is StewardMethod.CliCommandCont or StewardMethod.TailFile;
+
+    /// <summary>Waits for <paramref name="messages"/> (their records as last seen): yields a streaming method's lines as
+    /// they arrive (after sequence <paramref name="after"/>[id], else from the first), and each message's final reply as
+    /// it ends. A record still Queued when its window passes is moved to NoAck (when we are its sender; otherwise it is
+    /// reported NoAck as readers see it), compare-and-set, so a node that took it meanwhile wins. Ends when every
+    /// message is final, or at <paramref name="timeout"/> with a <see cref="TimeoutException"/> naming the rest.</summary>
+    public async IAsyncEnumerable<StewardWaitEvent> WaitAsync(IReadOnlyList<StewardRecord> messages, IReadOnlyDictionary<string, long>? after,
+        bool streamOutput, TimeSpan? timeout, [EnumeratorCancellation] CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var deadline = timeout is { } t ? DateTimeOffset.UtcNow + t : (DateTimeOffset?)null;
+        var tracked = new Dictionary<string, Tracked>(StringComparer.Ordinal);
+        foreach (var m in messages)
+            tracked.TryAdd(m.MessageId, new Tracked(m, 0, after is not null && after.TryGetValue(m.MessageId, out var a) ? a : 0));
+        var inputs = Channel.CreateUnbounded<Input>(new UnboundedChannelOptions { SingleReader = true });
+
+        // Every update after the bucket's last revision now, so nothing between the reads below and the watch is missed.
+        ulong from = 0;
+        try
+        {
+            var status = await Store.Results.GetStatusAsync(stop.Token).ConfigureAwait(false);
+            from = status.Info.State.LastSeq + 1;
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { _log?.Invoke($"Could not read the results bucket's revision ({e.Message}); relying on re-reads."); }
+        var watcher = from > 0 ? Task.Run(() => WatchAsync(tracked.Keys.ToHashSet(StringComparer.Ordinal), from, inputs.Writer, stop.Token)) : Task.CompletedTask;
+
+        try
+        {
+            foreach (var (id, tr) in tracked)
+            {
+                await ReadAgainAsync(id, inputs.Writer, stop.Token).ConfigureAwait(false);
+                if (streamOutput && IsStreaming(tr.Record.Method))
+                    tr.Reader = Task.Run(() => ReadChunksAsync(tr.Record.Node, id, tr.LastSequence, inputs.Writer, stop.Token));
+            }
+            var remaining = tracked.Count;
+            var nextRecheck = DateTimeOffset.UtcNow + RecheckInterval;
+            while (remaining > 0)
+            {
+                var now = DateTimeOffset.UtcNow;
+                var wake = nextRecheck;
+                foreach (var tr in tracked.Values.Where(x => !x.Done))
+                {
+                    if (tr.Record.Status == StewardStatus.Queued && tr.Record.Expires < wake) wake = tr.Record.Expires;
+                    if (tr.DrainUntil is { } d && d < wake) wake = d;
+                }
+                if (deadline is { } dl && dl < wake) wake = dl;
+                var delay = wake - now;
+                if (delay > TimeSpan.Zero)
+                {
+                    using var nap = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                    nap.CancelAfter(delay);
+                    try { await inputs.Reader.WaitToReadAsync(nap.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) when (!stop.IsCancellationRequested) { }
+                }
+                stop.Token.ThrowIfCancellationRequested();
+                now = DateTimeOffset.UtcNow;
+                var ready = new List<StewardWaitEvent>();
+                while (inputs.Reader.TryRead(out var input))
+                    Handle(input, tracked, ready, now);
+                // The clock's work: windows that passed, drains that waited long enough, the periodic re-read.
+                foreach (var (id, tr) in tracked.Where(x => !x.Value.Done))
+                {
+                    if (tr.Record.Status == StewardStatus.Queued && now >= tr.Record.Expires)
+                        Handle(await ExpireAsync(tr, stop.Token).ConfigureAwait(false), tracked, ready, now);
+                    if (tr.DrainUntil is { } d && now >= d && !tr.Done)
+                    {
+                        _log?.Invoke($"Message {id}: {tr.Record.Chunks - tr.LastSequence} output chunk(s) of {tr.Record.Chunks} never arrived (aged out or capped).");
+                        Finish(tr, ready, now);
+                    }
+                }
+                if (now >= nextRecheck)
+                {
+                    nextRecheck = now + RecheckInterval;
+                    foreach (var (id, _) in tracked.Where(x => !x.Value.Done && x.Value.DrainUntil is null))
+                        await ReadAgainAsync(id, inputs.Writer, stop.Token).ConfigureAwait(false);
+                }
+                foreach (var e in ready)
+                {
+                    if (e.Reply is not null) remaining--;
+                    yield return e;
+                }
+                if (remaining > 0 && deadline is { } end && DateTimeOffset.UtcNow >= end)
+                {
+                    var open = tracked.Where(x => !x.Value.Done).Select(x => $"{x.Key} ({x.Value.Record.Node}, {x.Value.Record.Status})").ToArray();
+                    throw new TimeoutException($"{open.Length} message(s) had not ended within {Duration.Format(timeout!.Value)}: {string.Join(", ", open.Take(10))}{(open.Length > 10 ? ", ..." : "")}.");
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            try { await Task.WhenAll(tracked.Values.Select(x => x.Reader).OfType<Task>().Append(watcher)).ConfigureAwait(false); }
+            catch (Exception) { /* cancelled on purpose */ }
+        }
+    }
+
+    private void Handle(Input input, Dictionary<string, Tracked> tracked, List<StewardWaitEvent> ready, DateTimeOffset now)
+    {
+        switch (input)
+        {
+            case RecordInput { Stored: var stored, Key: var key }:
+                if (!tracked.TryGetValue(key, out var tr) || tr.Done) return;
+                if (Checked(stored, key) is not { Record: { } r } s) return;
+                if (s.Revision <= tr.Revision) return; // a re-read of what we know
+                tr.Record = r; tr.Revision = s.Revision;
+                if (!StewardStatuses.IsFinal(r.Status)) return;
+                if (tr.Reader is not null && tr.LastSequence < r.Chunks) { tr.DrainUntil ??= now + ChunkDrainWait; return; }
+                Finish(tr, ready, now);
+                return;
+            case ChunkInput { Chunk: var c }:
+                if (!tracked.TryGetValue(c.MessageId, out var t) || t.Done || c.Sequence <= t.LastSequence) return;
+                t.LastSequence = c.Sequence;
+                ready.Add(new StewardWaitEvent(new StewardOutput { Node = c.Node, MessageId = c.MessageId, Sequence = c.Sequence, Line = c.Line, Time = c.Time }, null, t.Record));
+                if (t.DrainUntil is not null && t.LastSequence >= t.Record.Chunks) Finish(t, ready, now);
+                return;
+        }
+    }
+
+    private static void Finish(Tracked tr, List<StewardWaitEvent> ready, DateTimeOffset now)
+    {
+        tr.Done = true;
+        ready.Add(new StewardWaitEvent(null, ToReply(tr.Record, now), tr.Record));
+    }
+
+    /// <summary>A record past its window: moved to NoAck when we are its sender and it is still Queued; the record as it
+    /// is now in any case (a node that took it in time wins the compare-and-set).</summary>
+    private async Task<Input> ExpireAsync(Tracked tr, CancellationToken ct)
+    {
+        var id = tr.Record.MessageId;
+        var found = await GetAsync(id, ct).ConfigureAwait(false);
+        if (found is not { Record: { } r } stored) return new RecordInput(new StoredRecord(null, 0, "", "gone"), id);
+        if (r.Status != StewardStatus.Queued) return new RecordInput(stored, id);
+        if (!Config.Identities.Any(i => i.Public == r.Sender))
+        {
+            // Not ours to move: readers see a Queued record past its window as NoAck (a newer revision than any seen).
+            var derived = r with { Status = StewardStatus.NoAck, Error = $"Not acknowledged by {r.Node} within its delivery window (until {r.Expires:u})." };
+            return new RecordInput(stored with { Record = derived, Revision = Math.Max(stored.Revision, tr.Revision) + 1 }, id);
+        }
+        var now = DateTimeOffset.UtcNow;
+        var next = r with
+        {
+            Status = StewardStatus.NoAck, Updated = now,
+            Error = $"Not acknowledged by {r.Node} within its delivery window ({Duration.Format(r.Expires - r.Created)}).",
+        };
+        var key = IdentityStore.Resolve(Config, r.Sender).Key;
+        var revision = await Store.TryMoveAsync(r, stored.Revision, next, key, ct).ConfigureAwait(false);
+        if (revision is { } rev) return new RecordInput(new StoredRecord(next, rev, r.Sender, null), id);
+        // A node took it meanwhile: its record wins.
+        return new RecordInput(await Store.GetAsync(id, ct).ConfigureAwait(false) ?? new StoredRecord(null, 0, "", "gone"), id);
+    }
+
+    private async Task ReadAgainAsync(string id, ChannelWriter<Input> inputs, CancellationToken ct)
+    {
+        try
+        {
+            if (await Store.GetAsync(id, ct).ConfigureAwait(false) is { } stored) inputs.TryWrite(new RecordInput(stored, id));
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { _log?.Invoke($"Could not read message {id} ({e.Message}); trying again."); }
+    }
+
+    private async Task WatchAsync(HashSet<string> ids, ulong from, ChannelWriter<Input> inputs, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var opts = new NatsKVWatchOpts { IgnoreDeletes = true, ResumeAtRevision = from };
+                await foreach (var e in Store.Results.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
+                {
+                    from = e.Revision + 1;
+                    if (e.Operation == NatsKVOperation.Put && ids.Contains(e.Key))
+                        inputs.TryWrite(new RecordInput(Store.Open(e.Value, e.Revision, e.Key), e.Key));
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                // The periodic re-read covers the gap; the watch resumes where it was.
+                _log?.Invoke($"The results watch failed ({e.Message}); resuming.");
+                try { await Task.Delay(RecheckInterval, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    private async Task ReadChunksAsync(string node, string id, long after, ChannelWriter<Input> inputs, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                // Numbered chunks: a restarted read begins after the last one passed on, so nothing is repeated or skipped.
+                await foreach (var c in Store.ReadChunksAsync(node, id, after, ct).ConfigureAwait(false))
+                {
+                    after = c.Sequence;
+                    inputs.TryWrite(new ChunkInput(c));
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e)
+            {
+                _log?.Invoke($"Reading the output of message {id} failed ({e.Message}); continuing after chunk {after}.");
+                try { await Task.Delay(RecheckInterval, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using System.Text;
+using RemoteOps.Config;
+using RemoteOps.Core.Tests.Remaphore;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
+using RemoteOps.Steward;
+using RemoteOps.TestSupport;
+
+namespace RemoteOps.Core.Tests.Steward;
+
+/// <summary>The sender side against a real nats-server with JetStream; a test node plays the agent's part in the store.</summary>
+public class StewardClientTests(NatsFixture nats) : IClassFixture<NatsFixture>
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private readonly StewardFleet _fleet = new(nats);
+
+    private static StewardRequest Request(StewardMethod method, params string[] args) => new() { ToNode = "x", Method = method, MethodArgs = args };
+
+    private static async Task<List<StewardWaitEvent>> All(IAsyncEnumerable<StewardWaitEvent> events)
+    {
+        using var limit = new CancellationTokenSource(Limit);
+        var list = new List<StewardWaitEvent>();
+        await foreach (var e in events.WithCancellation(limit.Token)) list.Add(e);
+        return list;
+    }
+
+    [Fact]
+    public async Task A_sent_message_is_queued_signed_by_the_sender_and_its_command_is_on_the_nodes_subject()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(TimeSpan.FromSeconds(2), retries: 2), null, default);
+        var before = DateTimeOffset.UtcNow;
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommand, "true"), ["com.acme.web1"], 4, null, default);
+        var record = Assert.Single(sent);
+        Assert.Equal(StewardStatus.Queued, record.Status);
+        Assert.Equal(TimeSpan.FromSeconds(6), record.Expires - record.Created); // 2s × (2 + 1)
+        Assert.True(record.Created >= before);
+        // The node's store (another connection) reads the record as the sender's, and the command verifies.
+        var stored = await node.Store.GetAsync(record.MessageId, default);
+        Assert.True(stored!.Value.Valid, stored.Value.Problem);
+        Assert.Equal(_fleet.CentralKey.PublicBase58, stored.Value.Signer);
+        var js = node.Store.JetStream;
+        var msg = await js.GetStreamAsync(node.Store.Subjects.Stream);
+        var last = await msg.GetAsync(new NATS.Client.JetStream.Models.StreamMsgGetRequest { LastBySubj = node.Store.Subjects.Command("com.acme.web1") });
+        var envelope = Envelope<StewardCommand>.Open(StewardCodec.Instance, last.Message.Data.ToArray());
+        Assert.True(envelope.SignatureValid, envelope.Error);
+        Assert.Equal(record.MessageId, envelope.Message!.MessageId);
+        Assert.Equal(["true"], envelope.Message.Args);
+    }
+
+    [Fact]
+    public async Task Waiting_yields_each_nodes_reply_when_final_and_another_session_reads_the_same_status()
+    {
+        await using var web1 = await _fleet.NodeAsync("com.acme.web1");
+        await using var web2 = await _fleet.NodeAsync("com.acme.web2");
+        var config = _fleet.SenderConfig();
+        var client = await StewardClient.OpenAsync(config, null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommand, "hostname"), ["com.acme.web1", "com.acme.web2"], 4, null, default);
+        var wait = All(client.WaitAsync(sent, null, true, null, default));
+        await web1.DeliverAsync(sent[0].MessageId);
+        await web1.FinishAsync(sent[0].MessageId, StewardStatus.Succeeded, "web1\n");
+        await web2.DeliverAsync(sent[1].MessageId);
+        await web2.FinishAsync(sent[1].MessageId, StewardStatus.Failed, "", 3, "boom");
+        var replies = (await wait).Select(e => e.Reply!).ToDictionary(r => r.Node);
+        Assert.Equal(StewardStatus.Succeeded, replies["com.acme.web1"].Status);
+        Assert.Equal("web1\n", replies["com.acme.web1"].Output);
+        Assert.Equal(1, replies["com.acme.web1"].Attempts);
+        Assert.Equal(StewardStatus.Failed, replies["com.acme.web2"].Status);
+        Assert.Equal(3, replies["com.acme.web2"].ExitCode);
+        Assert.Equal("boom", replies["com.acme.web2"].Error);
+
+        // Another session: its own connection, the same config.
+        await using var other = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Server.Url });
+        var reader = new StewardClient(config, await StewardStore.OpenAsync(other, config, default));
+        var messages = new List<StewardMessage>();
+        await foreach (var m in reader.GetMessagesAsync(null, "com.acme.*", null, null, default)) messages.Add(m);
+        Assert.Equal(2, messages.Count);
+        Assert.Equal(StewardStatus.Succeeded, messages.Single(m => m.Node == "com.acme.web1").Status);
+        Assert.Equal(StewardFleet.Central, messages[0].SenderName);
+        var failed = new List<StewardMessage>();
+        await foreach (var m in reader.GetMessagesAsync(null, null, [StewardStatus.Failed], null, default)) failed.Add(m);
+        Assert.Equal("com.acme.web2", Assert.Single(failed).Node);
+    }
+
+    [Fact]
+    public async Task A_pattern_expands_to_the_live_matching_nodes_of_the_registry_and_a_name_is_sent_as_it_is()
+    {
+        await using var web1 = await _fleet.NodeAsync("com.acme.web1");
+        await using var deep = await _fleet.NodeAsync("com.acme.eu.db1");
+        await using var gone = await _fleet.NodeAsync("com.acme.old");
+        await using var other = await _fleet.NodeAsync("org.other.x");
+        var now = DateTimeOffset.UtcNow;
+        await web1.RegisterAsync(now);
+        await deep.RegisterAsync(now);
+        await gone.RegisterAsync(now - TimeSpan.FromMinutes(10)); // three intervals (30s) ago: offline
+        await other.RegisterAsync(now);
+        // A record claiming a name but signed by another key is not in the registry.
+        await web1.RegisterAsync("com.acme.impostor", SigningKey.Generate(), now);
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+
+        var one = await client.ResolveTargetsAsync(["com.acme.*"], default);
+        Assert.Equal(["com.acme.web1"], one.Nodes);
+        var all = await client.ResolveTargetsAsync(["com.acme.**", "com.acme.offline"], default);
+        Assert.Equal(["com.acme.eu.db1", "com.acme.web1", "com.acme.offline"], all.Nodes);
+        Assert.Equal("com.acme.**", Assert.Single(all.Expansions).Key);
+        await Assert.ThrowsAsync<DestinationPatternException>(() => client.ResolveTargetsAsync(["com.**.x"], default));
+        await Assert.ThrowsAsync<StewardArgumentException>(() => client.ResolveTargetsAsync(["com..x"], default));
+    }
+
+    [Fact]
+    public async Task A_message_nobody_takes_within_its_window_becomes_NoAck_signed_by_its_sender()
+    {
+        _fleet.NodeKey("com.acme.down");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(TimeSpan.FromMilliseconds(300), retries: 1), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.down"], 1, null, default);
+        var reply = Assert.Single(await All(client.WaitAsync(sent, null, true, null, default))).Reply!;
+        Assert.Equal(StewardStatus.NoAck, reply.Status);
+        Assert.Contains("delivery window", reply.Error);
+        await using var node = await _fleet.NodeAsync("com.acme.down");
+        var stored = (await node.Store.GetAsync(sent[0].MessageId, default))!.Value;
+        Assert.True(stored.Valid, stored.Problem);
+        Assert.Equal(StewardStatus.NoAck, stored.Record!.Status);
+        // The node comes back too late: it cannot take the message any more.
+        Assert.Null(await node.MoveAsync(sent[0].MessageId, r => r with { Status = StewardStatus.Delivered }));
+    }
+
+    [Fact]
+    public async Task A_node_that_took_the_message_before_the_window_passed_wins_over_the_waiters_NoAck()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.slow");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(TimeSpan.FromMilliseconds(300), retries: 0), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.slow"], 1, null, default);
+        await node.DeliverAsync(sent[0].MessageId);
+        // The waiter starts from the stale Queued record, whose window passes while the node runs it.
+        var wait = All(client.WaitAsync(sent, null, true, null, default));
+        // Past the window: the waiter must read the record, not assume NoAck.
+        await TestWait.UntilAsync(() => DateTimeOffset.UtcNow > sent[0].Expires + TimeSpan.FromMilliseconds(100));
+        await node.FinishAsync(sent[0].MessageId, StewardStatus.Succeeded, "pong");
+        var reply = Assert.Single(await wait).Reply!;
+        Assert.Equal(StewardStatus.Succeeded, reply.Status);
+        Assert.Equal("pong", reply.Output);
+    }
+
+    [Fact]
+    public async Task A_forged_reply_record_is_dropped_and_counted_and_the_nodes_real_reply_is_given()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var log = new List<string>();
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), s => { lock (log) log.Add(s); }, default);
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommand, "id"), ["com.acme.web1"], 1, null, default);
+        var wait = All(client.WaitAsync(sent, null, true, null, default));
+        // A forger writes a final record under the id, signed by a key that is not the node's.
+        var forger = SigningKey.Generate();
+        var forged = sent[0] with { Status = StewardStatus.Succeeded, Output = "forged", Finished = DateTimeOffset.UtcNow };
+        await node.Store.Results.PutAsync(sent[0].MessageId, SignedJson.Encode(forged, forger, StewardRecord.Domain));
+        await TestWait.UntilAsync(() => client.Refused > 0);
+        // The node's genuine record is still taken (its revision is the forger's; a node would CAS on what it read).
+        var current = (await node.Store.Results.GetEntryAsync<byte[]>(sent[0].MessageId)).Revision;
+        var real = sent[0] with { Status = StewardStatus.Succeeded, Output = "real", Finished = DateTimeOffset.UtcNow, Attempts = 1 };
+        await node.Store.Results.UpdateAsync(sent[0].MessageId, SignedJson.Encode(real, node.Key, StewardRecord.Domain), current);
+        var reply = Assert.Single(await wait).Reply!;
+        Assert.Equal("real", reply.Output);
+        Assert.Contains(log, l => l.Contains("a node's status not signed by node", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Cancel_moves_a_queued_message_to_Cancelled_and_refuses_one_already_delivered()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.web1", "com.acme.web1x"], 2, null, default);
+        var cancelled = await client.CancelAsync(sent[0].MessageId, default);
+        Assert.Equal(StewardStatus.Cancelled, cancelled.Status);
+        // The node, arriving later, cannot take it; cancelling again is no error.
+        Assert.Null(await node.MoveAsync(sent[0].MessageId, r => r with { Status = StewardStatus.Delivered }));
+        Assert.Equal(StewardStatus.Cancelled, (await client.CancelAsync(sent[0].MessageId, default)).Status);
+        // A waiter reports it as it is.
+        Assert.Equal(StewardStatus.Cancelled, Assert.Single(await All(client.WaitAsync([sent[0]], null, true, null, default))).Reply!.Status);
+
+        var second = (await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.web1"], 1, null, default))[0];
+        await node.DeliverAsync(second.MessageId);
+        var e = await Assert.ThrowsAsync<StewardNotCancellableException>(() => client.CancelAsync(second.MessageId, default));
+        Assert.Contains("already delivered", e.Message);
+        await Assert.ThrowsAsync<StewardMessageNotFoundException>(() => client.CancelAsync("nope", default));
+    }
+
+    [Fact]
+    public async Task A_message_sent_by_another_identity_is_not_cancelled_here()
+    {
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.web1"], 1, null, default);
+        var stranger = SigningKey.Generate();
+        var config = _fleet.SenderConfig() with
+        {
+            Identities = [new IdentityConfig { Public = stranger.PublicBase58, Private = stranger.ExportSeedBase58(), Verbs = ["*"] }],
+            DefaultIdentity = stranger.PublicBase58,
+            Peers = [new PeerConfig { Destination = StewardFleet.Central, Public = _fleet.CentralKey.PublicBase58 }],
+        };
+        var other = await StewardClient.OpenAsync(config, null, default);
+        await Assert.ThrowsAsync<IdentityException>(() => other.CancelAsync(sent[0].MessageId, default));
+        Assert.Equal(StewardStatus.Queued, (await client.GetAsync(sent[0].MessageId, default))!.Value.Record!.Status);
+    }
+
+    [Fact]
+    public async Task Streamed_output_arrives_in_order_and_a_later_reader_continues_after_its_last_chunk_without_gaps_or_repeats()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.TailFile, "/var/log/x"), ["com.acme.web1"], 1, null, default);
+        var id = sent[0].MessageId;
+        await node.DeliverAsync(id);
+        var wait = All(client.WaitAsync(sent, null, true, null, default));
+        for (int i = 1; i <= 5; i++) await node.ChunkAsync(id, i, $"line {i}");
+        await node.ChunkAsync(id, 3, "line 3 again"); // a re-published chunk
+        await node.FinishAsync(id, StewardStatus.Succeeded, chunks: 8);
+        // The final record came before the last chunks: the reply waits for them.
+        for (int i = 6; i <= 8; i++) await node.ChunkAsync(id, i, $"line {i}");
+        var events = await wait;
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => $"line {i}"), events.Where(e => e.Output is not null).Select(e => e.Output!.Line));
+        Assert.Equal(StewardStatus.Succeeded, events[^1].Reply!.Status);
+
+        // A reader that saw up to chunk 5 continues with 6.
+        var later = await All(client.WaitAsync(sent, new Dictionary<string, long> { [id] = 5 }, true, null, default));
+        Assert.Equal([6L, 7L, 8L], later.Where(e => e.Output is not null).Select(e => e.Output!.Sequence));
+        Assert.NotNull(later[^1].Reply);
+    }
+
+    [Fact]
+    public async Task A_chunk_not_signed_by_the_node_is_skipped()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommandCont, "x"), ["com.acme.web1"], 1, null, default);
+        var id = sent[0].MessageId;
+        await node.DeliverAsync(id);
+        var forged = new StewardChunk { MessageId = id, Node = "com.acme.web1", Sequence = 1, Line = "forged", Time = DateTimeOffset.UtcNow };
+        await node.Store.PublishChunkAsync(forged, SigningKey.Generate(), default);
+        await node.ChunkAsync(id, 1, "real");
+        await node.FinishAsync(id, StewardStatus.Succeeded, chunks: 1);
+        var events = await All(client.WaitAsync(sent, null, true, null, default));
+        Assert.Equal(["real"], events.Where(e => e.Output is not null).Select(e => e.Output!.Line));
+    }
+
+    [Fact]
+    public async Task Waiting_past_the_timeout_names_the_messages_still_open()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.Ping), ["com.acme.web1"], 1, null, default);
+        await node.DeliverAsync(sent[0].MessageId);
+        var e = await Assert.ThrowsAsync<TimeoutException>(() => All(client.WaitAsync(sent, null, true, TimeSpan.FromMilliseconds(300), default)));
+        Assert.Contains(sent[0].MessageId, e.Message);
+        Assert.Contains("Running", e.Message);
+    }
+
+    [Fact]
+    public async Task Without_JetStream_opening_steward_is_one_clear_unavailable_error()
+    {
+        await using var server = await NatsServer.StartAsync(jetStream: false);
+        var config = _fleet.SenderConfig() with { Servers = [server.Url] };
+        var e = await Assert.ThrowsAsync<StewardUnavailableException>(() => StewardClient.OpenAsync(config, null, default));
+        Assert.Contains("JetStream", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+internal static class TestWait
+{
+    public static async Task UntilAsync(Func<bool> condition)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition()) await Task.Delay(20, limit.Token);
+    }
+}
