@@ -143,10 +143,19 @@ public sealed class StewardAgent : IAsyncDisposable
         try { await _completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
     }
 
+    /// <summary>Stops at once, as a kill would (tests): methods in flight are abandoned where they are; a detached
+    /// command keeps running and its row stays Started, for the next agent to adopt.</summary>
+    internal async Task AbandonAsync()
+    {
+        _abort.Cancel();
+        await StopAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         await StopAsync().ConfigureAwait(false);
-        if (Interlocked.Exchange(ref _stopped, 1) == 0) _local.Dispose();
+        _local.Dispose();
         _stopTaking.Dispose();
         _abort.Dispose();
     }
