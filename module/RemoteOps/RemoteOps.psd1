@@ -33,6 +33,8 @@
         'Watch-SeaportService'
         'Set-SeaportService'
         'Start-SeaportService'
+        # steward
+        'Start-StewardNode'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
