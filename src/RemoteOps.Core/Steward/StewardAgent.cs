@@ -335,9 +335,10 @@ public sealed class StewardAgent : IAsyncDisposable
     {
         Log(StewardLogLevel.Warning, $"{command.MessageId} {command.Method} from {Who(command)}: {status}. {reason}");
         if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId)) return;
-        var now = DateTimeOffset.UtcNow;
-        var final = await MoveAsync(command, r => r with { Status = status, Error = reason, Finished = now }, ct).ConfigureAwait(false);
-        _local.SetFinal(command.MessageId, SignedJson.Encode(final ?? BaseRecord(command) with { Status = status, Error = reason, Finished = now }, _key, StewardRecord.Domain));
+        // Final locally first: a redelivery after a failed write sends this again and never runs the message.
+        var final = BaseRecord(command) with { Status = status, Error = reason, Finished = DateTimeOffset.UtcNow };
+        _local.SetFinal(command.MessageId, SignedJson.Encode(final, _key, StewardRecord.Domain));
+        await WriteFinalAsync(command, final, ct).ConfigureAwait(false);
     }
 
     private string Who(StewardCommand c) => _trust.Find(c.Sender) is { } peer ? UntrustedText.Describe(peer) : UntrustedText.Short(c.Sender);

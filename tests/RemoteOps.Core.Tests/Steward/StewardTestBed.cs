@@ -76,6 +76,39 @@ public sealed class StewardTestBed : IAsyncDisposable
         };
     }
 
+    /// <summary>The node's config as a YAML file, for an agent in another process.</summary>
+    public string WriteNodeConfig()
+    {
+        var section = NodeConfig.Steward;
+        var path = Path.Combine(WorkDirectory, "node.yaml");
+        var methods = string.Join("\n", section.Methods.Select(m => $"    {m.Key}: {{ allowed: [{string.Join(", ", m.Value.Select(a => $"'{a}'"))}] }}"));
+        File.WriteAllText(path, $"""
+            servers: ['{NodeConfig.Servers[0]}']
+            destination: {NodeName}
+            identities:
+              - public: {NodeKey.PublicBase58}
+                private: {NodeKey.ExportSeedBase58()}
+                verbs: ['*']
+            peers:
+              - destination: {SenderName}
+                public: {SenderKey.PublicBase58}
+                verbs: ['*']
+              - destination: {GuestName}
+                public: {GuestKey.PublicBase58}
+                verbs: ['*']
+            steward:
+              stream: {section.Stream}
+              results_bucket: {section.ResultsBucket}
+              nodes_bucket: {section.NodesBucket}
+              data_directory: {DataDirectory}
+              hello_interval: 1s
+              methods:
+            {methods}
+
+            """);
+        return path;
+    }
+
     /// <summary>The sender's view of the stream and buckets.</summary>
     public async Task<StewardStore> StoreAsync()
     {
