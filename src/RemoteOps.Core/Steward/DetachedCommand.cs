@@ -53,6 +53,27 @@ public sealed class DetachedCommand
         return new DetachedCommand(runDirectory, pid ?? 0, pidStart, null);
     }
 
+    /// <summary>Whether a command whose agent died before recording its pid was ever started: its wrapper writes its pid
+    /// file before anything else, so with no pid file and no wrapper process (found by its run directory in
+    /// /proc/*/cmdline) the command never ran, and may run now.</summary>
+    public static bool NeverStarted(string runDirectory, out int? pid)
+    {
+        pid = null;
+        if (TryReadInt(Path.Combine(runDirectory, "pid"), out var fromFile)) { pid = fromFile; return false; }
+        if (!OperatingSystem.IsLinux()) return !Directory.Exists(runDirectory);
+        var needle = "\0" + runDirectory + "\0";
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var candidate)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(needle, StringComparison.Ordinal)) { pid = candidate; return false; }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return true;
+    }
+
     /// <summary>The exit status the wrapper wrote when the command ended; null while it runs (or when it was killed).</summary>
     public int? ExitCode => TryReadInt(Path.Combine(RunDirectory, "exit"), out var code) ? code : null;
 

@@ -638,7 +638,14 @@ public sealed class StewardAgent : IAsyncDisposable
             if (row.BootId.Length > 0 && row.BootId != _bootId)
                 FailRecovered(command, row, "node restarted while running");
             else if (command.Method == StewardMethod.CliCommand && DetachedCommand.Supported)
-                Schedule(command, recovered: true, adopt: row);
+            {
+                // The agent may have died after marking it started but before the command was spawned.
+                int? found = null;
+                if (row.Pid is null && DetachedCommand.NeverStarted(RunDirectory(command.MessageId), out found))
+                    Schedule(command, recovered: true);
+                else
+                    Schedule(command, recovered: true, adopt: row with { Pid = row.Pid ?? found });
+            }
             else
                 FailRecovered(command, row, $"agent restarted while running ({command.Method} runs inside the agent); not run again");
         }

@@ -110,13 +110,12 @@ public class StewardReliabilityTests
         var finals = new Dictionary<string, StewardRecord>();
         foreach (var id in ids)
         {
-            StewardRecord? record = null;
-            for (int attempt = 0; record is null; attempt++)
+            try { finals[id] = await bed.AwaitAsync(id, seconds: 90); }
+            catch (TimeoutException e)
             {
-                try { record = await bed.AwaitAsync(id, seconds: 120); }
-                catch (Exception) when (attempt < 3) { }
+                string Lines(AgentProcess a) => string.Join('\n', a.Output.ToString().Split('\n').Where(l => l.Contains(id[..4]) || l.Contains("Warning")));
+                throw new TimeoutException($"{e.Message[..Math.Min(200, e.Message.Length)]}\nfirst agent:\n{Lines(first)}\nsecond agent:\n{Lines(second)}");
             }
-            finals[id] = record;
         }
         var log = second.Output.ToString();
         Assert.All(finals.Values, r => Assert.True(r.Status == StewardStatus.Succeeded, $"{r.MessageId}: {r.Status} {r.Error}\n{log}"));
