@@ -417,7 +417,11 @@ public sealed class StewardAgent : IAsyncDisposable
             try
             {
                 var now = await MoveAsync(c, _ => final, ct).ConfigureAwait(false);
-                if (now is not null) return;
+                if (now is not null)
+                {
+                    try { _local.MarkPublished(c.MessageId); } catch (ObjectDisposedException) { }
+                    return;
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException && DateTimeOffset.UtcNow < until)
             {
@@ -438,9 +442,20 @@ public sealed class StewardAgent : IAsyncDisposable
         _ = Task.Run(async () =>
         {
             try { await ExecuteAsync(command, adopt, _abort.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+                // Abandoned (the agent stops at once): a detached command runs on and is adopted by the next agent.
+            }
             catch (Exception e)
             {
                 Log(StewardLogLevel.Warning, $"{command.MessageId} {command.Method}: {e.GetType().Name}: {e.Message}");
+                // Never left Running for ever: it is final (Failed), and never run again.
+                if (_local.Get(command.MessageId) is { State: not LocalState.Done } row)
+                {
+                    var failed = BaseRecord(command) with { Status = StewardStatus.Failed, Error = $"agent error: {e.Message}", Started = row.Started, Finished = DateTimeOffset.UtcNow, Attempts = 1 };
+                    _local.SetFinal(command.MessageId, SignedJson.Encode(failed, _key, StewardRecord.Domain));
+                    try { await WriteFinalAsync(command, failed, CancellationToken.None).ConfigureAwait(false); } catch (Exception) { }
+                }
             }
             finally
             {
@@ -465,7 +480,9 @@ public sealed class StewardAgent : IAsyncDisposable
         {
             started = DateTimeOffset.UtcNow;
             _local.MarkStarted(c.MessageId, started, _bootId);
-            await MoveAsync(c, r => r with { Status = StewardStatus.Running, Started = started }, ct).ConfigureAwait(false);
+            // Best effort: NATS may be away (a server restart); the method runs regardless and its result is written later.
+            try { await MoveAsync(c, r => r with { Status = StewardStatus.Running, Started = started }, ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"{c.MessageId}: Running not written ({e.Message})."); }
             Log(StewardLogLevel.Verbose, $"{c.MessageId} {c.Method} from {Who(c)}: running.");
             outcome = await RunMethodAsync(c, started, timeout, ct).ConfigureAwait(false);
         }
@@ -627,6 +644,13 @@ public sealed class StewardAgent : IAsyncDisposable
     {
         foreach (var id in _local.Prune(DateTimeOffset.UtcNow - StewardLocalStore.KeepFor))
             try { if (Directory.Exists(RunDirectory(id))) Directory.Delete(RunDirectory(id), recursive: true); } catch (IOException) { }
+        foreach (var row in _local.Unpublished())
+        {
+            // Finished, but the agent may have died before the result reached the bucket: send it (again).
+            if (StewardCodec.Instance.TryDecode(row.Command, out var done, out _)
+                && SignedJson.TryOpen<StewardRecord>(row.Final!, StewardRecord.Domain, StewardStore.MaxRecordBytes, out var final, out _, out _))
+                Track(done.MessageId, () => WriteFinalAsync(done, final, _abort.Token));
+        }
         foreach (var row in _local.Unfinished())
         {
             if (!StewardCodec.Instance.TryDecode(row.Command, out var command, out _))
@@ -656,13 +680,19 @@ public sealed class StewardAgent : IAsyncDisposable
         var record = BaseRecord(c) with { Status = StewardStatus.Failed, Error = reason, Started = row.Started, Finished = DateTimeOffset.UtcNow, Attempts = 1 };
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         Log(StewardLogLevel.Warning, $"{c.MessageId} {c.Method}: Failed, {reason}.");
+        Track(c.MessageId, () => WriteFinalAsync(c, record, _abort.Token));
+    }
+
+    /// <summary>Background work for a message, waited for by the drain.</summary>
+    private void Track(string id, Func<Task> work)
+    {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_inFlight.TryAdd(c.MessageId, gate.Task)) return;
+        if (!_inFlight.TryAdd(id, gate.Task)) return;
         _ = Task.Run(async () =>
         {
-            try { await WriteFinalAsync(c, record, _abort.Token).ConfigureAwait(false); }
+            try { await work().ConfigureAwait(false); }
             catch (Exception) { }
-            finally { _inFlight.TryRemove(c.MessageId, out _); gate.TrySetResult(); }
+            finally { _inFlight.TryRemove(id, out _); gate.TrySetResult(); }
         });
     }
 }

@@ -54,7 +54,8 @@ public sealed class StewardLocalStore : IDisposable
               pid INTEGER,
               pid_start INTEGER,
               started INTEGER,
-              final BLOB
+              final BLOB,
+              published INTEGER NOT NULL DEFAULT 0
             );
             """);
         return new StewardLocalStore(directory, db);
@@ -123,6 +124,33 @@ public sealed class StewardLocalStore : IDisposable
             cmd.Parameters.AddWithValue("$state", (int)LocalState.Done);
             cmd.Parameters.AddWithValue("$final", finalRecord);
             cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The final record is in the results bucket: nothing left to send after a restart.</summary>
+    public void MarkPublished(string id)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "UPDATE messages SET published = 1 WHERE id = $id;";
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Finished messages whose final record may not have reached the results bucket (the agent died first).</summary>
+    public IReadOnlyList<LocalMessage> Unpublished()
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT id, state, command, received, boot_id, pid, pid_start, started, final FROM messages WHERE state = $done AND published = 0 AND length(final) > 0 ORDER BY received;";
+            cmd.Parameters.AddWithValue("$done", (int)LocalState.Done);
+            using var r = cmd.ExecuteReader();
+            var list = new List<LocalMessage>();
+            while (r.Read()) list.Add(Row(r));
+            return list;
         }
     }
 
