@@ -163,15 +163,21 @@ public sealed class DetachedCommand
     {
         try
         {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            var close = text.LastIndexOf(')');
-            if (close < 0) return null;
-            var fields = text[(close + 2)..].Split(' ');
-            // After "pid (comm) ", field 3 (state) is index 0, so field 22 is index 19.
-            return fields.Length > 19 && long.TryParse(fields[19], out var start) ? start : null;
+            return ParseStartTime(File.ReadAllText($"/proc/{pid}/stat"));
         }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>Field 22 of a /proc/&lt;pid&gt;/stat line; null when it is not one. The command name (field 2) may hold
+    /// spaces and parentheses, so fields are counted from the last ')'.</summary>
+    public static long? ParseStartTime(string stat)
+    {
+        var close = stat.LastIndexOf(')');
+        if (close < 0 || close + 2 > stat.Length) return null;
+        var fields = stat[(close + 2)..].Split(' ');
+        // After "pid (comm) ", field 3 (state) is index 0, so field 22 is index 19.
+        return fields.Length > 19 && long.TryParse(fields[19], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var start) ? start : null;
     }
 
     /// <summary>This boot's id (Linux: /proc/sys/kernel/random/boot_id); "" where unknown.</summary>

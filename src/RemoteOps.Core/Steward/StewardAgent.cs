@@ -45,6 +45,7 @@ public sealed class StewardAgent : IAsyncDisposable
     private readonly CancellationTokenSource _stopTaking = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
+    private readonly ConcurrentDictionary<string, long?> _tailFrom = new();
     private readonly Lock _handlersLock = new();
     private Dictionary<StewardMethod, IReadOnlyList<string>> _handlers;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
@@ -479,6 +480,11 @@ public sealed class StewardAgent : IAsyncDisposable
         else
         {
             started = DateTimeOffset.UtcNow;
+            // TailFile streams what is appended after its start: where the file ends now, before Running is visible.
+            long? tailFrom = null;
+            if (c.Method == StewardMethod.TailFile && c.Args.Count > 0)
+                try { tailFrom = File.Exists(c.Args[0]) ? new FileInfo(c.Args[0]).Length : null; } catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException) { }
+            _tailFrom[c.MessageId] = tailFrom;
             _local.MarkStarted(c.MessageId, started, _bootId);
             // Best effort: NATS may be away (a server restart); the method runs regardless and its result is written later.
             try { await MoveAsync(c, r => r with { Status = StewardStatus.Running, Started = started }, ct).ConfigureAwait(false); }
@@ -490,7 +496,7 @@ public sealed class StewardAgent : IAsyncDisposable
         var record = BaseRecord(c) with
         {
             Status = outcome.Status, ExitCode = outcome.ExitCode, Output = outcome.Output, Error = outcome.Error, Dropped = outcome.Dropped,
-            Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, (await TryGetAttempts(c, ct).ConfigureAwait(false))),
+            Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, await TryGetAttempts(c, CancellationToken.None).ConfigureAwait(false)),
         };
         // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
@@ -514,6 +520,8 @@ public sealed class StewardAgent : IAsyncDisposable
     private async Task<MethodOutcome> RunMethodAsync(StewardCommand c, DateTimeOffset started, TimeSpan timeout, CancellationToken ct)
     {
         var runner = new StewardMethodRunner(_runner.OutputCap, (seq, line, t) => PublishChunkAsync(c, seq, line, t));
+        // Methods that run inside the agent end when it stops (they cannot outlive it); CliCommand is left running.
+        using var inAgent = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopTaking.Token);
         switch (c.Method)
         {
             case StewardMethod.Ping: return new MethodOutcome(StewardStatus.Succeeded, "pong");
@@ -521,8 +529,8 @@ public sealed class StewardAgent : IAsyncDisposable
                 var me = NodeRecord();
                 return new MethodOutcome(StewardStatus.Succeeded, $"{me.Name} {me.PublicKey} up since {me.Started:u} on {me.OS}, version {me.Version}");
             case StewardMethod.CliCommand: return await RunCommandAsync(c, started, timeout, ct).ConfigureAwait(false);
-            case StewardMethod.CliCommandCont: return await runner.StreamCommandAsync(c.Args, timeout, ct).ConfigureAwait(false);
-            case StewardMethod.TailFile: return await runner.TailFileAsync(c.Args, timeout, ct).ConfigureAwait(false);
+            case StewardMethod.CliCommandCont: return await runner.StreamCommandAsync(c.Args, timeout, inAgent.Token).ConfigureAwait(false);
+            case StewardMethod.TailFile: return await runner.TailFileAsync(c.Args, timeout, inAgent.Token, _tailFrom.TryRemove(c.MessageId, out var from) ? from : null).ConfigureAwait(false);
             case StewardMethod.HttpGet: return await runner.HttpGetAsync(c.Args, timeout, ct).ConfigureAwait(false);
             case StewardMethod.OpProcessList:
                 return new MethodOutcome(StewardStatus.Succeeded, string.Join('\n', Handlers.OrderBy(h => h.Key).Select(h => $"{h.Key}: {string.Join(", ", h.Value)}")));

@@ -94,7 +94,7 @@ internal sealed class StewardMethodRunner(int outputCap, Func<long, string, Canc
 
     /// <summary>TailFile: the lines appended to a file for <paramref name="timeout"/> (from its end when the method
     /// starts; a file that shrinks is read again from its start), then Succeeded.</summary>
-    public async Task<MethodOutcome> TailFileAsync(IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
+    public async Task<MethodOutcome> TailFileAsync(IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct, long? from = null)
     {
         if (args.Count == 0 || string.IsNullOrWhiteSpace(args[0])) return new MethodOutcome(StewardStatus.Failed, Error: "TailFile needs a file (methodArgs[0]).");
         var file = args[0];
@@ -104,7 +104,7 @@ internal sealed class StewardMethodRunner(int outputCap, Func<long, string, Canc
         try
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            long position = stream.Length;
+            long position = from is { } start && start <= stream.Length ? start : stream.Length;
             var pending = new List<byte>();
             var buffer = new byte[64 * 1024];
             while (!ct.IsCancellationRequested)

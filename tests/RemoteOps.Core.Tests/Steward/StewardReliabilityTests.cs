@@ -43,6 +43,8 @@ public class StewardReliabilityTests
 
         public Task Ready => _ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
 
+        public Process Process => _process;
+
         public void KillHard()
         {
             Process.Start("kill", ["-KILL", _process.Id.ToString()])!.WaitForExit();
@@ -71,6 +73,28 @@ public class StewardReliabilityTests
                 await Task.Delay(200);
             }
         }
+    }
+
+    [Fact]
+    public async Task SIGTERM_drains_the_method_in_flight_and_stops_the_agent()
+    {
+        Assert.True(File.Exists(HostDll), $"{HostDll} is built with the tests");
+        await using var server = await NatsServer.StartAsync();
+        await using var bed = new StewardTestBed(server.Url);
+        using var agent = new AgentProcess(bed.WriteNodeConfig());
+        await agent.Ready;
+        var id = await bed.SendAsync(bed.Command(StewardMethod.CliCommandCont, "sh", "-c", "echo started; exec sleep 300") with { MethodTimeout = TimeSpan.FromSeconds(60) });
+        await bed.ChunksAsync(id, 1);
+        Process.Start("kill", ["-TERM", agent.Process.Id.ToString()])!.WaitForExit();
+        await agent.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, agent.Process.ExitCode);
+        var output = agent.Output.ToString();
+        Assert.Contains("stopping:", output);
+        Assert.Contains("stopped.", output);
+        // The streaming method ended with the agent (its tree killed) and says so; nothing is left Running.
+        var record = await bed.AwaitAsync(id);
+        Assert.Equal(StewardStatus.Succeeded, record.Status);
+        Assert.Contains("shutting down", record.Error);
     }
 
     [Fact]
