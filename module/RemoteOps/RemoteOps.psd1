@@ -33,6 +33,8 @@
         'Watch-SeaportService'
         'Set-SeaportService'
         'Start-SeaportService'
+        # steward
+        'Start-StewardNode'
         'Invoke-StewardMethod'
         'Get-StewardMessage'
         'Receive-StewardReply'

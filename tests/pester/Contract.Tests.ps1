@@ -782,3 +782,52 @@ Describe 'Error ids and categories: an unreachable server' {
         $r.Category | Should -Be 'ConnectionError'
     }
 }
+
+Describe 'Error ids and categories: steward' {
+    BeforeAll {
+        $script:NoDestination = Join-Path $script:Dir 'nodestination.yaml'
+        (Get-Content -Raw $script:Config) -replace '(?m)^destination:.*$', '' | Set-Content -Path $script:NoDestination
+        $script:BrokenSteward = Join-Path $script:Dir 'brokensteward.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  max_output: 12`n" | Set-Content -Path $script:BrokenSteward
+    }
+
+    It 'Start-StewardNode: no -Name and no destination is StewardInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Start-StewardNode -ConfigPath $script:NoDestination -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r.Record.Exception.Message | Should -Match 'destination'
+    }
+
+    It 'Start-StewardNode: a broken steward: section is ConfigInvalid (InvalidData), naming the key' {
+        $r = Get-ErrorContract { Start-StewardNode -ConfigPath $script:BrokenSteward -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Record.Exception.Message | Should -Match 'steward\.max_output'
+    }
+
+    It 'Start-StewardNode: an unreachable server is StewardUnavailable (ConnectionError)' {
+        $r = Get-ErrorContract { Start-StewardNode -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardUnavailable'
+        $r.Category | Should -Be 'ConnectionError'
+        $r.Count | Should -Be 1
+    }
+
+    It 'Start-StewardNode: runs in a job (its local store opens: SQLite loads in the module) until the job is stopped' {
+        $data = Join-Path $script:Dir 'steward-data'
+        $config = Join-Path $script:Dir 'steward.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  stream: st$(Get-Random)`n  results_bucket: sr$(Get-Random)`n  nodes_bucket: sn$(Get-Random)`n  data_directory: $data`n" |
+            Set-Content -Path $config
+        $job = Start-Job { param($m, $c) Import-Module $m; Start-StewardNode -ConfigPath $c -InformationAction Continue } -ArgumentList $script:Manifest, $config
+        try {
+            $db = Join-Path $data 'com.example.web1' 'steward.db'
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path $db) -and $job.State -eq 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $job.State | Should -Be 'Running' -Because (($job | Receive-Job -ErrorAction SilentlyContinue 2>&1) -join "`n")
+            Test-Path $db | Should -BeTrue
+        }
+        finally {
+            $job | Stop-Job
+            $job | Remove-Job -Force
+        }
+    }
+}

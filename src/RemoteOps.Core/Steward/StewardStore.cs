@@ -106,6 +106,8 @@ public sealed class StewardStore
     {
         if (StewardStatuses.IsSenderStatus(record.Status))
         {
+            // NoAck is also the node's to write: an agent that receives a message after its window refuses it so.
+            if (record.Status == StewardStatus.NoAck && IsNodeKey(record.Node, signer)) return null;
             if (signer != record.Sender) return "a sender's status not signed by the sender";
             return _ownKeys.Contains(signer) || _trust.Find(signer) is not null ? null : "signed by an unknown sender";
         }

@@ -15,8 +15,9 @@ public sealed record ToolErrorIds(string InvalidArgument, string InvalidPattern,
     public static readonly ToolErrorIds Foundation = new("RemoteOps.InvalidArgument", "RemoteOps.InvalidPattern", "RemoteOps.ConnectionError", "RemoteOps.Timeout", "NATS");
     public static readonly ToolErrorIds Remaphore = Foundation with { InvalidArgument = "RemoteOps.RemaphoreInvalidArgument", InvalidPattern = "RemoteOps.RemaphoreInvalidPattern", Timeout = "RemoteOps.RemaphoreTimeout" };
     public static readonly ToolErrorIds Seaport = new("RemoteOps.SeaportInvalidArgument", "RemoteOps.SeaportInvalidArgument", "RemoteOps.SeaportUnavailable", "RemoteOps.SeaportTimeout", "The seaport registry");
-    /// <summary>Steward's sender cmdlets (Invoke-StewardMethod, Get-StewardMessage, Receive-StewardReply, Remove-StewardMessage).</summary>
-    public static readonly ToolErrorIds StewardSender = new("RemoteOps.StewardInvalidArgument", "RemoteOps.StewardInvalidPattern", "RemoteOps.StewardUnavailable", "RemoteOps.StewardTimeout", "Steward");
+    public static readonly ToolErrorIds Steward = new("RemoteOps.StewardInvalidArgument", "RemoteOps.StewardInvalidPattern", "RemoteOps.StewardUnavailable", "RemoteOps.StewardTimeout", "Steward");
+    /// <summary>Steward's sender cmdlets (Invoke-StewardMethod, Get-StewardMessage, Receive-StewardReply, Remove-StewardMessage): the same ids.</summary>
+    public static readonly ToolErrorIds StewardSender = Steward;
 }
 
 /// <summary>The one map from the core's exceptions to ErrorRecords (stable id, category, target) that every cmdlet

@@ -48,9 +48,12 @@ internal sealed class DependencyLoadContext(string directory) : AssemblyLoadCont
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        // NSec's P/Invokes name "libsodium"; the module ships one per platform under runtimes/<rid>/native.
-        var file = OperatingSystem.IsWindows() ? "libsodium.dll" : OperatingSystem.IsMacOS() ? "libsodium.dylib" : "libsodium.so";
-        if (!unmanagedDllName.Contains("sodium", StringComparison.OrdinalIgnoreCase)) return IntPtr.Zero;
+        // NSec's P/Invokes name "libsodium", Microsoft.Data.Sqlite's "e_sqlite3"; the module ships one of each per
+        // platform under runtimes/<rid>/native.
+        var library = unmanagedDllName.Contains("sodium", StringComparison.OrdinalIgnoreCase) ? "sodium"
+            : unmanagedDllName.Contains("e_sqlite3", StringComparison.OrdinalIgnoreCase) ? "e_sqlite3" : null;
+        if (library is null) return IntPtr.Zero;
+        var file = OperatingSystem.IsWindows() ? $"{(library == "sodium" ? "lib" : "")}{library}.dll" : OperatingSystem.IsMacOS() ? $"lib{library}.dylib" : $"lib{library}.so";
         var os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
         var arch = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
         var path = Path.Combine(directory, "runtimes", $"{os}-{arch}", "native", file);
