@@ -3,6 +3,10 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Messaging;
+using RemoteOps.Steward;
 using RemoteOps.TestSupport;
 
 namespace RemoteOps.Benchmarks;
@@ -26,6 +30,139 @@ public static class StewardBenchmarks
         report.Add("raw request + bare spawn of `true`, p50", Samples.Micros(spawn.Percentile(50)));
         report.Add("durable floor (JetStream publish + pull + ack + KV put seen by a watcher), p50",
             Samples.Micros(floor.Percentile(50)), Samples.Micros(request.Percentile(50)), floor.Percentile(50) / request.Percentile(50));
+
+        await using (var fleet = await Fleet.StartAsync(server.Url, 1, "b1"))
+        {
+            var ping = await RoundTrips(fleet, StewardMethod.Ping, [], 300);
+            report.Add("Invoke Ping round trip (sign, queue, agent verifies, records, runs, replies), p50", Samples.Micros(ping.Percentile(50)),
+                Samples.Micros(request.Percentile(50)), ping.Percentile(50) / request.Percentile(50), "≤ 2× raw");
+            report.Add("Invoke Ping round trip vs the durable floor, p50", Samples.Micros(ping.Percentile(50)),
+                Samples.Micros(floor.Percentile(50)), ping.Percentile(50) / floor.Percentile(50));
+            var cli = await RoundTrips(fleet, StewardMethod.CliCommand, ["true"], 100);
+            report.Add("Invoke CliCommand `true` round trip, p50", Samples.Micros(cli.Percentile(50)),
+                Samples.Micros(spawn.Percentile(50)), cli.Percentile(50) / spawn.Percentile(50), "≤ 2× raw + spawn");
+            await Throughput(report, fleet, 1000);
+        }
+
+        var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_BENCH_FLEET"), out var n) ? n : 1000;
+        await FleetPing(report, server.Url, size);
+    }
+
+    /// <summary>A sender and <c>n</c> agents in this process, each with its own name, identity, consumer and local store,
+    /// on their own stream and buckets.</summary>
+    private sealed class Fleet : IAsyncDisposable
+    {
+        public required RemoteOpsConfig SenderConfig { get; init; }
+        public required StewardClient Client { get; init; }
+        public required List<StewardAgent> Agents { get; init; }
+        public required string Directory { get; init; }
+        public string Node(int i) => $"com.bench.n{i}";
+
+        public static async Task<Fleet> StartAsync(string url, int n, string suffix)
+        {
+            var dir = System.IO.Directory.CreateTempSubdirectory("steward-bench-").FullName;
+            using var sender = SigningKey.Generate();
+            var nodeKeys = Enumerable.Range(0, n).Select(_ => SigningKey.Generate()).ToArray();
+            var section = new StewardConfig
+            {
+                Stream = "bst_" + suffix, ResultsBucket = "bsr_" + suffix, NodesBucket = "bsn_" + suffix, DataDirectory = dir,
+                HelloInterval = TimeSpan.FromSeconds(30), MethodTimeout = TimeSpan.FromSeconds(30),
+                Methods = new Dictionary<StewardMethod, IReadOnlyList<string>> { [StewardMethod.Ping] = ["*"], [StewardMethod.CliCommand] = ["*"] },
+            };
+            var senderPeer = new PeerConfig { Destination = "com.bench.ops", Public = sender.PublicBase58, Verbs = ["*"] };
+            var senderConfig = new RemoteOpsConfig
+            {
+                Servers = [url], Destination = "com.bench.ops",
+                Identities = [new IdentityConfig { Public = sender.PublicBase58, Private = sender.ExportSeedBase58(), Verbs = ["*"] }],
+                DefaultIdentity = sender.PublicBase58,
+                Peers = nodeKeys.Select((k, i) => new PeerConfig { Destination = $"com.bench.n{i}", Public = k.PublicBase58, Verbs = ["*"] }).ToArray(),
+                Sections = [section],
+            };
+            var client = await StewardClient.OpenAsync(senderConfig, null, default);
+            var agents = new List<StewardAgent>();
+            // The agents share one connection (one process); each has its own consumer, identity and SQLite store.
+            for (int i = 0; i < n; i++)
+            {
+                var config = new RemoteOpsConfig
+                {
+                    Servers = [url], Destination = $"com.bench.n{i}",
+                    Identities = [new IdentityConfig { Public = nodeKeys[i].PublicBase58, Private = nodeKeys[i].ExportSeedBase58(), Verbs = ["*"] }],
+                    DefaultIdentity = nodeKeys[i].PublicBase58,
+                    Peers = [senderPeer],
+                    Sections = [section],
+                };
+                agents.Add(await StewardAgent.StartAsync(config, null, null, default));
+            }
+            foreach (var k in nodeKeys) k.Dispose();
+            return new Fleet { SenderConfig = senderConfig, Client = client, Agents = agents, Directory = dir };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Parallel.ForEachAsync(Agents, async (a, _) => await a.DisposeAsync());
+            try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<StewardReply> OneAsync(Fleet fleet, StewardRequest request, IReadOnlyList<string> nodes)
+    {
+        var sent = await fleet.Client.SendAsync(request, nodes, 32, null, default);
+        StewardReply? last = null;
+        await foreach (var e in fleet.Client.WaitAsync(sent, null, false, TimeSpan.FromSeconds(60), default))
+            if (e.Reply is { } r) last = r;
+        if (last is null || last.Status != StewardStatus.Succeeded) throw new InvalidOperationException($"no success: {last?.Status} {last?.Error}");
+        return last;
+    }
+
+    private static async Task<Samples> RoundTrips(Fleet fleet, StewardMethod method, string[] args, int n)
+    {
+        var request = new StewardRequest { Method = method, MethodArgs = args };
+        var samples = new Samples();
+        string[] node = [fleet.Node(0)];
+        for (int i = 0; i < n + 10; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            await OneAsync(fleet, request, node);
+            if (i >= 10) samples.AddTicks(Stopwatch.GetTimestamp() - t0);
+        }
+        return samples;
+    }
+
+    private static async Task Throughput(Report report, Fleet fleet, int n)
+    {
+        // 1,000 Pings to one node, sent at once (throttle 32), each timed from the send to its reply.
+        var request = new StewardRequest { Method = StewardMethod.Ping };
+        var nodes = Enumerable.Repeat(fleet.Node(0), n).ToArray();
+        long t0 = Stopwatch.GetTimestamp();
+        var sent = await fleet.Client.SendAsync(request, nodes, 32, null, default);
+        var samples = new Samples();
+        int ok = 0;
+        await foreach (var e in fleet.Client.WaitAsync(sent, null, false, TimeSpan.FromSeconds(120), default))
+            if (e.Reply is { } r)
+            {
+                samples.AddTicks(Stopwatch.GetTimestamp() - t0);
+                if (r.Status == StewardStatus.Succeeded) ok++;
+            }
+        var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        report.Add($"{n} Pings to one node: throughput", $"{ok / seconds:0} msg/s ({ok}/{n} succeeded)");
+        report.Add($"{n} Pings to one node: p99 from the first send", Samples.Micros(samples.Percentile(99)));
+    }
+
+    private static async Task FleetPing(Report report, string url, int size)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        await using var fleet = await Fleet.StartAsync(url, size, "fleet");
+        report.Add($"simulated fleet: {size} agents started in one process", $"{Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s");
+        var before = GC.GetTotalMemory(false);
+        // One call with a pattern: expand against the registry, send to each, wait for every reply.
+        t0 = Stopwatch.GetTimestamp();
+        var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
+        var sent = await fleet.Client.SendAsync(new StewardRequest { Method = StewardMethod.Ping }, targets.Nodes, 64, null, default);
+        int ok = 0;
+        await foreach (var e in fleet.Client.WaitAsync(sent, null, false, TimeSpan.FromSeconds(120), default))
+            if (e.Reply is { Status: StewardStatus.Succeeded }) ok++;
+        var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        report.Add($"Ping to '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} answered)", "", null, "≤ 5 s");
     }
 
     private static async Task<Samples> RawRequestReply(NatsConnection nats, int n = 2000)

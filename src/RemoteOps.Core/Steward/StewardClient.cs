@@ -71,7 +71,7 @@ public sealed class StewardClient
     /// steward: section's defaults; a new id; Expires = Created + AckTimeout × (Retries + 1).</summary>
     public static StewardOutgoing Build(StewardRequest request, string node, StewardConfig section, SigningKey key, DateTimeOffset now, string? messageId = null)
     {
-        if (!DestinationPattern.TryValidateName(node, out var problem))
+        if (!StewardSubjects.TryValidateNode(node, out var problem))
             throw new StewardArgumentException($"'{UntrustedText.Clean(node)}' is not a node name: {problem}");
         if (StewardMethods.ReplyMethods.Contains(request.Method) && request.Method != StewardMethod.CliCommand)
             throw new StewardArgumentException($"{request.Method} is a reply method; it runs where a reply is received, not on a node. Give it as -ReplyMethod.");

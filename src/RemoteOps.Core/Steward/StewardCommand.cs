@@ -145,7 +145,7 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
         if (count != Fields.Length) { problem = "a field is missing or given twice"; return null; }
         if (!Text(r, "id", out var id) || id.Length is 0 or > MaxIdLength) { problem = "id missing or not 1-128 characters"; return null; }
         if (!Text(r, "sender", out var sender) || sender.Length > 64) { problem = "sender missing or not a key"; return null; }
-        if (!Text(r, "node", out var node) || !DestinationPattern.TryValidateName(node, out _)) { problem = "node missing or not a destination"; return null; }
+        if (!Text(r, "node", out var node) || !StewardSubjects.TryValidateNode(node, out _)) { problem = "node missing or not a destination"; return null; }
         if (!Text(r, "method", out var methodName) || !Enum.TryParse<StewardMethod>(methodName, false, out var method) || !Enum.IsDefined(method) || methodName != method.ToString())
         { problem = "method missing or not a steward method"; return null; }
         StewardMethod? reply = null;

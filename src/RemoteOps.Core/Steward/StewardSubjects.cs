@@ -1,3 +1,4 @@
+using RemoteOps.Messaging;
 namespace RemoteOps.Steward;
 
 /// <summary>Every NATS name steward uses, derived from the config's <c>steward.stream</c> and
@@ -40,6 +41,16 @@ public sealed record StewardSubjects(string Stream, string ResultsBucket, string
 
     private static bool IsPlainNodeName(string node) =>
         node.Split('.').All(s => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-'));
+
+    /// <summary>A node name that is also safe as subject tokens: a destination without wildcards (shared rule), and no
+    /// '>' either, which a NATS subject reads as "every further token": a node named <c>com.acme.&gt;</c> would pull every
+    /// com.acme node's commands.</summary>
+    public static bool TryValidateNode(string? name, out string problem)
+    {
+        if (!DestinationPattern.TryValidateName(name, out problem)) return false;
+        if (name!.Contains('>')) { problem = "a node's name cannot contain '>' (a NATS wildcard)."; return false; }
+        return true;
+    }
 
     /// <summary>Message ids are key-value keys and subject tokens: letters, digits, '-' and '_' only, 1–128 characters.</summary>
     public static bool IsMessageId(string? id) =>

@@ -17,7 +17,7 @@ public static class StewardTargets
     public static void Check(string target)
     {
         if (IsPattern(target)) { DestinationPattern.Validate(target); return; }
-        if (!DestinationPattern.TryValidateName(target, out var problem))
+        if (!StewardSubjects.TryValidateNode(target, out var problem))
             throw new StewardArgumentException($"'{UntrustedText.Clean(target)}' is not a node name: {problem}");
     }
 

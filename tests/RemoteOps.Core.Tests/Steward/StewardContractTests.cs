@@ -17,6 +17,32 @@ public class StewardContractTests
 {
     private static readonly StewardStatus[] All = Enum.GetValues<StewardStatus>();
 
+    // ---- node names ----
+
+    [Theory]
+    [InlineData("com.acme.>")]
+    [InlineData("com.>.web1")]
+    [InlineData("com..acme")]
+    [InlineData("")]
+    public void A_node_name_that_a_subject_would_read_as_a_wildcard_is_refused_everywhere(string name)
+    {
+        Assert.False(StewardSubjects.TryValidateNode(name, out var problem));
+        Assert.NotEmpty(problem);
+        Assert.ThrowsAny<Exception>(() => StewardTargets.Check(name));
+    }
+
+    [Fact]
+    public void A_command_addressed_to_a_wildcard_node_does_not_decode()
+    {
+        using var key = SigningKey.Generate();
+        var wire = StewardCodec.Encode(new StewardCommand { MessageId = "m1", Node = "com.acme.>", Method = StewardMethod.Ping }, key);
+        Assert.False(StewardCodec.Instance.TryDecode(wire, out _, out var problem));
+        Assert.Contains("node", problem);
+        Assert.True(StewardSubjects.TryValidateNode("com.acme.web1", out _));
+        // A pattern is a target (expanded against the registry), never a node's own name.
+        Assert.False(StewardSubjects.TryValidateNode("com.acme.*", out _));
+    }
+
     // ---- StewardStatuses ----
 
     [Fact]
