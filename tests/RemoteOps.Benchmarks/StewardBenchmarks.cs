@@ -31,6 +31,8 @@ public static class StewardBenchmarks
         report.Add("durable floor (JetStream publish + pull + ack + KV put seen by a watcher), p50",
             Samples.Micros(floor.Percentile(50)), Samples.Micros(request.Percentile(50)), floor.Percentile(50) / request.Percentile(50));
 
+        DetachedPieces(report);
+
         await using (var fleet = await Fleet.StartAsync(server.Url, 1, "b1"))
         {
             var ping = await RoundTrips(fleet, StewardMethod.Ping, [], 300);
@@ -46,6 +48,30 @@ public static class StewardBenchmarks
 
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_BENCH_FLEET"), out var n) ? n : 1000;
         await FleetPing(report, server.Url, size);
+    }
+
+    /// <summary>Where a detached CliCommand's time goes: the wrapper's start, its end, the leftovers check, the files.</summary>
+    private static void DetachedPieces(Report report, int n = 60)
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("steward-detached-").FullName;
+        var start = new Samples(); var wait = new Samples(); var leftovers = new Samples(); var read = new Samples();
+        for (int i = 0; i < n; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var command = DetachedCommand.Start(Path.Combine(dir, $"r{i}"), "true", [], null);
+            long t1 = Stopwatch.GetTimestamp();
+            command.WaitAsync(DateTimeOffset.UtcNow.AddSeconds(10), default).GetAwaiter().GetResult();
+            long t2 = Stopwatch.GetTimestamp();
+            command.KillLeftoversAsync().GetAwaiter().GetResult();
+            long t3 = Stopwatch.GetTimestamp();
+            _ = command.ExitCode; command.Read("stdout", 1 << 20); command.Read("stderr", 1 << 16);
+            long t4 = Stopwatch.GetTimestamp();
+            if (i < 10) continue;
+            start.AddTicks(t1 - t0); wait.AddTicks(t2 - t1); leftovers.AddTicks(t3 - t2); read.AddTicks(t4 - t3);
+        }
+        report.Add("detached `true`: start / wait / leftovers / read, p50",
+            $"{Samples.Micros(start.Percentile(50))} / {Samples.Micros(wait.Percentile(50))} / {Samples.Micros(leftovers.Percentile(50))} / {Samples.Micros(read.Percentile(50))}");
+        try { System.IO.Directory.Delete(dir, true); } catch (IOException) { }
     }
 
     /// <summary>A sender and <c>n</c> agents in this process, each with its own name, identity, consumer and local store,
