@@ -181,6 +181,8 @@ public sealed class StewardAgent : IAsyncDisposable
         var ct = linked.Token;
         using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stopTaking.Cancel(); });
         var presence = PresenceLoopAsync(ct);
+        var replies = new StewardReplyAgent(_store, _local, Name, _config.Identities.Select(i => i.Public).Append(PublicKey).ToHashSet(StringComparer.Ordinal),
+            _section.EffectiveDataDirectory, _section.MethodTimeout, Log).RunAsync(ct);
         try
         {
             while (!ct.IsCancellationRequested)
@@ -213,6 +215,7 @@ public sealed class StewardAgent : IAsyncDisposable
             }
             catch (Exception) { }
             try { await presence.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
         }
@@ -379,6 +382,7 @@ public sealed class StewardAgent : IAsyncDisposable
             MessageId = c.MessageId, Node = c.Node, Method = c.Method, Sender = c.Sender, Status = StewardStatus.Queued,
             Created = created, Updated = now, Expires = created + DeliveryWindow(c),
             ReplyMethod = c.ReplyMethod, ReplyArgs = c.ReplyArgs, Directory = c.Directory, FileName = c.FileName,
+            ReplyByAgent = c.ReplyByAgent,
         };
     }
 
@@ -413,6 +417,16 @@ public sealed class StewardAgent : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Tells the sender's node agent that the reply of a -NoWait message is in the bucket (best effort: that
+    /// agent also looks through the bucket when it starts).</summary>
+    private async Task AnnounceReplyAsync(StewardCommand c)
+    {
+        var sender = c.Sender == PublicKey ? Name : _trust.Find(c.Sender)?.Destination;
+        if (string.IsNullOrEmpty(sender) || !StewardSubjects.TryValidateNode(sender, out _)) return;
+        try { await _store.Connection.PublishAsync(_store.Subjects.ReplyNotice(sender), System.Text.Encoding.ASCII.GetBytes(c.MessageId)).ConfigureAwait(false); }
+        catch (Exception e) when (e is NatsException or TimeoutException) { Log(StewardLogLevel.Verbose, $"{c.MessageId}: reply notice not sent ({e.Message})."); }
+    }
+
     private StewardRecord Remember(StewardCommand c, StewardRecord record, ulong revision)
     {
         if (StewardStatuses.IsFinal(record.Status)) return Forget(c, record);
@@ -439,6 +453,7 @@ public sealed class StewardAgent : IAsyncDisposable
                 if (now is not null)
                 {
                     try { _local.MarkPublished(c.MessageId); } catch (ObjectDisposedException) { }
+                    if (c.ReplyByAgent) await AnnounceReplyAsync(c).ConfigureAwait(false);
                     return;
                 }
             }

@@ -95,7 +95,7 @@ public sealed class StewardClient
             MessageId = id, Sender = key.PublicBase58, Node = node, Method = request.Method, Args = request.MethodArgs,
             ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, AckTimeout = ack, Retries = retries,
             MethodTimeout = methodTimeout, Directory = request.Directory, FileName = request.FileName,
-            Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100,
+            Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100, ReplyByAgent = ReplyByAgent(request),
         };
         var wire = StewardCodec.Encode(command, key);
         var record = new StewardRecord
@@ -103,10 +103,14 @@ public sealed class StewardClient
             MessageId = id, Node = node, Method = request.Method, Sender = key.PublicBase58, Status = StewardStatus.Queued,
             Created = now, Updated = now, Expires = now + ack * (retries + 1),
             ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, Directory = request.Directory, FileName = request.FileName,
-            ReplyMethodTimeout = request.ReplyMethodTimeout,
+            ReplyMethodTimeout = request.ReplyMethodTimeout, ReplyByAgent = command.ReplyByAgent,
         };
         return new StewardOutgoing(command, wire, record);
     }
+
+    /// <summary>Only a reply method that does something away from the console is worth an agent's run.</summary>
+    private static bool ReplyByAgent(StewardRequest request) =>
+        request.ReplyByAgent && request.ReplyMethod is { } m && m != StewardMethod.ToConsole;
 
     /// <summary>The identity messages are signed with: the config's default (or only) identity.</summary>
     public SigningKey SenderKey() => IdentityStore.Resolve(Config).Key;

@@ -24,6 +24,9 @@ public sealed record StewardCommand : ISignedMessage
     public TimeSpan MethodTimeout { get; init; }
     public string? Directory { get; init; }
     public string? FileName { get; init; }
+    /// <summary>The reply method runs on the node agent of the sender's destination (the message was sent with -NoWait,
+    /// so no session waits for it). On the wire only when true.</summary>
+    public bool ReplyByAgent { get; init; }
     /// <summary>When it was signed, unix nanoseconds.</summary>
     public long Time { get; init; }
 
@@ -45,7 +48,7 @@ public sealed record StewardCommand : ISignedMessage
     public bool SameContent(StewardCommand o) =>
         MessageId == o.MessageId && Sender == o.Sender && Node == o.Node && Method == o.Method && Args.SequenceEqual(o.Args)
         && ReplyMethod == o.ReplyMethod && ReplyArgs.SequenceEqual(o.ReplyArgs) && AckTimeout == o.AckTimeout && Retries == o.Retries
-        && MethodTimeout == o.MethodTimeout && Directory == o.Directory && FileName == o.FileName && Time == o.Time;
+        && MethodTimeout == o.MethodTimeout && Directory == o.Directory && FileName == o.FileName && Time == o.Time && ReplyByAgent == o.ReplyByAgent;
 }
 
 /// <summary>Encodes and decodes <see cref="StewardCommand"/>s; the envelope verifier judges them.</summary>
@@ -116,6 +119,7 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
             w.WriteString("directory", c.Directory);
             w.WriteString("fileName", c.FileName);
             w.WriteNumber("time", c.Time);
+            if (c.ReplyByAgent) w.WriteBoolean("replyByAgent", true);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -136,13 +140,20 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
         using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 4 });
         var r = doc.RootElement;
         if (r.ValueKind != JsonValueKind.Object) { problem = "not a JSON object"; return null; }
-        int count = 0;
+        int count = 0, optional = 0;
+        bool replyByAgent = false;
         foreach (var p in r.EnumerateObject())
         {
+            if (p.Name == "replyByAgent")
+            {
+                if (p.Value.ValueKind != JsonValueKind.True) { problem = "replyByAgent, when given, is true"; return null; }
+                replyByAgent = true; optional++;
+                continue;
+            }
             if (!Fields.Contains(p.Name)) { problem = $"unknown field '{UntrustedText.Clean(p.Name)}'"; return null; }
             count++;
         }
-        if (count != Fields.Length) { problem = "a field is missing or given twice"; return null; }
+        if (count != Fields.Length || optional > 1) { problem = "a field is missing or given twice"; return null; }
         if (!Text(r, "id", out var id) || id.Length is 0 or > MaxIdLength) { problem = "id missing or not 1-128 characters"; return null; }
         if (!Text(r, "sender", out var sender) || sender.Length > 64) { problem = "sender missing or not a key"; return null; }
         if (!Text(r, "node", out var node) || !StewardSubjects.TryValidateNode(node, out _)) { problem = "node missing or not a destination"; return null; }
@@ -166,7 +177,7 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
         {
             MessageId = id, Sender = sender, Node = node, Method = method, Args = args, ReplyMethod = reply, ReplyArgs = replyArgs,
             AckTimeout = TimeSpan.FromMilliseconds(ack), Retries = (int)retries, MethodTimeout = TimeSpan.FromMilliseconds(methodTimeout),
-            Directory = directory, FileName = fileName, Time = time,
+            Directory = directory, FileName = fileName, Time = time, ReplyByAgent = replyByAgent,
         };
     }
 

@@ -59,6 +59,10 @@ public sealed class StewardLocalStore : IDisposable
               final BLOB,
               published INTEGER NOT NULL DEFAULT 0
             );
+            CREATE TABLE IF NOT EXISTS replies (
+              id TEXT PRIMARY KEY,
+              at INTEGER NOT NULL
+            );
             """);
         return new StewardLocalStore(directory, db);
     }
@@ -183,6 +187,20 @@ public sealed class StewardLocalStore : IDisposable
         }
     }
 
+    /// <summary>Claims the reply of message <paramref name="id"/> for this agent's reply method (-NoWait messages this
+    /// node sent): true the first time only, so a reply method runs at most once however often it is announced.</summary>
+    public bool TryClaimReply(string id, DateTimeOffset at)
+    {
+        lock (_lock)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "INSERT OR IGNORE INTO replies (id, at) VALUES ($id, $at);";
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
     /// <summary>Deletes finished rows received before <paramref name="before"/>; returns their ids.</summary>
     public IReadOnlyList<string> Prune(DateTimeOffset before)
     {
@@ -202,6 +220,10 @@ public sealed class StewardLocalStore : IDisposable
             delete.Parameters.AddWithValue("$done", (int)LocalState.Done);
             delete.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
             delete.ExecuteNonQuery();
+            using var replies = _db.CreateCommand();
+            replies.CommandText = "DELETE FROM replies WHERE at < $before;";
+            replies.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+            replies.ExecuteNonQuery();
             return ids;
         }
     }

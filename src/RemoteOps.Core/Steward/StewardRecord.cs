@@ -39,6 +39,8 @@ public sealed record StewardRecord
     /// <summary>How long a CliCommand reply method may run (the seed's replyMethodTimeout); null: the receiver's
     /// method_timeout.</summary>
     public TimeSpan? ReplyMethodTimeout { get; init; }
+    /// <summary>The reply method runs on the node agent of the sender's destination (sent with -NoWait).</summary>
+    public bool ReplyByAgent { get; init; }
 }
 
 /// <summary>One line of a streaming method's output: published on <c>&lt;stream&gt;.out.&lt;id&gt;</c>, numbered from 1,

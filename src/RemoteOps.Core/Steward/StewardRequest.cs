@@ -50,6 +50,8 @@ public sealed record StewardRequest
     public string? FileName { get; init; }
     public StewardOperation? Operation { get; init; }
     public IReadOnlyList<string> Data { get; init; } = [];
+    /// <summary>Nobody waits for the reply (-NoWait): the node agent of the sender's destination runs the reply method.</summary>
+    public bool ReplyByAgent { get; init; }
 
     /// <summary>toNode and toNodes together, each once, in the order given.</summary>
     public IReadOnlyList<string> Targets =>

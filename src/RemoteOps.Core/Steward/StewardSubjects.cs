@@ -19,6 +19,9 @@ public sealed record StewardSubjects(string Stream, string ResultsBucket, string
     public string AllCommands => $"{Stream}.cmd.>";
     public string Output(string messageId) => $"{Stream}.out.{messageId}";
     public string AllOutput => $"{Stream}.out.>";
+    /// <summary>Core NATS (not kept): "the reply of this message id is in the bucket", to the node agent of the sender
+    /// of a -NoWait message, which runs its reply method.</summary>
+    public string ReplyNotice(string senderNode) => $"{Stream}.reply.{senderNode}";
 
     /// <summary>A durable consumer name for a node, distinct per node and valid for any destination (consumer names may
     /// not hold '.', '*', '>', '/', '\\' or white space, and the server keeps them as directory names, so at most 255

@@ -43,6 +43,23 @@ public class StewardContractTests
         Assert.False(StewardSubjects.TryValidateNode("com.acme.*", out _));
     }
 
+    [Fact]
+    public void ReplyByAgent_travels_signed_and_only_as_true()
+    {
+        using var key = SigningKey.Generate();
+        var command = new StewardCommand { MessageId = "m1", Node = "com.acme.web1", Method = StewardMethod.Ping, ReplyByAgent = true };
+        var wire = StewardCodec.Encode(command, key);
+        Assert.True(StewardCodec.Instance.TryDecode(wire, out var decoded, out _));
+        Assert.True(decoded.ReplyByAgent);
+        Assert.True(decoded.SameContent(command with { Sender = key.PublicBase58 }));
+        // Absent means false; an explicit false (or anything else) is not what the encoder writes.
+        Assert.True(StewardCodec.Instance.TryDecode(StewardCodec.Encode(command with { ReplyByAgent = false }, key), out var plain, out _));
+        Assert.False(plain.ReplyByAgent);
+        var text = Encoding.UTF8.GetString(wire).Replace("\"replyByAgent\":true", "\"replyByAgent\":false");
+        Assert.False(StewardCodec.Instance.TryDecode(Encoding.UTF8.GetBytes(text), out _, out var problem));
+        Assert.NotEmpty(problem);
+    }
+
     // ---- StewardStatuses ----
 
     [Fact]

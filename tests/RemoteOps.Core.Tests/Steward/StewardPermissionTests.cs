@@ -133,6 +133,15 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(0L, (long)info.NumPending);
         Assert.Equal(0L, (long)info.NumAckPending);
 
+        // Reply notices of the -NoWait messages it sent: it hears its own, and may announce to any sender's node.
+        await using (var notices = await web1.Connection.SubscribeCoreAsync<byte[]>(Names.ReplyNotice(Web1)))
+        {
+            await web1.Connection.PingAsync();
+            await web1.Connection.PublishAsync(Names.ReplyNotice(Web1), Encoding.ASCII.GetBytes("m1"));
+            using var heard = new CancellationTokenSource(Bound);
+            Assert.Equal("m1", Encoding.ASCII.GetString((await notices.Msgs.ReadAsync(heard.Token)).Data!));
+        }
+
         // Results: create and compare-and-set, then read back.
         var record = new StewardRecord
         {
@@ -194,7 +203,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         // Write another node's presence.
         await AssertRefusedAsync(web1, $"$KV.steward_nodes.{StewardStore.NodeKey(Web2)}", Encoding.UTF8.GetBytes("forged"), replyTo: "_INBOX_web1.evil");
         // Listen on the command subjects directly, or on the inboxes where other users' pulled messages and replies arrive.
-        foreach (var subject in new[] { Names.AllCommands, "_INBOX.>", "_INBOX_web2.>", ">" })
+        foreach (var subject in new[] { Names.AllCommands, "_INBOX.>", "_INBOX_web2.>", ">", Names.ReplyNotice(Web2) })
         {
             var before = web1.Refusals.Count;
             await using var sub = await web1.Connection.SubscribeCoreAsync<byte[]>(subject);

@@ -106,10 +106,11 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
                 AckTimeout = AckTimeout, Retries = Retries, MethodTimeout = MethodTimeout, ReplyAckTimeout = ReplyAckTimeout,
                 ReplyRetries = ReplyRetries, ReplyMethodTimeout = ReplyMethodTimeout, Directory = Directory, FileName = FileName,
                 OperationJson = StewardSenderSupport.OperationJson(Operation),
-            }.ToRequest();
+            }.ToRequest() with { ReplyByAgent = NoWait.IsPresent };
             foreach (var t in request.Targets) StewardTargets.Check(t);
             // Everything that can be checked without the server, so that -WhatIf reports bad input too.
-            StewardClient.Build(request, "check.node", _config!.Steward, Identity.SigningKey.Generate(), DateTimeOffset.UtcNow, "check");
+            using var checkKey = Identity.SigningKey.Generate();
+            StewardClient.Build(request, "check.node", _config!.Steward, checkKey, DateTimeOffset.UtcNow, "check");
         }
         catch (Exception e) when (StewardSenderSupport.ToErrorRecord(e, string.Join(", ", ToNode)) is { } record)
         {
