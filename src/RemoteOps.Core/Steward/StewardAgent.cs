@@ -75,7 +75,10 @@ public sealed class StewardAgent : IAsyncDisposable
     private StewardAgent(RemoteOpsConfig config, string name, StewardStore store, StewardLocalStore local, SigningKey key, Action<StewardLogEntry> log, int outputCap)
     {
         _config = config; _section = config.Steward; Name = name; _store = store; _local = local; _key = key; _log = log;
-        _trust = TrustStore.For(config);
+        // The node's own identity is known too (a session on this node signs with it, e.g. an error report to itself as
+        // central); it grants nothing: methods' allowed senders resolve against the configured peers only.
+        _trust = config.Peers.Any(p => p.Public == key.PublicBase58) ? TrustStore.For(config)
+            : new TrustStore(config.Peers.Append(new PeerConfig { Destination = name, Public = key.PublicBase58 }), config.TrustGrants);
         _verifier = new EnvelopeVerifier<StewardCommand>(_trust, config.AllowSkew, StewardCodec.MaxWireBytes, replay: null);
         _handlers = new Dictionary<StewardMethod, IReadOnlyList<string>>(_section.Methods);
         _runner = new StewardMethodRunner(outputCap, (seq, line, ct) => Task.CompletedTask);
@@ -282,6 +285,7 @@ public sealed class StewardAgent : IAsyncDisposable
         {
             // Nothing from an unknown or forged sender is believed, so nothing is written: logged and dropped.
             Log(StewardLogLevel.Warning, verdict.Accepted ? $"Dropped message on {subject}: not a message id." : $"{verdict.Reason} (on {subject})");
+            ReportError("", null, "Dropped", verdict.Accepted ? "not a message id" : verdict.Reason);
             return;
         }
         _lastCommand = DateTimeOffset.UtcNow;
@@ -327,6 +331,9 @@ public sealed class StewardAgent : IAsyncDisposable
     /// <summary>Why the sender may not call the method here; null when it may.</summary>
     private string? Refusal(StewardCommand c)
     {
+        // Error reports come from every known peer (the verifier already dropped unknown senders), to the central node only.
+        if (c.Method == StewardMethod.ErrorLog)
+            return IsCentral ? null : $"Denied: node {Name} is not steward.central; it does not take error reports.";
         IReadOnlyList<string>? allowed;
         lock (_handlersLock) _handlers.TryGetValue(c.Method, out allowed);
         var who = _trust.Find(c.Sender) is { } peer ? UntrustedText.Describe(peer) : UntrustedText.Short(c.Sender);
@@ -342,6 +349,7 @@ public sealed class StewardAgent : IAsyncDisposable
     private async Task RefuseAsync(StewardCommand command, byte[] raw, StewardStatus status, string reason, CancellationToken ct)
     {
         Log(StewardLogLevel.Warning, $"{command.MessageId} {command.Method} from {Who(command)}: {status}. {reason}");
+        ReportError(command.MessageId, command.Method, status.ToString(), $"from {Who(command)}: {reason}");
         if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId)) return;
         // Final locally first: a redelivery after a failed write sends this again and never runs the message.
         var final = BaseRecord(command) with { Status = status, Error = reason, Finished = DateTimeOffset.UtcNow };
@@ -415,6 +423,30 @@ public sealed class StewardAgent : IAsyncDisposable
             if (updated.Success) return Remember(c, fresh, updated.Value);
         }
         return null;
+    }
+
+    private bool IsCentral => string.Equals(_section.Central, Name, StringComparison.Ordinal);
+
+    /// <summary>Sends an error on this node to steward.central (best effort; never about an error report itself, so
+    /// reports cannot loop). Central itself appends it to its own log.</summary>
+    private void ReportError(string messageId, StewardMethod? method, string kind, string message)
+    {
+        if (_section.Central is not { Length: > 0 } central || method == StewardMethod.ErrorLog) return;
+        var report = new StewardErrorReport
+        {
+            Time = DateTimeOffset.UtcNow, Node = Name, MessageId = messageId, Method = method?.ToString() ?? "", Kind = kind, Message = message,
+        };
+        if (IsCentral)
+        {
+            try { StewardErrorReport.Append(_local.Directory, report, Name); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Log(StewardLogLevel.Warning, $"Error log not written: {e.Message}"); }
+            return;
+        }
+        Track("error-" + Guid.NewGuid().ToString("N"), async () =>
+        {
+            try { await StewardErrorReport.SendAsync(_store, _section, _key, central, report, _abort.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"Error report to {central} not sent: {e.Message}"); }
+        });
     }
 
     /// <summary>Tells the sender's node agent that the reply of a -NoWait message is in the bucket (best effort: that
@@ -538,12 +570,14 @@ public sealed class StewardAgent : IAsyncDisposable
         if (Directory.Exists(RunDirectory(c.MessageId)))
             try { Directory.Delete(RunDirectory(c.MessageId), recursive: true); } catch (IOException) { }
         await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
+        if (outcome.Status is StewardStatus.Failed or StewardStatus.TimedOut)
+            ReportError(c.MessageId, c.Method, outcome.Status.ToString(), FirstLine(outcome.Error.Length > 0 ? outcome.Error : $"exit code {outcome.ExitCode}"));
         Log(outcome.Status is StewardStatus.Succeeded ? StewardLogLevel.Verbose : StewardLogLevel.Information,
             $"{c.MessageId} {c.Method} from {Who(c)}: {outcome.Status}{(outcome.ExitCode is { } code ? $" (exit code {code})" : "")}{(outcome.Error.Length > 0 && outcome.Status != StewardStatus.Succeeded ? ": " + FirstLine(outcome.Error) : "")}.");
     }
 
     private static bool AnswersAtOnce(StewardMethod m) =>
-        m is StewardMethod.Ping or StewardMethod.Hello or StewardMethod.OpProcessList or StewardMethod.OpProcessStart or StewardMethod.OpProcessStop;
+        m is StewardMethod.ErrorLog or StewardMethod.Ping or StewardMethod.Hello or StewardMethod.OpProcessList or StewardMethod.OpProcessStart or StewardMethod.OpProcessStop;
 
     private async Task<int> TryGetAttempts(StewardCommand c, CancellationToken ct)
     {
@@ -564,6 +598,11 @@ public sealed class StewardAgent : IAsyncDisposable
         switch (c.Method)
         {
             case StewardMethod.Ping: return new MethodOutcome(StewardStatus.Succeeded, "pong");
+            case StewardMethod.ErrorLog:
+                if (c.Args.Count != 1 || StewardErrorReport.TryParse(c.Args[0]) is not { } report)
+                    return new MethodOutcome(StewardStatus.Failed, Error: "ErrorLog takes one error report (JSON: Time, Node, MessageId, Method, Kind, Message).");
+                StewardErrorReport.Append(_local.Directory, report, Who(c));
+                return new MethodOutcome(StewardStatus.Succeeded, "logged");
             case StewardMethod.Hello:
                 var me = NodeRecord();
                 return new MethodOutcome(StewardStatus.Succeeded, $"{me.Name} {me.PublicKey} up since {me.Started:u} on {me.OS}, version {me.Version}");

@@ -410,7 +410,20 @@ public sealed class StewardClient
         };
         var key = IdentityStore.Resolve(Config, r.Sender).Key;
         var revision = await Store.TryMoveAsync(r, stored.Revision, next, key, ct).ConfigureAwait(false);
-        if (revision is { } rev) return new RecordInput(new StoredRecord(next, rev, r.Sender, null), id);
+        if (revision is { } rev)
+        {
+            // The error goes to central too (best effort: the reply says NoAck whatever happens to the report).
+            if (Section.Central is { Length: > 0 } central)
+                try
+                {
+                    await StewardErrorReport.SendAsync(Store, Section, key, central, new StewardErrorReport
+                    {
+                        Time = now, Node = r.Node, MessageId = id, Method = r.Method.ToString(), Kind = nameof(StewardStatus.NoAck), Message = next.Error,
+                    }, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (NatsFailures.IsNats(e)) { _log?.Invoke($"The NoAck of {id} was not reported to {central}: {e.Message}"); }
+            return new RecordInput(new StoredRecord(next, rev, r.Sender, null), id);
+        }
         // A node took it meanwhile: its record wins.
         return new RecordInput(await Store.GetAsync(id, ct).ConfigureAwait(false) ?? new StoredRecord(null, 0, "", "gone"), id);
     }
