@@ -38,12 +38,14 @@ BeforeAll {
         $script:Db = "    Ping: { allowed: ['*'] }`n    CliCommand: { allowed: [$script:Operator] }`n    CliCommandCont: { allowed: [$script:Operator] }`n    OpProcessList: { allowed: ['*'] }`n    TailFile: { allowed: ['*'] }`n"
         $script:Operator = "    Ping: { allowed: ['*'] }`n"
     }
+    # The operator's default for reply methods is long, so that a -ReplyMethodTimeout that was lost would show.
+    $extra = @{ $script:Operator = "  method_timeout: 60s`n" }
     $script:Config = @{}
     foreach ($name in $configs.Keys) {
         $path = $configs[$name].Path
         $text = (Get-Content -Raw $path) -replace '(?ms)^peers:\r?\n.*?(?=^# latch_bucket)', $peers
         $data = Join-Path $script:Dir $name 'data'
-        $text += "`nsteward:`n  central: $script:Operator`n  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  hello_interval: 2s`n  data_directory: $data`n  methods:`n$($methods[$name])"
+        $text += "`nsteward:`n  central: $script:Operator`n  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  hello_interval: 2s`n  data_directory: $data`n$($extra[$name])  methods:`n$($methods[$name])"
         Set-Content -Path $path -Value $text
         $script:Config[$name] = $path
     }
@@ -199,6 +201,25 @@ Describe 'Steward end to end: the sender cmdlets and two node agents' {
         Test-Path $file | Should -BeTrue
         (Get-Content -Raw $file).TrimEnd("`n") | Should -Be $r.Output.TrimEnd("`n")
         Get-Content -Raw $file | Should -BeLike "*Ping: `**"
+    }
+
+    It 'the seed''s CliCommand reply method gets the node''s output as {{STEWARD_DATA}}, in Directory under the session''s data directory' {
+        $seed = Get-Content -Raw (Join-Path $PSScriptRoot '..' 'RemoteOps.Core.Tests' 'Steward' 'Seed' 'seed13.json') | ConvertFrom-Json
+        # Its reply: bash -c 'echo "{{STEWARD_DATA}}" > apekatt.txt' in cli_command_test; the method: a command every node has.
+        $seed | ForEach-Object { $_.toNode = $script:Web; $_.methodArgs = @('sh', '-c', 'echo one; echo "two  \$HOME"') }
+        $r = $seed | Invoke-StewardMethod
+        $r.Status | Should -Be 'Succeeded'
+        Get-Content -Raw (Join-Path $script:OperatorData 'cli_command_test' 'apekatt.txt') | Should -Be "one`ntwo  `$HOME`n`n"
+    }
+
+    It '-ReplyMethodTimeout holds for the reply method of a message a node agent answered' {
+        $marker = Join-Path $script:Dir 'late-reply.txt'
+        $r = Invoke-StewardMethod $script:Web Ping -ReplyMethod CliCommand -ReplyMethodArgs sh, -c, "sleep 5; echo late > '$marker'" -ReplyMethodTimeout 1 -ErrorAction SilentlyContinue -ErrorVariable e
+        $r.Status | Should -Be 'Succeeded'
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardReplyMethodFailed,*'
+        $e[0].Exception.Message | Should -BeLike '*timed out*'
+        Test-Path $marker | Should -BeFalse
     }
 
     It 'SIGTERM stops Start-StewardNode with exit code 0; a message sent while it is down runs when it starts; a cancelled one and one past its window never run' {
