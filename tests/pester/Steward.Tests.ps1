@@ -240,7 +240,7 @@ Describe 'Steward end to end: the sender cmdlets and two node agents' {
 
         $script:Agents[$script:Db] = Start-Agent $script:Db
         ($later | Receive-StewardReply -Wait -Timeout 60).Status | Should -Be 'Succeeded'
-        # The node's queue is taken in order: once a Ping sent now is answered, the two before it were judged.
+        # The node's queue is taken in order: once a Ping sent now is answered, the messages before it were judged.
         Wait-Agent $script:Db
         Get-Content $ran | Should -Be 'later'
         (Get-StewardMessage $later.MessageId, $cancelled.MessageId, $noAck.MessageId).Status | Should -Be 'Succeeded', 'Cancelled', 'NoAck'
