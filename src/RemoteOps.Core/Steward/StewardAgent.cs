@@ -405,7 +405,9 @@ public sealed class StewardAgent : IAsyncDisposable
             if (stored is { Valid: true, Record: { } current })
             {
                 if (StewardStatuses.IsFinal(current.Status)) return Forget(c, current);
-                var wanted = next(current) with { Updated = DateTimeOffset.UtcNow };
+                // The reply method's timeout is in the sender's record only (the command does not carry it): kept, so that
+                // whoever runs the reply method later still honours it.
+                var wanted = next(current) with { Updated = DateTimeOffset.UtcNow, ReplyMethodTimeout = current.ReplyMethodTimeout };
                 if (!StewardStatuses.MayMove(current.Status, wanted.Status)) return current;
                 if (await _store.TryMoveAsync(current, stored.Value.Revision, wanted, _key, ct).ConfigureAwait(false) is { } revision)
                     return Remember(c, wanted, revision);

@@ -52,6 +52,28 @@ public class StewardAgentTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task A_message_sent_by_the_client_keeps_its_reply_fields_in_the_nodes_final_record()
+    {
+        // The sender's own path (StewardClient), not the bed's: the reply method's timeout travels in the sender's
+        // record only, and the node's records must keep it for whoever runs the reply method.
+        await using var bed = Bed();
+        await bed.StartAgentAsync();
+        var client = new StewardClient(bed.SenderConfig, await bed.StoreAsync());
+        var request = new StewardRequest
+        {
+            Method = StewardMethod.Ping, ReplyMethod = StewardMethod.CliCommand, ReplyMethodArgs = ["sh", "-c", "echo \"{{STEWARD_DATA}}\""],
+            ReplyMethodTimeout = TimeSpan.FromSeconds(7), Directory = "replies", FileName = "ping.result",
+        };
+        var sent = Assert.Single(await client.SendAsync(request, [StewardTestBed.NodeName], 1, null, default));
+        var final = await bed.AwaitAsync(sent.MessageId);
+        Assert.Equal(StewardStatus.Succeeded, final.Status);
+        Assert.Equal(TimeSpan.FromSeconds(7), final.ReplyMethodTimeout);
+        Assert.Equal(StewardMethod.CliCommand, final.ReplyMethod);
+        Assert.Equal(request.ReplyMethodArgs, final.ReplyArgs);
+        Assert.Equal(("replies", "ping.result"), (final.Directory, final.FileName));
+    }
+
+    [Fact]
     public async Task CliCommand_returns_exit_code_stdout_and_stderr()
     {
         await using var bed = Bed();
