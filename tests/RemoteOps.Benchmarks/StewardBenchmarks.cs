@@ -82,6 +82,7 @@ public static class StewardBenchmarks
         public required StewardClient Client { get; init; }
         public required List<StewardAgent> Agents { get; init; }
         public required string Directory { get; init; }
+        public NatsConnection? AgentConnection { get; init; }
         public string Node(int i) => $"com.bench.n{i}";
 
         public static async Task<Fleet> StartAsync(string url, int n, string suffix)
@@ -106,7 +107,15 @@ public static class StewardBenchmarks
             };
             var client = await StewardClient.OpenAsync(senderConfig, null, default);
             var agents = new List<StewardAgent>();
-            // The agents share one connection (one process); each has its own consumer, identity and SQLite store.
+            // A lone agent has a connection of its own, as an agent on another machine would (on a shared connection the
+            // server reads the client's and the agent's requests in one sequence). A simulated fleet shares one
+            // connection (one process); each agent still has its own consumer, identity and SQLite store.
+            NatsConnection? own = null;
+            if (n == 1)
+            {
+                own = new NatsConnection(new NatsOpts { Url = url });
+                await own.ConnectAsync();
+            }
             for (int i = 0; i < n; i++)
             {
                 var config = new RemoteOpsConfig
@@ -117,15 +126,16 @@ public static class StewardBenchmarks
                     Peers = [senderPeer],
                     Sections = [section],
                 };
-                agents.Add(await StewardAgent.StartAsync(config, null, null, default));
+                agents.Add(await StewardAgent.StartAsync(config, null, null, default, own));
             }
             foreach (var k in nodeKeys) k.Dispose();
-            return new Fleet { SenderConfig = senderConfig, Client = client, Agents = agents, Directory = dir };
+            return new Fleet { SenderConfig = senderConfig, Client = client, Agents = agents, Directory = dir, AgentConnection = own };
         }
 
         public async ValueTask DisposeAsync()
         {
             await Parallel.ForEachAsync(Agents, async (a, _) => await a.DisposeAsync());
+            if (AgentConnection is not null) await AgentConnection.DisposeAsync();
             try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
         }
     }
