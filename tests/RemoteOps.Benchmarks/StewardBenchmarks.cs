@@ -31,7 +31,10 @@ public static class StewardBenchmarks
         report.Add("durable floor (JetStream publish + pull + ack + KV put seen by a watcher), p50",
             Samples.Micros(floor.Percentile(50)), Samples.Micros(request.Percentile(50)), floor.Percentile(50) / request.Percentile(50));
 
-        DetachedPieces(report);
+        var detached = DetachedPieces(report);
+        var cliFloor = floor.Percentile(50) + detached.Percentile(50);
+        report.Add("CliCommand floor: the durable floor + a detached `true` (start and end), p50", Samples.Micros(cliFloor),
+            Samples.Micros(spawn.Percentile(50)), cliFloor / spawn.Percentile(50));
 
         await using (var fleet = await Fleet.StartAsync(server.Url, 1, "b1"))
         {
@@ -43,6 +46,8 @@ public static class StewardBenchmarks
             var cli = await RoundTrips(fleet, StewardMethod.CliCommand, ["true"], 100);
             report.Add("Invoke CliCommand `true` round trip, p50", Samples.Micros(cli.Percentile(50)),
                 Samples.Micros(spawn.Percentile(50)), cli.Percentile(50) / spawn.Percentile(50), "≤ 2× raw + spawn");
+            report.Add("Invoke CliCommand `true` round trip vs its floor, p50", Samples.Micros(cli.Percentile(50)),
+                Samples.Micros(cliFloor), cli.Percentile(50) / cliFloor);
             await Throughput(report, fleet, 1000);
         }
 
@@ -51,8 +56,9 @@ public static class StewardBenchmarks
     }
 
     /// <summary>Where a detached CliCommand's time goes: the wrapper's start, its end, the leftovers check, the files.</summary>
-    private static void DetachedPieces(Report report, int n = 60)
+    private static Samples DetachedPieces(Report report, int n = 60)
     {
+        var whole = new Samples();
         var dir = System.IO.Directory.CreateTempSubdirectory("steward-detached-").FullName;
         var start = new Samples(); var wait = new Samples(); var leftovers = new Samples(); var read = new Samples();
         for (int i = 0; i < n; i++)
@@ -67,11 +73,12 @@ public static class StewardBenchmarks
             _ = command.ExitCode; command.Read("stdout", 1 << 20); command.Read("stderr", 1 << 16);
             long t4 = Stopwatch.GetTimestamp();
             if (i < 10) continue;
-            start.AddTicks(t1 - t0); wait.AddTicks(t2 - t1); leftovers.AddTicks(t3 - t2); read.AddTicks(t4 - t3);
+            start.AddTicks(t1 - t0); wait.AddTicks(t2 - t1); leftovers.AddTicks(t3 - t2); read.AddTicks(t4 - t3); whole.AddTicks(t4 - t0);
         }
         report.Add("detached `true`: start / wait / leftovers / read, p50",
             $"{Samples.Micros(start.Percentile(50))} / {Samples.Micros(wait.Percentile(50))} / {Samples.Micros(leftovers.Percentile(50))} / {Samples.Micros(read.Percentile(50))}");
         try { System.IO.Directory.Delete(dir, true); } catch (IOException) { }
+        return whole;
     }
 
     /// <summary>A sender and <c>n</c> agents in this process, each with its own name, identity, consumer and local store,
@@ -198,7 +205,51 @@ public static class StewardBenchmarks
         await foreach (var e in fleet.Client.WaitAsync(sent, null, false, TimeSpan.FromSeconds(120), default))
             if (e.Reply is { Status: StewardStatus.Succeeded }) ok++;
         var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-        report.Add($"Ping to '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} answered)", "", null, "≤ 5 s");
+        report.Add($"Ping to '**' over {size} live nodes (StewardClient): all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} answered)", "", null, "≤ 5 s");
+
+        // The same through the cmdlet, as a user types it, in another process (a second call: the first loads the module
+        // and connects).
+        var config = Path.Combine(fleet.Directory, "sender.yaml");
+        File.WriteAllText(config, SenderYaml(fleet.SenderConfig));
+        var script = $$"""
+            $c = '{{config}}'
+            $null = Invoke-StewardMethod -ToNode com.bench.n0 -Method Ping -ConfigPath $c
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $r = @(Invoke-StewardMethod -ToNode 'com.bench.**' -Method Ping -ConfigPath $c -ThrottleLimit 64)
+            $s = $sw.Elapsed.TotalSeconds
+            "RESULT $($s.ToString([Globalization.CultureInfo]::InvariantCulture)) $(@($r | Where-Object Status -eq 'Succeeded').Count)"
+            """;
+        var psi = new ProcessStartInfo(PwshHost, ["-Command", script]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        var line = (await stdout).Split('\n').FirstOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+        if (line is null) { report.Add($"Invoke-StewardMethod -ToNode '**' over {size} live nodes", "failed: " + (await stderr).Trim()); return; }
+        var parts = line[7..].Trim().Split(' ');
+        report.Add($"Invoke-StewardMethod -ToNode '**' -Method Ping over {size} live nodes: all answered",
+            $"{double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture):0.00} s ({parts[1]}/{size} Succeeded)", "", null, "≤ 5 s");
+    }
+
+    private static string PwshHost => Path.Combine(Repo.Root, "tests", "RemoteOps.PwshHost", "bin", "Release", "net10.0",
+        OperatingSystem.IsWindows() ? "RemoteOps.PwshHost.exe" : "RemoteOps.PwshHost");
+
+    private static string SenderYaml(RemoteOpsConfig c)
+    {
+        var s = c.Steward;
+        var yaml = new System.Text.StringBuilder();
+        yaml.AppendLine($"servers: ['{c.Servers[0]}']");
+        yaml.AppendLine($"destination: {c.Destination}");
+        yaml.AppendLine($"default_identity: {c.DefaultIdentity}");
+        yaml.AppendLine("identities:");
+        foreach (var i in c.Identities) yaml.AppendLine($"  - {{ public: {i.Public}, private: {i.Private}, verbs: ['*'] }}");
+        yaml.AppendLine("peers:");
+        foreach (var peer in c.Peers) yaml.AppendLine($"  - {{ destination: {peer.Destination}, public: {peer.Public}, verbs: ['*'] }}");
+        yaml.AppendLine("steward:");
+        yaml.AppendLine($"  stream: {s.Stream}");
+        yaml.AppendLine($"  results_bucket: {s.ResultsBucket}");
+        yaml.AppendLine($"  nodes_bucket: {s.NodesBucket}");
+        return yaml.ToString();
     }
 
     private static async Task<Samples> RawRequestReply(NatsConnection nats, int n = 2000)
