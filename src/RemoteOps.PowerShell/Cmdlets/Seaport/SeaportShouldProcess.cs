@@ -10,7 +10,8 @@ namespace RemoteOps.PowerShell.Cmdlets;
 internal static class SeaportShouldProcess
 {
     /// <summary>How long a -WhatIf/-Confirm may spend looking up what an id names before it falls back to the id alone.</summary>
-    private static readonly TimeSpan LookupBudget = TimeSpan.FromSeconds(2);
+    // 5 s: a first query in a new session connects and loads the registry, which a busy machine makes slow.
+    private static readonly TimeSpan LookupBudget = TimeSpan.FromSeconds(5);
 
     /// <summary>Whether ShouldProcess will print or ask (so a lookup to describe the target is worth making).</summary>
     public static bool WillExplain(PSCmdlet cmdlet, ConfirmImpact impact)
@@ -23,7 +24,7 @@ internal static class SeaportShouldProcess
             && preference != ConfirmImpact.None && impact >= preference;
     }
 
-    /// <summary>"web@1.2.3 (id) on host:port" for a registered id, or the id alone when it cannot be found within 2 s.</summary>
+    /// <summary>"web@1.2.3 (id) on host:port" for a registered id, or the id alone when it cannot be found within the budget.</summary>
     public static string Describe(PSCmdlet cmdlet, RemoteOpsConfig config, string id, ConfirmImpact impact)
     {
         if (!WillExplain(cmdlet, impact)) return id;
