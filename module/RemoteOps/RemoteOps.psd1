@@ -39,6 +39,9 @@
         'Get-StewardMessage'
         'Receive-StewardReply'
         'Remove-StewardMessage'
+        # steward fleet
+        'Get-StewardNode'
+        'Get-StewardError'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -740,6 +740,26 @@ Describe 'Error ids and categories: steward' {
         $r.Count | Should -Be 2
     }
 
+    It 'Get-StewardNode: a name not in the registry is StewardNodeNotFound (ObjectNotFound), a bad pattern StewardInvalidPattern' {
+        $r = Get-ErrorContract { Get-StewardNode com.example.nobody -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardNodeNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Record.TargetObject | Should -Be 'com.example.nobody'
+        $r = Get-ErrorContract { Get-StewardNode 'com.**.a' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidPattern'
+        $r.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'Get-StewardError: no steward.central, or a -Since that is neither a time nor a duration, is StewardInvalidArgument (InvalidArgument)' {
+        $r = Get-ErrorContract { Get-StewardError -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r.Record.Exception.Message | Should -Match 'steward\.central'
+        $r = Get-ErrorContract { Get-StewardError -Since 'the day before' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+        $r.Record.Exception.Message | Should -Match 'Since'
+    }
+
     It 'Receive-StewardReply: -Wait past -Timeout is StewardTimeout (OperationTimeout)' {
         $sent = Invoke-StewardMethod com.example.slow Ping -AckTimeout 1h -NoWait
         $r = Get-ErrorContract { $sent | Receive-StewardReply -Wait -Timeout 0.2 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
@@ -776,6 +796,8 @@ Describe 'Error ids and categories: an unreachable server' {
         @{ Name = 'Get-StewardMessage'; Id = 'RemoteOps.StewardUnavailable'; Call = { Get-StewardMessage -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
         @{ Name = 'Receive-StewardReply'; Id = 'RemoteOps.StewardUnavailable'; Call = { Receive-StewardReply abc -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
         @{ Name = 'Remove-StewardMessage'; Id = 'RemoteOps.StewardUnavailable'; Call = { Remove-StewardMessage abc -Confirm:$false -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-StewardNode'; Id = 'RemoteOps.StewardUnavailable'; Call = { Get-StewardNode -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Name = 'Get-StewardError'; Id = 'RemoteOps.StewardUnavailable'; Call = { Get-StewardError -ConfigPath $script:Unreachable -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
     ) {
         $r = Get-ErrorContract $Call
         $r.Id | Should -Be $Id

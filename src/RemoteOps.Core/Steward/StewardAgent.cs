@@ -248,12 +248,19 @@ public sealed class StewardAgent : IAsyncDisposable
         PublicKey = PublicKey,
         Version = typeof(StewardAgent).Assembly.GetName().Version?.ToString() ?? "",
         OS = RuntimeInformation.OSDescription,
+        ModuleVersion = ModuleVersion,
+        Architecture = RuntimeInformation.OSArchitecture.ToString(),
         Methods = Handlers.ToDictionary(m => m.Key.ToString(), m => m.Value),
         Started = _started,
         LastSeen = DateTimeOffset.UtcNow,
         Interval = _section.HelloInterval,
         LastCommand = _lastCommand,
     };
+
+    /// <summary>The core does not reference the module; in a pwsh session the module's assembly is loaded, and its
+    /// version is the module's.</summary>
+    private static readonly string ModuleVersion =
+        AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "RemoteOps.PowerShell")?.GetName().Version?.ToString() ?? "";
 
     private static long NowNanos() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
 
@@ -444,6 +451,7 @@ public sealed class StewardAgent : IAsyncDisposable
         {
             try { StewardErrorReport.Append(_local.Directory, report, Name); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Log(StewardLogLevel.Warning, $"Error log not written: {e.Message}"); }
+            Track("errorlog-" + Guid.NewGuid().ToString("N"), () => PublishErrorAsync(report, Name));
             return;
         }
         Track("error-" + Guid.NewGuid().ToString("N"), async () =>
@@ -451,6 +459,14 @@ public sealed class StewardAgent : IAsyncDisposable
             try { await StewardErrorReport.SendAsync(_store, _section, _key, central, report, _abort.Token).ConfigureAwait(false); }
             catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"Error report to {central} not sent: {e.Message}"); }
         });
+    }
+
+    /// <summary>Central: publishes a record it appended to errors.jsonl on the stream, for Get-StewardError (never throws:
+    /// the file has it; a record not published is logged).</summary>
+    private async Task PublishErrorAsync(StewardErrorReport report, string from)
+    {
+        try { await StewardErrorLog.PublishAsync(_store, _key, Name, report, from, _abort.Token).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Warning, $"Error log record not published to {_store.Subjects.Errors}: {e.Message}"); }
     }
 
     /// <summary>Tells the sender's node agent that the reply of a -NoWait message is in the bucket (best effort: that
@@ -606,6 +622,7 @@ public sealed class StewardAgent : IAsyncDisposable
                 if (c.Args.Count != 1 || StewardErrorReport.TryParse(c.Args[0]) is not { } report)
                     return new MethodOutcome(StewardStatus.Failed, Error: "ErrorLog takes one error report (JSON: Time, Node, MessageId, Method, Kind, Message).");
                 StewardErrorReport.Append(_local.Directory, report, Who(c));
+                await PublishErrorAsync(report, Who(c)).ConfigureAwait(false);
                 return new MethodOutcome(StewardStatus.Succeeded, "logged");
             case StewardMethod.Hello:
                 var me = NodeRecord();

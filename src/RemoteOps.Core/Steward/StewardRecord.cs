@@ -67,6 +67,10 @@ public sealed record StewardNodeRecord
     public required string PublicKey { get; init; }
     public string Version { get; init; } = "";
     public string OS { get; init; } = "";
+    /// <summary>The RemoteOps module's version the agent runs in ("" outside the module).</summary>
+    public string ModuleVersion { get; init; } = "";
+    /// <summary>The OS architecture (X64, Arm64, ...).</summary>
+    public string Architecture { get; init; } = "";
     /// <summary>The methods served and who may call them (peer destinations or '*').</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
     public required DateTimeOffset Started { get; init; }

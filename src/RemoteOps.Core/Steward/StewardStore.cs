@@ -80,11 +80,12 @@ public sealed class StewardStore
     {
         try
         {
-            await js.GetStreamAsync(subjects.Stream, cancellationToken: ct).ConfigureAwait(false);
+            var stream = await js.GetStreamAsync(subjects.Stream, cancellationToken: ct).ConfigureAwait(false);
+            await AddErrorsSubjectAsync(stream, subjects, ct).ConfigureAwait(false);
         }
         catch (NatsJSApiException e) when (e.Error.Code == 404)
         {
-            var config = new StreamConfig(subjects.Stream, [subjects.AllCommands, subjects.AllOutput])
+            var config = new StreamConfig(subjects.Stream, [subjects.AllCommands, subjects.AllOutput, subjects.Errors])
             {
                 Retention = StreamConfigRetention.Limits,
                 Storage = StreamConfigStorage.File,
@@ -97,6 +98,17 @@ public sealed class StewardStore
             try { await js.CreateStreamAsync(config, ct).ConfigureAwait(false); }
             catch (NatsJSApiException c) when (c.Error.ErrCode == 10058) { } // created meanwhile by another client
         }
+    }
+
+    /// <summary>A stream created before the central error log was kept in it gets its subject. Best effort: a node user
+    /// may not update the stream (the operator's first cmdlet does); then central cannot publish its records yet, and
+    /// says so in its log.</summary>
+    private static async Task AddErrorsSubjectAsync(INatsJSStream stream, StewardSubjects subjects, CancellationToken ct)
+    {
+        var current = stream.Info.Config.Subjects ?? [];
+        if (current.Contains(subjects.Errors)) return;
+        try { await stream.UpdateAsync(stream.Info.Config with { Subjects = [.. current, subjects.Errors] }, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException) { }
     }
 
     /// <summary>Whether <paramref name="signer"/> may have written <paramref name="record"/>: the node itself (a configured

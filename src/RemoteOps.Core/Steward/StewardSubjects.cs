@@ -7,6 +7,7 @@ namespace RemoteOps.Steward;
 /// <item>Commands: <c>&lt;stream&gt;.cmd.&lt;node&gt;</c> in the stream <c>&lt;stream&gt;</c> (the durable queue, one subject
 /// per node; a node name's dots are subject tokens).</item>
 /// <item>Output chunks of streaming methods: <c>&lt;stream&gt;.out.&lt;message id&gt;</c>, in the same stream.</item>
+/// <item>The central error log: <c>&lt;stream&gt;.errors</c>, in the same stream, published by central.</item>
 /// <item>Each node's durable consumer: <see cref="ConsumerName"/>.</item>
 /// <item>Status and results: the key-value bucket <c>results_bucket</c>, keyed by message id.</item>
 /// <item>The node registry: the key-value bucket <c>nodes_bucket</c>, a key per node.</item>
@@ -19,6 +20,8 @@ public sealed record StewardSubjects(string Stream, string ResultsBucket, string
     public string AllCommands => $"{Stream}.cmd.>";
     public string Output(string messageId) => $"{Stream}.out.{messageId}";
     public string AllOutput => $"{Stream}.out.>";
+    /// <summary>The central error log, as central publishes it (signed records, kept in the stream).</summary>
+    public string Errors => $"{Stream}.errors";
     /// <summary>Core NATS (not kept): "the reply of this message id is in the bucket", to the node agent of the sender
     /// of a -NoWait message, which runs its reply method.</summary>
     public string ReplyNotice(string senderNode) => $"{Stream}.reply.{senderNode}";

@@ -168,6 +168,11 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         await store.PublishChunkAsync(new StewardChunk { MessageId = record.MessageId, Node = Web1, Sequence = 1, Line = "out", Time = DateTimeOffset.UtcNow }, web1.Key, default);
         var outputs = (await opJs.GetStreamAsync(Names.Stream, new StreamInfoRequest { SubjectsFilter = Names.AllOutput })).Info.State.Subjects;
         Assert.Equal([Names.Output(record.MessageId)], outputs!.Keys);
+        // web1 is central in the file: it publishes its error log records.
+        await StewardErrorLog.PublishAsync(store, web1.Key, Web1,
+            new StewardErrorReport { Time = DateTimeOffset.UtcNow, Node = Web2, Kind = "Failed", Message = "boom" }, Web2, default);
+        var errors = (await opJs.GetStreamAsync(Names.Stream, new StreamInfoRequest { SubjectsFilter = Names.Errors })).Info.State.Subjects;
+        Assert.Equal(1L, errors![Names.Errors]);
         Assert.Empty(web1.Refusals);
 
         // ---- web1: what it may not do ----
@@ -239,6 +244,8 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         await m2.AckAsync(new AckOpts { DoubleAck = true });
         Assert.Empty(web2.Refusals);
         Assert.Empty(op.Refusals);
+        // web2 is not central: it may not publish error log records.
+        await AssertRefusedAsync(web2, Names.Errors, Encoding.UTF8.GetBytes("forged"), replyTo: "_INBOX_web2.evil");
         var keys = new List<string>();
         await foreach (var k in opStore.Nodes.GetKeysAsync()) keys.Add(k);
         Assert.Equal([StewardStore.NodeKey(Web1)], keys);

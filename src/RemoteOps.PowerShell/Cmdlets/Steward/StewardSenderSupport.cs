@@ -19,6 +19,7 @@ internal static class StewardErrorIds
     public const string ReplyMethodFailed = "RemoteOps.StewardReplyMethodFailed";
     public const string MessageNotFound = "RemoteOps.StewardMessageNotFound";
     public const string NotCancellable = "RemoteOps.StewardNotCancellable";
+    public const string NodeNotFound = "RemoteOps.StewardNodeNotFound";
 }
 
 /// <summary>A message's outcome for one node as the sender cmdlets count and report it.</summary>
@@ -52,6 +53,7 @@ internal static class StewardSenderSupport
     {
         StewardMessageNotFoundException => new ErrorRecord(e, StewardErrorIds.MessageNotFound, ErrorCategory.ObjectNotFound, target),
         StewardNotCancellableException => new ErrorRecord(e, StewardErrorIds.NotCancellable, ErrorCategory.InvalidOperation, target),
+        StewardNodeNotFoundException => new ErrorRecord(e, StewardErrorIds.NodeNotFound, ErrorCategory.ObjectNotFound, target),
         _ => ErrorMap.ToErrorRecord(e, target, ToolErrorIds.StewardSender),
     };
 
