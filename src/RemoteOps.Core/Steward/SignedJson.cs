@@ -15,7 +15,9 @@ public static class SignedJson
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // Fields a newer agent adds are skipped, not refused: an older client still reads its records. The signature
+        // covers every byte whatever is read; required fields missing still make a record corrupt.
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
         Converters = { new JsonStringEnumConverter() },
         MaxDepth = 8,
     };

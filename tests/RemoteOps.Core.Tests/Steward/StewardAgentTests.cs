@@ -212,7 +212,14 @@ public class StewardAgentTests(NatsFixture nats) : IClassFixture<NatsFixture>
         var table = ProcTable.Read();
         Assert.False(table.IsAlive(grandchild), $"grandchild {grandchild} still alive");
         Assert.DoesNotContain(Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(p => p!.All(char.IsAsciiDigit)),
-            p => table.IsAlive(int.Parse(p!)) && File.ReadAllText($"/proc/{p}/cmdline").Replace('\0', ' ').Trim() is "sleep 302" or "sleep 301");
+            p => table.IsAlive(int.Parse(p!)) && CommandLine(p!) is "sleep 302" or "sleep 301");
+    }
+
+    /// <summary>A process's command line; "" when it ended meanwhile (other processes come and go while /proc is read).</summary>
+    private static string CommandLine(string pid)
+    {
+        try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return ""; }
     }
 
     [Fact]

@@ -309,6 +309,17 @@ public class StewardContractTests
         Assert.StartsWith("corrupt record", problem);
     }
 
+    [Fact]
+    public void A_record_with_fields_a_newer_agent_added_still_opens()
+    {
+        using var key = SigningKey.Generate();
+        var newer = new { messageId = "m1", node = "com.a.b", sequence = 1, line = "x", time = DateTimeOffset.UnixEpoch, addedLater = 42 };
+        var raw = SignedJson.Encode(newer, key, StewardChunk.Domain);
+        Assert.True(SignedJson.TryOpen<StewardChunk>(raw, StewardChunk.Domain, 4096, out var chunk, out var signer, out var problem), problem);
+        Assert.Equal("x", chunk.Line);
+        Assert.Equal(key.PublicBase58, signer);
+    }
+
     private static readonly byte[] Valid = SignedJson.Encode(Chunk, SigningKey.Generate(), StewardChunk.Domain);
 
     private static readonly Gen<byte[]> RecordBytes = Gen.OneOf(
