@@ -39,6 +39,7 @@
         'Get-StewardMessage'
         'Receive-StewardReply'
         'Remove-StewardMessage'
+        'Invoke-StewardCommand'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
