@@ -30,7 +30,9 @@ BeforeAll {
         $path = $configs[$name].Path
         $text = (Get-Content -Raw $path) -replace '(?ms)^peers:\r?\n.*?(?=^# latch_bucket)', $peers
         $data = Join-Path $script:Dir $name 'data'
-        $text += "`nsteward:`n  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  hello_interval: 2s`n  data_directory: $data`n  methods:`n    Ping: { allowed: ['*'] }`n    PwshScript: { allowed: [$script:Operator] }`n"
+        # node-b keeps little output, so that the cap shows.
+        $cap = if ($name -eq $script:B) { "  max_output: 4096`n" } else { '' }
+        $text += "`nsteward:`n$cap  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  hello_interval: 2s`n  data_directory: $data`n  methods:`n    Ping: { allowed: ['*'] }`n    PwshScript: { allowed: [$script:Operator] }`n"
         Set-Content -Path $path -Value $text
         $script:Config[$name] = $path
     }
@@ -161,6 +163,14 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         Test-Running $out[0].Worker | Should -BeFalse
         Test-Running $out[0].Child | Should -BeFalse
         Invoke-StewardCommand $script:A { 'after the runaway' } | Should -Be 'after the runaway'
+    }
+
+    It 'stops objects past max_output, and a warning says how many were dropped' {
+        $out = @(Invoke-StewardCommand $script:B { 1..100 | ForEach-Object { 'x' * 100 } } -WarningVariable w -WarningAction SilentlyContinue)
+        $out.Count | Should -BeGreaterThan 0
+        $out.Count | Should -BeLessThan 100
+        @($w) | Should -HaveCount 1
+        "$($w[0])" | Should -BeLike "$(100 - $out.Count) object(s) or stream record(s) (* bytes) dropped beyond max_output."
     }
 
     It 'is Denied to a known sender that is not allowed PwshScript' {
