@@ -165,6 +165,11 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         Invoke-StewardCommand $script:A { 'after the runaway' } | Should -Be 'after the runaway'
     }
 
+    It 'brings text a script writes to the console itself back as strings, as written' {
+        $text = "plain <text> & a_x0041_ `t tab"
+        Invoke-StewardCommand $script:A { [Console]::WriteLine($using:text) } | Should -Be $text
+    }
+
     It 'stops objects past max_output, and a warning says how many were dropped' {
         $out = @(Invoke-StewardCommand $script:B { 1..100 | ForEach-Object { 'x' * 100 } } -WarningVariable w -WarningAction SilentlyContinue)
         $out.Count | Should -BeGreaterThan 0

@@ -178,7 +178,7 @@ public static class StewardPwsh
     }
 
     /// <summary>The worker's lines turned into numbered chunks, capped.</summary>
-    private sealed class Records(string nonce, int cap, Func<long, string, CancellationToken, Task> publish)
+    internal sealed class Records(string nonce, int cap, Func<long, string, CancellationToken, Task> publish)
     {
         private long _bytes;
         private long _droppedRecords;
