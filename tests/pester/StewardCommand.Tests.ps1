@@ -102,6 +102,11 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         $r.Second | Should -Be 2
         $r.Using | Should -Be 'caller'
         $r.Count | Should -Be 2
+
+        Invoke-StewardCommand $script:A { $using:notSetAnywhere } -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardInvalidArgument*'
+        $e[0].Exception.Message | Should -BeLike '*$using:notSetAnywhere*'
     }
 
     It 'brings Write-Error back as an error of that node while the other node''s output comes back' {

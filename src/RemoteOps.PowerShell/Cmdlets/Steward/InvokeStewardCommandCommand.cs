@@ -167,7 +167,10 @@ public sealed class InvokeStewardCommandCommand : ConfiguredCmdlet
             {
                 key = names.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 names[path] = key;
-                values[key] = SessionState.PSVariable.GetValue(path);
+                // As Invoke-Command: a $using: variable that is not set here is an error, not a silent $null there.
+                if (SessionState.PSVariable.Get(path) is not { } found)
+                    throw new RuntimeException($"The value of the using variable '$using:{path}' cannot be retrieved because it has not been set in the local session.");
+                values[key] = found.Value;
             }
             // Only the "$using:name" part is replaced: an index or member after it ($using:a[0]) stays as written.
             var from = variable.Extent.StartOffset - start;
