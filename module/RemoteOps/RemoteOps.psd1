@@ -42,6 +42,7 @@
         # steward fleet
         'Get-StewardNode'
         'Get-StewardError'
+        'Invoke-StewardCommand'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -59,6 +59,7 @@ BeforeDiscovery {
         'Get-StewardMessage/MessageId/ByPropertyName'   = 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId'
         'Receive-StewardReply/MessageId/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
+        'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
     }
     $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
@@ -691,6 +692,13 @@ Describe 'Pipeline binding: steward' {
         ($out | Where-Object { $_ -is [RemoteOps.Steward.StewardReply] }).Status | Should -Be 'Cancelled'
     }
 
+    It 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)' {
+        $sent = @(1, 2, 3 | Invoke-StewardCommand com.example.input1, com.example.input2 { $input } -NoWait)
+        $sent | Should -HaveCount 2
+        $sent.Method | Sort-Object -Unique | Should -Be 'PwshScript'
+        $sent | Remove-StewardMessage -Confirm:$false
+    }
+
     It 'Get-StewardMessage | Remove-StewardMessage cancels what was found' {
         $sent = Invoke-StewardMethod com.example.cancel1, com.example.cancel2 Ping -NoWait
         Get-StewardMessage -ToNode 'com.example.cancel*' | Remove-StewardMessage -Confirm:$false
@@ -731,6 +739,17 @@ Describe 'Error ids and categories: steward' {
         $r.Id | Should -Be 'RemoteOps.ConfigInvalid'
         $r.Category | Should -Be 'InvalidData'
         $r.Record.Exception.Message | Should -BeLike '*steward.retries*'
+    }
+
+    It 'Invoke-StewardCommand: a bad node name is StewardInvalidArgument, a node that never acknowledges StewardNoAck, its target the node' {
+        $r = Get-ErrorContract { Invoke-StewardCommand 'not a node' { 1 } -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+        $r.Category | Should -Be 'InvalidArgument'
+        $r.Count | Should -Be 1
+        $r = Get-ErrorContract { Invoke-StewardCommand com.example.silent { 1 } -AckTimeout 0.2 -Retries 0 -ErrorAction SilentlyContinue -ErrorVariable e | Out-Null; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardNoAck'
+        $r.Category | Should -Be 'ResourceUnavailable'
+        $r.Record.TargetObject | Should -Be 'com.example.silent'
     }
 
     It 'Get-StewardMessage: an unknown -MessageId is StewardMessageNotFound (ObjectNotFound), one per id' {

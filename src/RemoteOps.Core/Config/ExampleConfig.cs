@@ -125,8 +125,10 @@ peers:
 #   max_output      the largest stored result, in bytes (1024 to 67108864); more is truncated
 #   methods         the methods this node serves, each with the senders allowed: peer destinations,
 #                   or '*' for every peer listed above. A method not listed is not served.
-#                   Only grant methods that run code (CliCommand, CliCommandCont, OpProcessStart)
+#                   Only grant methods that run code (CliCommand, CliCommandCont, OpProcessStart, PwshScript)
 #                   to the peers you would give a shell.
+#   pwsh_command    the pwsh worker PwshScript (Invoke-StewardCommand) runs scripts in, as a command
+#                   line; unset: the pwsh running the agent, else pwsh from PATH
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -138,6 +140,7 @@ peers:
 #  retries: 3
 #  method_timeout: 10s
 #  max_output: 1048576
+#  pwsh_command: [pwsh]
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

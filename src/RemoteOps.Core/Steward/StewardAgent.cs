@@ -635,6 +635,8 @@ public sealed class StewardAgent : IAsyncDisposable
                 return new MethodOutcome(StewardStatus.Succeeded, string.Join('\n', Handlers.OrderBy(h => h.Key).Select(h => $"{h.Key}: {string.Join(", ", h.Value)}")));
             case StewardMethod.OpProcessStart: return StartHandler(c.Args);
             case StewardMethod.OpProcessStop: return StopHandler(c.Args);
+            case StewardMethod.PwshScript:
+                return await StewardPwsh.RunAsync(_section.PwshCommand, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
             default:
                 return new MethodOutcome(StewardStatus.Failed, Error: $"{c.Method} is not a method a node runs on request.");
         }

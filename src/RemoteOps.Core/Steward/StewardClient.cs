@@ -263,7 +263,7 @@ public sealed class StewardClient
     private sealed record RecordInput(StoredRecord Stored, string Key) : Input;
     private sealed record ChunkInput(StewardChunk Chunk) : Input;
 
-    public static bool IsStreaming(StewardMethod method) => method is StewardMethod.CliCommandCont or StewardMethod.TailFile;
+    public static bool IsStreaming(StewardMethod method) => method is StewardMethod.CliCommandCont or StewardMethod.TailFile or StewardMethod.PwshScript;
 
     /// <summary>Waits for <paramref name="messages"/> (their records as last seen): yields a streaming method's lines as
     /// they arrive (after sequence <paramref name="after"/>[id], else from the first), and each message's final reply as

@@ -26,6 +26,9 @@ public sealed record StewardConfig : ConfigSection
     public int Retries { get; init; } = 3;
     public TimeSpan MethodTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public int MaxOutput { get; init; } = 1024 * 1024;
+    /// <summary>The pwsh worker that runs PwshScript, as a command line (e.g. [dotnet, pwsh]); null: the pwsh running the
+    /// agent, else pwsh from PATH.</summary>
+    public IReadOnlyList<string>? PwshCommand { get; init; }
     /// <summary>The methods this node serves and, for each, the senders allowed: peer destinations, or "*" for every
     /// configured peer. A method not listed is not served.</summary>
     public IReadOnlyDictionary<StewardMethod, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<StewardMethod, IReadOnlyList<string>>();
@@ -77,6 +80,7 @@ public sealed record StewardConfig : ConfigSection
         && NodesBucket == other.NodesBucket && HelloInterval == other.HelloInterval
         && DataDirectory == other.DataDirectory && AckTimeout == other.AckTimeout && Retries == other.Retries
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
+        && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
         && Methods.Count == other.Methods.Count
         && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value));
 
@@ -90,7 +94,7 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override string Tool => "steward";
     public override string? SectionName => "steward";
     public override IReadOnlyList<string> Keys { get; } =
-        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods"];
+        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -120,9 +124,19 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.retries" => current with { Retries = reader.Int(value, key, 0, MaxRetries) },
         "steward.method_timeout" => current with { MethodTimeout = reader.Duration(value, key, MinMethodTimeout, MaxMethodTimeout) },
         "steward.max_output" => current with { MaxOutput = reader.Int(value, key, MinMaxOutput, MaxMaxOutput) },
+        "steward.pwsh_command" => current with { PwshCommand = ReadPwshCommand(value, key, reader) },
         MethodsKey => current with { Methods = ReadMethods(value, reader) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a steward key"),
     };
+
+    private static IReadOnlyList<string>? ReadPwshCommand(YamlNode value, string key, ConfigReader reader)
+    {
+        if (value is YamlScalarNode { Value: null or "" }) return null;
+        var command = reader.StringList(value, key);
+        if (command.Count == 0 || command.Any(string.IsNullOrWhiteSpace))
+            throw reader.Error(value, key, "expected a command line as a list, e.g. [dotnet, pwsh] or [/usr/bin/pwsh].");
+        return command;
+    }
 
     private static Dictionary<StewardMethod, IReadOnlyList<string>> ReadMethods(YamlNode value, ConfigReader reader)
     {

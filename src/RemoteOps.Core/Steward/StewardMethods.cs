@@ -17,6 +17,9 @@ public enum StewardMethod
     ToConsole,
     ToFile,
     ToFileAppend,
+    /// <summary>A PowerShell scriptblock run in a separate pwsh worker (Invoke-StewardCommand); objects stream back as
+    /// CliXml chunks. Last, so the catalogue's existing values keep their numbers.</summary>
+    PwshScript,
 }
 
 /// <summary>The method catalogue: names as the seed spells them, parsed leniently as users of the seed type them.</summary>

@@ -151,6 +151,7 @@ public sealed class PipelineWriter
     public void WriteVerbose(string text) => Post(c => c.WriteVerbose(text));
     public void WriteWarning(string text) => Post(c => c.WriteWarning(text));
     public void WriteDebug(string text) => Post(c => c.WriteDebug(text));
+    public void WriteInformation(InformationRecord record) => Post(c => c.WriteInformation(record));
 
     /// <summary>Runs <paramref name="action"/> on the pipeline thread (e.g. to invoke a script block, which must run
     /// there) and returns its result. Await it with a cancellation token: once the pipeline stops, it never runs.</summary>

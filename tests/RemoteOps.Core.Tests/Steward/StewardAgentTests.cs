@@ -383,3 +383,47 @@ public class StewardAgentTests(NatsFixture nats) : IClassFixture<NatsFixture>
         await Task.CompletedTask;
     }
 }
+
+/// <summary>PwshScript on the agent without pwsh itself (the scripts themselves run in tests/pester/StewardCommand.Tests.ps1):
+/// only the signed text runs, and a node without a worker says how to fix it.</summary>
+public class StewardPwshAgentTests(NatsFixture nats) : IClassFixture<NatsFixture>
+{
+    [Fact]
+    public async Task A_node_without_a_pwsh_worker_fails_PwshScript_saying_how_to_fix_it_and_keeps_serving()
+    {
+        await using var bed = new StewardTestBed(nats.Server.Url, s => s with
+        {
+            PwshCommand = ["/nonexistent/remoteops-test/pwsh"],
+            Methods = new Dictionary<StewardMethod, IReadOnlyList<string>>(s.Methods) { [StewardMethod.PwshScript] = [StewardTestBed.SenderName] },
+        });
+        await bed.StartAgentAsync();
+        var r = await bed.AwaitAsync(await bed.SendAsync(StewardMethod.PwshScript, "'hello'"));
+        Assert.Equal(StewardStatus.Failed, r.Status);
+        Assert.Contains("steward.pwsh_command", r.Error);
+        Assert.Equal(127, r.ExitCode);
+        Assert.Equal(StewardStatus.Succeeded, (await bed.AwaitAsync(await bed.SendAsync(StewardMethod.Ping))).Status);
+    }
+
+    [Fact]
+    public async Task PwshScript_is_denied_unless_listed_and_a_changed_script_text_never_runs()
+    {
+        await using var bed = new StewardTestBed(nats.Server.Url, s => s with { PwshCommand = ["/nonexistent/remoteops-test/pwsh"] });
+        await bed.StartAgentAsync();
+        var store = await bed.StoreAsync();
+        // Not listed under methods (as in the example config): Denied.
+        var notServed = await bed.AwaitAsync(await bed.SendAsync(StewardMethod.PwshScript, "'hello'"));
+        Assert.Equal(StewardStatus.Denied, notServed.Status);
+
+        // The script text changed in flight under the sender's genuine signature: dropped, nothing written by the node.
+        var tampered = bed.Command(StewardMethod.PwshScript, "Get-Genuine 12345");
+        var genuine = Encoding.UTF8.GetString(StewardCodec.Encode(tampered, bed.SenderKey));
+        var text = genuine.Replace("Get-Genuine 12345", "Remove-Item 12345");
+        Assert.NotEqual(genuine, text);
+        await bed.SendAsync(tampered, wire: Encoding.UTF8.GetBytes(text));
+        Assert.Equal(StewardStatus.Succeeded, (await bed.AwaitAsync(await bed.SendAsync(StewardMethod.Ping))).Status);
+        var stored = (await store.GetAsync(tampered.MessageId, default))!.Value;
+        Assert.NotEqual(bed.NodeKey.PublicBase58, stored.Signer);
+        Assert.True(stored.Record is null or { Status: StewardStatus.Queued });
+        Assert.Contains("bad signature", bed.LogText);
+    }
+}

@@ -109,11 +109,21 @@ public class StewardConfigTests
     [InlineData("steward:\n  methods:\n    Ping: { who: ['*'] }\n", "steward.methods.Ping.who")]
     [InlineData("steward:\n  methods:\n    Ping: { allowed: ['com.acme.*'] }\n", "steward.methods.Ping.allowed")]
     [InlineData("steward:\n  methods: [Ping]\n", "steward.methods")]
+    [InlineData("steward:\n  pwsh_command: [dotnet, '']\n", "steward.pwsh_command")]
+    [InlineData("steward:\n  pwsh_command: { a: b }\n", "steward.pwsh_command")]
     [InlineData("replicas: 6\n", "replicas")]
     [InlineData("replicas: 0\n", "replicas")]
     public void A_broken_section_is_a_located_config_error(string yaml, string key)
     {
         var e = Assert.Throws<ConfigException>(() => Parse(yaml));
         Assert.Contains(key, e.Message);
+    }
+
+    [Fact]
+    public void Pwsh_command_is_a_command_line_list_and_unset_by_default()
+    {
+        Assert.Null(Parse("steward:\n  retries: 1\n").Steward.PwshCommand);
+        Assert.Equal(["dotnet", "pwsh"], Parse("steward:\n  pwsh_command: [dotnet, pwsh]\n").Steward.PwshCommand);
+        Assert.Equal(["/opt/microsoft/powershell/7/pwsh"], Parse("steward:\n  pwsh_command: [/opt/microsoft/powershell/7/pwsh]\n").Steward.PwshCommand);
     }
 }

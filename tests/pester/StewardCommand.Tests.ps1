@@ -1,0 +1,201 @@
+# Invoke-StewardCommand end to end, as a user meets it: this real pwsh sends scriptblocks to two node agents, each its
+# own OS process running Start-StewardNode in a child pwsh, which run them in pwsh workers of their own. One nats-server
+# for the file. The nodes serve PwshScript to the operator only; a second sender is a known peer that is not allowed.
+
+BeforeAll {
+    $script:Manifest = (Resolve-Path (Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1')).Path
+    Import-Module $script:Manifest -Force
+    . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
+    if ($IsLinux -and ($env:PATH -split [IO.Path]::PathSeparator) -notcontains '/usr/sbin') {
+        $env:PATH = $env:PATH + [IO.Path]::PathSeparator + '/usr/sbin'
+    }
+    $script:Dir = Join-Path ([IO.Path]::GetTempPath()) ("remoteops-stcmd-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory $script:Dir | Out-Null
+    $script:Server = Start-RemoteOpsDevServer -Port 0
+
+    $script:Operator = 'com.example.ops'
+    $script:Other = 'com.example.intruder'
+    $script:A = 'com.example.node-a'
+    $script:B = 'com.example.node-b'
+    $suffix = [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $configs = @{}
+    foreach ($name in $script:Operator, $script:Other, $script:A, $script:B) {
+        $configs[$name] = New-RemoteOpsConfig -Path (Join-Path $script:Dir $name 'config.yaml') -Server $script:Server.Url -Destination $name
+    }
+    $peers = "peers:`n" + (@(foreach ($name in $configs.Keys) {
+                "  - destination: $name`n    public: $($configs[$name].PublicKey)`n    verbs: [`"*`"]`n"
+            }) -join '')
+    $script:Config = @{}
+    foreach ($name in $configs.Keys) {
+        $path = $configs[$name].Path
+        $text = (Get-Content -Raw $path) -replace '(?ms)^peers:\r?\n.*?(?=^# latch_bucket)', $peers
+        $data = Join-Path $script:Dir $name 'data'
+        # node-b keeps little output, so that the cap shows.
+        $cap = if ($name -eq $script:B) { "  max_output: 4096`n" } else { '' }
+        $text += "`nsteward:`n$cap  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  hello_interval: 2s`n  data_directory: $data`n  methods:`n    Ping: { allowed: ['*'] }`n    PwshScript: { allowed: [$script:Operator] }`n"
+        Set-Content -Path $path -Value $text
+        $script:Config[$name] = $path
+    }
+    $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config[$script:Operator]
+
+    # The agent: Start-StewardNode in a child pwsh (dotnet pwsh.dll itself, so its workers are found as "the pwsh that
+    # runs the agent"). STEWARD_TEST_NODE reaches the workers, so a script can tell the nodes apart.
+    function Start-Agent([string] $Name) {
+        $command = "Import-Module '$script:Manifest'; Start-StewardNode -ConfigPath '$($script:Config[$Name])' -InformationAction Continue"
+        $info = [System.Diagnostics.ProcessStartInfo]::new($script:Pwsh[0])
+        foreach ($a in @($script:Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $command)) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $info.UseShellExecute = $false
+        $info.Environment['NO_COLOR'] = '1'
+        $info.Environment['STEWARD_TEST_NODE'] = $Name
+        $p = [System.Diagnostics.Process]::Start($info)
+        [pscustomobject]@{ Name = $Name; Process = $p; Out = $p.StandardOutput.ReadToEndAsync(); Err = $p.StandardError.ReadToEndAsync() }
+    }
+    function Wait-Agent([string[]] $Name) {
+        $r = @(Invoke-StewardMethod $Name Ping -AckTimeout 60 -Retries 0 -ErrorAction SilentlyContinue)
+        if (@($r | Where-Object Status -EQ 'Succeeded').Count -ne $Name.Count) {
+            throw "Agent(s) $Name not serving: $($r | ForEach-Object { "$($_.Node) $($_.Status) $($_.Error)" })"
+        }
+    }
+    $script:Agents = @{}
+    foreach ($name in $script:A, $script:B) { $script:Agents[$name] = Start-Agent $name }
+    Wait-Agent $script:A, $script:B
+}
+
+AfterAll {
+    $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    foreach ($a in $script:Agents.Values) {
+        if (-not $a.Process.HasExited) { $a.Process.Kill($true); $a.Process.WaitForExit() }
+    }
+    Disconnect-RemoteOps -All
+    if ($script:Server) { $script:Server | Stop-RemoteOpsDevServer }
+    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
+}
+
+Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
+    It 'gives one deserialized object per node, with PSComputerName, from a pwsh other than the agent' {
+        $r = @(Invoke-StewardCommand -ToNode $script:A, $script:B -ScriptBlock { [pscustomobject]@{ Pid = $PID; Machine = [Environment]::MachineName } })
+        $r | Should -HaveCount 2
+        ($r.PSComputerName | Sort-Object) | Should -Be @($script:A, $script:B)
+        $r | ForEach-Object { $_.pstypenames[0] | Should -Be 'Deserialized.System.Management.Automation.PSCustomObject' }
+        $r | ForEach-Object { $_.PSShowComputerName | Should -BeTrue }
+        $r.Machine | Sort-Object -Unique | Should -Be ([Environment]::MachineName)
+        $agentPids = $script:Agents.Values.Process.Id
+        $r.Pid | ForEach-Object { $_ | Should -Not -BeIn $agentPids }
+        $r.Pid | Should -Not -Contain $PID
+
+        $p = Invoke-StewardCommand $script:A { Get-Process -Id $PID } -HideComputerName
+        $p.pstypenames[0] | Should -Be 'Deserialized.System.Diagnostics.Process'
+        $p.PSComputerName | Should -Be $script:A
+        $p.PSShowComputerName | Should -BeFalse
+    }
+
+    It 'passes -ArgumentList, $using: values and piped $input' {
+        $fromCaller = @{ Name = 'caller'; List = 1, 2 }
+        $r = 1, 2, 3 | Invoke-StewardCommand $script:A {
+            param($first, $second)
+            [pscustomobject]@{ Sum = ($input | Measure-Object -Sum).Sum; First = $first; Second = $second; Using = $using:fromCaller.Name; Count = $using:fromCaller.List.Count }
+        } -ArgumentList 'one', 2
+        $r.Sum | Should -Be 6
+        $r.First | Should -Be 'one'
+        $r.Second | Should -Be 2
+        $r.Using | Should -Be 'caller'
+        $r.Count | Should -Be 2
+
+        Invoke-StewardCommand $script:A { $using:notSetAnywhere } -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardInvalidArgument*'
+        $e[0].Exception.Message | Should -BeLike '*$using:notSetAnywhere*'
+    }
+
+    It 'brings Write-Error back as an error of that node while the other node''s output comes back' {
+        $out = @(Invoke-StewardCommand $script:A, $script:B {
+                if ($env:STEWARD_TEST_NODE -eq $using:script:A) { Write-Error 'disk is full' } else { 'fine' }
+            } -ErrorAction SilentlyContinue -ErrorVariable e)
+        $out | Should -HaveCount 1
+        "$($out[0])" | Should -Be 'fine'
+        $out[0].PSComputerName | Should -Be $script:B
+        $e | Should -HaveCount 1
+        $e[0].Exception.Message | Should -Be 'disk is full'
+        $e[0].TargetObject | Should -Be $script:A
+        $e[0].OriginInfo.PSComputerName | Should -Be $script:A
+    }
+
+    It 'gives one error for a node whose script throws; the other node answers' {
+        $out = @(Invoke-StewardCommand $script:A, $script:B {
+                if ($env:STEWARD_TEST_NODE -eq $using:script:B) { throw 'boom' }
+                'a-ok'
+            } -ErrorAction SilentlyContinue -ErrorVariable e)
+        "$out" | Should -Be 'a-ok'
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardMethodFailed*'
+        $e[0].Exception.Message | Should -Be 'boom'
+        $e[0].TargetObject | Should -Be $script:B
+    }
+
+    It 'brings warnings and verbose messages back on their streams' {
+        $out = Invoke-StewardCommand $script:A { Write-Warning 'careful'; Write-Verbose 'details' -Verbose; 'value' } -WarningVariable w -WarningAction SilentlyContinue -Verbose 4>&1
+        @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain 'details'
+        @($out | Where-Object { $_ -is [string] }) | Should -Be 'value'
+        @($w).Message | Should -Be 'careful'
+    }
+
+    It 'exit 3 is a failure for the node (exit code 3), and the agent goes on serving' {
+        Invoke-StewardCommand $script:A { 'before'; exit 3 } -ErrorAction SilentlyContinue -ErrorVariable e | Should -Be 'before'
+        $e | Should -HaveCount 1
+        $e[0].Exception.Message | Should -BeLike '*exit code 3*'
+        $e[0].TargetObject | Should -Be $script:A
+        Invoke-StewardCommand $script:A { 'still here' } | Should -Be 'still here'
+        $script:Agents[$script:A].Process.HasExited | Should -BeFalse
+    }
+
+    It 'methodTimeout kills the worker and what it started; objects written before it came back as they were written' {
+        $out = @(Invoke-StewardCommand $script:A {
+                $child = Start-Process /bin/sleep -ArgumentList 3007 -PassThru
+                [pscustomobject]@{ Worker = $PID; Child = $child.Id }
+                while ($true) { Start-Sleep -Milliseconds 50 }
+            } -MethodTimeout 3s -ErrorAction SilentlyContinue -ErrorVariable e)
+        $out | Should -HaveCount 1
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardTimedOut*'
+        $e[0].TargetObject | Should -Be $script:A
+        # Gone, or a zombie that only its new parent (init) has yet to reap: nothing runs.
+        function Test-Running([int] $Id) {
+            $stat = Get-Content "/proc/$Id/stat" -Raw -ErrorAction SilentlyContinue
+            $stat -and ($stat.Substring($stat.LastIndexOf(')') + 2, 1) -notin 'Z', 'X')
+        }
+        Test-Running $out[0].Worker | Should -BeFalse
+        Test-Running $out[0].Child | Should -BeFalse
+        Invoke-StewardCommand $script:A { 'after the runaway' } | Should -Be 'after the runaway'
+    }
+
+    It 'brings text a script writes to the console itself back as strings, as written' {
+        $text = "plain <text> & a_x0041_ `t tab"
+        Invoke-StewardCommand $script:A { [Console]::WriteLine($using:text) } | Should -Be $text
+    }
+
+    It 'stops objects past max_output, and a warning says how many were dropped' {
+        $out = @(Invoke-StewardCommand $script:B { 1..100 | ForEach-Object { 'x' * 100 } } -WarningVariable w -WarningAction SilentlyContinue)
+        $out.Count | Should -BeGreaterThan 0
+        $out.Count | Should -BeLessThan 100
+        @($w) | Should -HaveCount 1
+        "$($w[0])" | Should -BeLike "$(100 - $out.Count) object(s) or stream record(s) (* bytes) dropped beyond max_output."
+    }
+
+    It 'is Denied to a known sender that is not allowed PwshScript' {
+        Invoke-StewardCommand $script:A { 'never' } -ConfigPath $script:Config[$script:Other] -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardDenied*'
+        $e[0].TargetObject | Should -Be $script:A
+    }
+
+    It '-NoWait returns the queued StewardMessage per node' {
+        $m = @(Invoke-StewardCommand $script:A, $script:B { 1 } -NoWait)
+        $m | Should -HaveCount 2
+        $m | ForEach-Object { $_ | Should -BeOfType ([RemoteOps.Steward.StewardMessage]) }
+        $m.Method | Sort-Object -Unique | Should -Be 'PwshScript'
+        $replies = @($m | Receive-StewardReply -Wait -Timeout 60 | Where-Object { $_ -is [RemoteOps.Steward.StewardReply] })
+        $replies.Status | Sort-Object -Unique | Should -Be 'Succeeded'
+    }
+}
