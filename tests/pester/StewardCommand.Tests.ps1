@@ -190,12 +190,35 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         $e[0].TargetObject | Should -Be $script:A
     }
 
+    It 'runs a -NoWait script sent while the node''s agent is down once it starts; another session receives the objects' {
+        $agent = $script:Agents[$script:A]
+        & /bin/kill -TERM $agent.Process.Id
+        $agent.Process.WaitForExit(30000) | Should -BeTrue
+        $m = Invoke-StewardCommand $script:A { [pscustomobject]@{ Name = 'late'; Node = $env:STEWARD_TEST_NODE } } -NoWait -AckTimeout 120 -Retries 0
+        (Get-StewardMessage -MessageId $m.MessageId).Status | Should -Be 'Queued'
+        $script:Agents[$script:A] = Start-Agent $script:A
+        $childScript = "Import-Module '$script:Manifest'; " +
+        "Receive-StewardReply -MessageId $($m.MessageId) -Wait -Timeout 120 -ConfigPath '$($script:Config[$script:Operator])' | " +
+        "ForEach-Object { `$_.PSComputerName + ' ' + `$_.Name + ' ' + `$_.Node }"
+        $child = Invoke-ChildPwsh @('-Command', $childScript)
+        $child.Err | Should -BeNullOrEmpty
+        $child.Out | Should -Be "$script:A late $script:A"
+        Wait-Agent $script:A
+    }
+
     It '-NoWait returns the queued StewardMessage per node' {
-        $m = @(Invoke-StewardCommand $script:A, $script:B { 1 } -NoWait)
+        $m = @(Invoke-StewardCommand $script:A, $script:B { [pscustomobject]@{ Name = 'tmp' } } -NoWait)
         $m | Should -HaveCount 2
         $m | ForEach-Object { $_ | Should -BeOfType ([RemoteOps.Steward.StewardMessage]) }
         $m.Method | Sort-Object -Unique | Should -Be 'PwshScript'
-        $replies = @($m | Receive-StewardReply -Wait -Timeout 60 | Where-Object { $_ -is [RemoteOps.Steward.StewardReply] })
-        $replies.Status | Sort-Object -Unique | Should -Be 'Succeeded'
+        # Another pwsh process receives what Invoke-StewardCommand would have written: the deserialized objects.
+        $childScript = "Import-Module '$script:Manifest'; " +
+        "Receive-StewardReply -MessageId $($m.MessageId -join ',') -Wait -Timeout 60 -ConfigPath '$($script:Config[$script:Operator])' | " +
+        "ForEach-Object { `$_.PSComputerName + ' ' + `$_.pstypenames[0] + ' ' + `$_.Name }"
+        $child = Invoke-ChildPwsh @('-Command', $childScript)
+        $child.Err | Should -BeNullOrEmpty
+        $child.ExitCode | Should -Be 0
+        $child.Out | Sort-Object | Should -Be (@($script:A, $script:B) | Sort-Object | ForEach-Object { "$_ Deserialized.System.Management.Automation.PSCustomObject tmp" })
+        (Get-StewardMessage -MessageId $m.MessageId).Status | Sort-Object -Unique | Should -Be 'Succeeded'
     }
 }

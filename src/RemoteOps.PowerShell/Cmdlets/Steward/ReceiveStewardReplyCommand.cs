@@ -74,11 +74,15 @@ public sealed class ReceiveStewardReplyCommand : ConfiguredCmdlet
             foreach (var (id, after) in _after.Where(a => a.Value > 0))
                 writer.WriteVerbose($"Message {id}: streamed output after line {after}.");
             var output = new StewardSenderSupport.ReplyWriter(client, writer, runReplyMethods: false);
+            // A PwshScript's reply is what Invoke-StewardCommand wrote: its deserialized objects (with PSComputerName),
+            // remote errors and streams, not the raw CliXml lines.
+            var scripts = new StewardScriptOutput(writer, hideComputerName: false);
             summary = output.Summary;
             try
             {
                 await foreach (var e in client.WaitAsync(records, _after, streamOutput: true, Wait ? Timeout : null, ct).ConfigureAwait(false))
-                    await output.WriteAsync(e, ct).ConfigureAwait(false);
+                    if (e.Record.Method == StewardMethod.PwshScript) scripts.Write(e);
+                    else await output.WriteAsync(e, ct).ConfigureAwait(false);
             }
             catch (TimeoutException e)
             {
