@@ -131,6 +131,26 @@ public sealed class ProcessTree : IDisposable
         if (OperatingSystem.IsLinux()) await KillUntilGoneAsync(victims).ConfigureAwait(false);
     }
 
+    /// <summary>Waits at most <paramref name="timeout"/> for the program to end (cancellation counts as not ending).
+    /// Ended: its redirected output is read to the end and what it left in its group is killed; true. Not ended: its
+    /// whole tree is killed; false.</summary>
+    public async Task<bool> WaitOrKillAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        bool ended;
+        try { await Exited.WaitAsync(timeout, ct).ConfigureAwait(false); ended = true; }
+        catch (TimeoutException) { ended = false; }
+        catch (OperationCanceledException) { ended = false; }
+        if (!ended)
+        {
+            await KillAsync().ConfigureAwait(false);
+            return false;
+        }
+        // The streams are read to their end before the exit counts as complete.
+        await Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        await KillLeftoversAsync().ConfigureAwait(false);
+        return true;
+    }
+
     /// <summary>After the process exited by itself: kills what is still running in its process group (a leftover
     /// would typically still hold a port or the output pipes).</summary>
     public async Task KillLeftoversAsync()

@@ -72,17 +72,7 @@ internal sealed class StewardMethodRunner(int outputCap, Func<long, string, Canc
             tree.Process.BeginErrorReadLine();
             var collected = new Collector(OutputCap);
             var pump = PumpAsync(lines.Reader, collected, ct);
-            bool ended;
-            try { await tree.Exited.WaitAsync(timeout, ct).ConfigureAwait(false); ended = true; }
-            catch (TimeoutException) { ended = false; }
-            catch (OperationCanceledException) { ended = false; }
-            if (ended)
-            {
-                // The streams are read to their end before the exit counts as complete.
-                await tree.Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                await tree.KillLeftoversAsync().ConfigureAwait(false);
-            }
-            else await tree.KillAsync().ConfigureAwait(false);
+            var ended = await tree.WaitOrKillAsync(timeout, ct).ConfigureAwait(false);
             lines.Writer.TryComplete();
             await pump.ConfigureAwait(false);
             var (output, dropped) = collected.Result();
