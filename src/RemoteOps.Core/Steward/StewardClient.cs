@@ -67,12 +67,17 @@ public sealed class StewardClient
 
     // ---- Sending -------------------------------------------------------------------------------------------------
 
-    /// <summary>The command and Queued record for one node: the message's own values where it has them, else the
-    /// steward: section's defaults; a new id; Expires = Created + AckTimeout × (Retries + 1).</summary>
-    public static StewardOutgoing Build(StewardRequest request, string node, StewardConfig section, SigningKey key, DateTimeOffset now, string? messageId = null)
+    /// <summary>Everything about <paramref name="request"/> that can be judged without a server, so that -WhatIf reports
+    /// bad input too: its targets, methods, reply fields and timeouts (with the section's defaults). Returns the timeouts
+    /// in effect; throws <see cref="StewardArgumentException"/> or <see cref="DestinationPatternException"/>.</summary>
+    public static (TimeSpan Ack, int Retries, TimeSpan MethodTimeout) Check(StewardRequest request, StewardConfig section)
     {
-        if (!StewardSubjects.TryValidateNode(node, out var problem))
-            throw new StewardArgumentException($"'{UntrustedText.Clean(node)}' is not a node name: {problem}");
+        foreach (var t in request.Targets) StewardTargets.Check(t);
+        return CheckFields(request, section);
+    }
+
+    private static (TimeSpan Ack, int Retries, TimeSpan MethodTimeout) CheckFields(StewardRequest request, StewardConfig section)
+    {
         if (StewardMethods.ReplyMethods.Contains(request.Method) && request.Method != StewardMethod.CliCommand)
             throw new StewardArgumentException($"{request.Method} is a reply method; it runs where a reply is received, not on a node. Give it as -ReplyMethod.");
         if (request.ReplyMethod is { } rm && !StewardMethods.ReplyMethods.Contains(rm))
@@ -89,6 +94,16 @@ public sealed class StewardClient
             throw new StewardArgumentException($"The method timeout {Duration.Format(methodTimeout)} is out of range: more than 0, at most 24h.");
         if (retries is < 0 or > StewardConfigReader.MaxRetries)
             throw new StewardArgumentException($"Retries {retries} is out of range: 0 to {StewardConfigReader.MaxRetries}.");
+        return (ack, retries, methodTimeout);
+    }
+
+    /// <summary>The command and Queued record for one node: the message's own values where it has them, else the
+    /// steward: section's defaults; a new id; Expires = Created + AckTimeout × (Retries + 1).</summary>
+    public static StewardOutgoing Build(StewardRequest request, string node, StewardConfig section, SigningKey key, DateTimeOffset now, string? messageId = null)
+    {
+        if (!StewardSubjects.TryValidateNode(node, out var problem))
+            throw new StewardArgumentException($"'{UntrustedText.Clean(node)}' is not a node name: {problem}");
+        var (ack, retries, methodTimeout) = CheckFields(request, section);
         var id = messageId ?? StewardSubjects.NewMessageId();
         var command = new StewardCommand
         {

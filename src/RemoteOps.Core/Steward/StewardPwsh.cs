@@ -37,6 +37,21 @@ public static class StewardPwsh
             throw new StewardArgumentException($"The script with its arguments, $using: values and input is {bytes} bytes serialized; at most {MaxScriptBytes} travel in one message. Send less input, or let the node read it.");
     }
 
+    /// <summary>The PwshScript request for <paramref name="targets"/>: the script text (its $using: already rewritten)
+    /// and the payload of the caller's values, each given as CliXml; checked to travel in one message.</summary>
+    public static StewardRequest Request(IReadOnlyList<string> targets, string script, IEnumerable<string> args,
+        IReadOnlyDictionary<string, string> usingValues, IEnumerable<string> input, bool hasInput,
+        TimeSpan? ackTimeout, int? retries, TimeSpan? methodTimeout)
+    {
+        var payload = JsonSerializer.Serialize(new { args = args.ToArray(), @using = usingValues, input = input.ToArray(), hasInput });
+        CheckSize(script, payload);
+        return new StewardRequest
+        {
+            ToNodes = targets, Method = StewardMethod.PwshScript, MethodArgs = [script, payload],
+            AckTimeout = ackTimeout, Retries = retries, MethodTimeout = methodTimeout,
+        };
+    }
+
     /// <summary>A string as PSSerializer writes it (for the agent's own records: a worker's stray console lines, the
     /// dropped-records warning).</summary>
     public static string CliXmlString(string text)
@@ -146,16 +161,7 @@ public static class StewardPwsh
                 await foreach (var line in lines.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                     await records.AddAsync(line, ct).ConfigureAwait(false);
             });
-            bool ended;
-            try { await tree.Exited.WaitAsync(timeout, ct).ConfigureAwait(false); ended = true; }
-            catch (TimeoutException) { ended = false; }
-            catch (OperationCanceledException) { ended = false; }
-            if (ended)
-            {
-                await tree.Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-                await tree.KillLeftoversAsync().ConfigureAwait(false);
-            }
-            else await tree.KillAsync().ConfigureAwait(false);
+            var ended = await tree.WaitOrKillAsync(timeout, ct).ConfigureAwait(false);
             lines.Writer.TryComplete();
             await pump.ConfigureAwait(false);
             await records.FinishAsync(ct).ConfigureAwait(false);

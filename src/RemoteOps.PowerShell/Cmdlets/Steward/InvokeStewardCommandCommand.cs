@@ -2,7 +2,6 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Remoting;
 using System.Management.Automation.Runspaces;
-using System.Text.Json;
 using RemoteOps.Config;
 using RemoteOps.PowerShell.Internal;
 using RemoteOps.Steward;
@@ -82,22 +81,10 @@ public sealed class InvokeStewardCommandCommand : ConfiguredCmdlet
         try
         {
             var (text, usingValues) = RewriteUsing(ScriptBlock);
-            var payload = JsonSerializer.Serialize(new
-            {
-                args = (ArgumentList ?? []).Select(a => PSSerializer.Serialize(a)).ToArray(),
-                @using = usingValues.ToDictionary(u => u.Key, u => PSSerializer.Serialize(u.Value)),
-                input = _input.Select(i => PSSerializer.Serialize(i)).ToArray(),
-                hasInput = _hasInput,
-            });
-            StewardPwsh.CheckSize(text, payload);
-            request = new StewardRequest
-            {
-                ToNodes = ToNode, Method = StewardMethod.PwshScript, MethodArgs = [text, payload],
-                AckTimeout = AckTimeout, Retries = Retries, MethodTimeout = MethodTimeout,
-            };
-            foreach (var t in request.Targets) StewardTargets.Check(t);
-            using var checkKey = Identity.SigningKey.Generate();
-            StewardClient.Build(request, "check.node", _config!.Steward, checkKey, DateTimeOffset.UtcNow, "check");
+            request = StewardPwsh.Request(ToNode, text, (ArgumentList ?? []).Select(a => PSSerializer.Serialize(a)),
+                usingValues.ToDictionary(u => u.Key, u => PSSerializer.Serialize(u.Value)), _input.Select(i => PSSerializer.Serialize(i)), _hasInput,
+                AckTimeout, Retries, MethodTimeout);
+            StewardClient.Check(request, _config!.Steward);
         }
         catch (Exception e) when (StewardSenderSupport.ToErrorRecord(e, string.Join(", ", ToNode)) is { } record)
         {
@@ -116,34 +103,17 @@ public sealed class InvokeStewardCommandCommand : ConfiguredCmdlet
         var throttle = ThrottleLimit;
         RunAsync(async (writer, ct) =>
         {
-            var targets = request.Targets;
-            var client = await StewardSenderSupport.Try(writer, targets[0], () => StewardClient.OpenAsync(config, writer.WriteVerbose, ct)).ConfigureAwait(false);
+            var client = await StewardSenderSupport.Try(writer, request.Targets[0], () => StewardClient.OpenAsync(config, writer.WriteVerbose, ct)).ConfigureAwait(false);
             if (client is null) return;
-            var set = await StewardSenderSupport.Try(writer, string.Join(", ", targets), () => client.ResolveTargetsAsync(targets, ct)).ConfigureAwait(false);
-            if (set is null) return;
-            foreach (var (pattern, nodes) in set.Expansions)
-            {
-                writer.WriteVerbose(nodes.Count == 0
-                    ? $"'{pattern}' matches no live node in the registry ({client.Section.NodesBucket})."
-                    : $"'{pattern}' matches {nodes.Count} live node(s): {string.Join(", ", nodes)}.");
-                if (nodes.Count == 0) writer.WriteWarning($"'{pattern}' matches no live node; nothing was sent for it.");
-            }
-            if (set.Nodes.Count == 0) return;
-            var sent = await StewardSenderSupport.Try(writer, string.Join(", ", set.Nodes), () => client.SendAsync(request, set.Nodes, throttle,
-                (node, e) => writer.WriteError(StewardSenderSupport.ToErrorRecord(e, node) ?? new ErrorRecord(e, ToolErrorIds.StewardSender.Unavailable, ErrorCategory.ConnectionError, node)),
-                ct)).ConfigureAwait(false);
+            var sent = await StewardSenderSupport.SendAsync(writer, client, request, throttle, r => $"Queued PwshScript for {r.Node}: message {r.MessageId}, window until {r.Expires:u}.", ct).ConfigureAwait(false);
             if (sent is null) return;
-            foreach (var r in sent)
-            {
-                writer.WriteVerbose($"Queued PwshScript for {r.Node}: message {r.MessageId}, window until {r.Expires:u}.");
-                if (noWait) writer.WriteObject(client.ToMessage(r, DateTimeOffset.UtcNow));
-            }
+            if (noWait)
+                foreach (var r in sent) writer.WriteObject(client.ToMessage(r, DateTimeOffset.UtcNow));
             if (noWait || sent.Count == 0) return;
             var output = new StewardScriptOutput(writer, hide);
             await foreach (var e in client.WaitAsync(sent, null, streamOutput: true, timeout: null, ct).ConfigureAwait(false))
                 output.Write(e);
-            if (client.Refused > 0)
-                writer.WriteWarning($"{client.Refused} record(s) in '{client.Section.ResultsBucket}' were dropped: not signed by the node or sender they name.");
+            StewardSenderSupport.WarnRefused(writer, client);
         });
     }
 

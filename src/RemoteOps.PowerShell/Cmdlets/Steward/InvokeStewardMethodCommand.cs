@@ -107,10 +107,8 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
                 ReplyRetries = ReplyRetries, ReplyMethodTimeout = ReplyMethodTimeout, Directory = Directory, FileName = FileName,
                 OperationJson = StewardSenderSupport.OperationJson(Operation),
             }.ToRequest() with { ReplyByAgent = NoWait.IsPresent };
-            foreach (var t in request.Targets) StewardTargets.Check(t);
             // Everything that can be checked without the server, so that -WhatIf reports bad input too.
-            using var checkKey = Identity.SigningKey.Generate();
-            StewardClient.Build(request, "check.node", _config!.Steward, checkKey, DateTimeOffset.UtcNow, "check");
+            StewardClient.Check(request, _config!.Steward);
         }
         catch (Exception e) when (StewardSenderSupport.ToErrorRecord(e, string.Join(", ", ToNode)) is { } record)
         {
@@ -124,33 +122,20 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
         {
             _client ??= await StewardSenderSupport.Try(writer, targets[0], () => StewardClient.OpenAsync(config, writer.WriteVerbose, ct)).ConfigureAwait(false);
             if (_client is null) return;
-            var set = await StewardSenderSupport.Try(writer, string.Join(", ", targets), () => _client.ResolveTargetsAsync(targets, ct)).ConfigureAwait(false);
-            if (set is null) return;
-            foreach (var (pattern, nodes) in set.Expansions)
-            {
-                writer.WriteVerbose(nodes.Count == 0
-                    ? $"'{pattern}' matches no live node in the registry ({_client.Section.NodesBucket})."
-                    : $"'{pattern}' matches {nodes.Count} live node(s): {string.Join(", ", nodes)}.");
-                if (nodes.Count == 0)
-                    writer.WriteWarning($"'{pattern}' matches no live node; nothing was sent for it.");
-            }
-            if (set.Nodes.Count == 0) return;
-            var sent = await StewardSenderSupport.Try(writer, string.Join(", ", set.Nodes), () => _client.SendAsync(request, set.Nodes, ThrottleLimit,
-                (node, e) => writer.WriteError(StewardSenderSupport.ToErrorRecord(e, node) ?? new ErrorRecord(e, ToolErrorIds.StewardSender.Unavailable, ErrorCategory.ConnectionError, node)),
-                ct)).ConfigureAwait(false);
+            var sent = await StewardSenderSupport.SendAsync(writer, _client, request, ThrottleLimit, r => Queued(r, request), ct).ConfigureAwait(false);
             if (sent is null) return;
-            foreach (var r in sent)
-            {
-                writer.WriteVerbose($"Queued {Describe(r.Method, request.MethodArgs)} for {r.Node}: message {r.MessageId}, window until {r.Expires:u}"
-                    + (r.ReplyMethod is { } reply ? $", reply {Describe(reply, r.ReplyArgs)}{(r.Directory is null && r.FileName is null ? "" : $" in {r.Directory}/{r.FileName}")}." : "."));
-                if (NoWait) writer.WriteObject(_client.ToMessage(r, DateTimeOffset.UtcNow));
-            }
+            if (NoWait)
+                foreach (var r in sent) writer.WriteObject(_client.ToMessage(r, DateTimeOffset.UtcNow));
             lock (_sent) _sent.AddRange(sent);
         });
     }
 
     private static string Describe(StewardMethod method, IReadOnlyList<string> args) =>
         args.Count == 0 ? method.ToString() : $"{method} {string.Join(' ', args)}";
+
+    private static string Queued(StewardRecord r, StewardRequest request) =>
+        $"Queued {Describe(r.Method, request.MethodArgs)} for {r.Node}: message {r.MessageId}, window until {r.Expires:u}"
+        + (r.ReplyMethod is { } reply ? $", reply {Describe(reply, r.ReplyArgs)}{(r.Directory is null && r.FileName is null ? "" : $" in {r.Directory}/{r.FileName}")}." : ".");
 
     protected override void EndProcessing()
     {
@@ -163,8 +148,7 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
             summary = output.Summary;
             await foreach (var e in client.WaitAsync(_sent, null, streamOutput: true, timeout: null, ct).ConfigureAwait(false))
                 await output.WriteAsync(e, ct).ConfigureAwait(false);
-            if (client.Refused > 0)
-                writer.WriteWarning($"{client.Refused} record(s) in '{client.Section.ResultsBucket}' were dropped: not signed by the node or sender they name.");
+            StewardSenderSupport.WarnRefused(writer, client);
         });
         if (summary is not null)
             WriteInformation(summary.ToString(), ["Steward", "Summary"]);

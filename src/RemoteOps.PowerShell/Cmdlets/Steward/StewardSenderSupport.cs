@@ -68,6 +68,41 @@ internal static class StewardSenderSupport
         }
     }
 
+    /// <summary>What both Invoke- cmdlets do to send: expand the targets against the registry (-Verbose names each
+    /// pattern's nodes, a pattern matching none is a warning), queue one message per node, and say (-Verbose, the text
+    /// <paramref name="queued"/> makes) what was queued.
+    /// Failures are written as non-terminating errors (per node where they are one node's); null when nothing was sent.</summary>
+    public static async Task<IReadOnlyList<StewardRecord>?> SendAsync(PipelineWriter writer, StewardClient client, StewardRequest request,
+        int throttle, Func<StewardRecord, string> queued, CancellationToken ct)
+    {
+        var targets = request.Targets;
+        var set = await Try(writer, string.Join(", ", targets), () => client.ResolveTargetsAsync(targets, ct)).ConfigureAwait(false);
+        if (set is null) return null;
+        foreach (var (pattern, nodes) in set.Expansions)
+        {
+            writer.WriteVerbose(nodes.Count == 0
+                ? $"'{pattern}' matches no live node in the registry ({client.Section.NodesBucket})."
+                : $"'{pattern}' matches {nodes.Count} live node(s): {string.Join(", ", nodes)}.");
+            if (nodes.Count == 0)
+                writer.WriteWarning($"'{pattern}' matches no live node; nothing was sent for it.");
+        }
+        if (set.Nodes.Count == 0) return null;
+        var sent = await Try(writer, string.Join(", ", set.Nodes), () => client.SendAsync(request, set.Nodes, throttle,
+            (node, e) => writer.WriteError(ToErrorRecord(e, node) ?? new ErrorRecord(e, ToolErrorIds.StewardSender.Unavailable, ErrorCategory.ConnectionError, node)),
+            ct)).ConfigureAwait(false);
+        if (sent is null) return null;
+        foreach (var r in sent)
+            writer.WriteVerbose(queued(r));
+        return sent;
+    }
+
+    /// <summary>Warns when records that named a node or sender were not signed by it (they were dropped).</summary>
+    public static void WarnRefused(PipelineWriter writer, StewardClient client)
+    {
+        if (client.Refused > 0)
+            writer.WriteWarning($"{client.Refused} record(s) in '{client.Section.ResultsBucket}' were dropped: not signed by the node or sender they name.");
+    }
+
     /// <summary>The non-terminating error a node's unsuccessful reply gets (TargetObject: the node), or null.</summary>
     public static ErrorRecord? ErrorFor(StewardReply reply)
     {
