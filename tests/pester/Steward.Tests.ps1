@@ -52,33 +52,7 @@ BeforeAll {
     $script:OperatorData = Join-Path $script:Dir $script:Operator 'data'
     $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config[$script:Operator]
 
-    # The agent: its own OS process, Start-StewardNode in a child pwsh (dotnet pwsh.dll itself, not a launcher, so
-    # that the signal reaches the agent). Its output is kept for the failure messages.
-    function Start-Agent([string] $Name) {
-        $command = "Import-Module '$script:Manifest'; Start-StewardNode -ConfigPath '$($script:Config[$Name])' -InformationAction Continue"
-        $info = [System.Diagnostics.ProcessStartInfo]::new($script:Pwsh[0])
-        foreach ($a in @($script:Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $command)) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $info.UseShellExecute = $false
-        $info.Environment['NO_COLOR'] = '1'
-        $p = [System.Diagnostics.Process]::Start($info)
-        [pscustomobject]@{ Name = $Name; Process = $p; Out = $p.StandardOutput.ReadToEndAsync(); Err = $p.StandardError.ReadToEndAsync() }
-    }
-    # SIGTERM, as systemd stops it; the agent drains and exits. Returns the exit code and what it wrote.
-    function Stop-Agent($Agent) {
-        & /bin/kill -TERM $Agent.Process.Id
-        if (-not $Agent.Process.WaitForExit(60000)) { $Agent.Process.Kill($true); throw "The agent $($Agent.Name) did not stop within 60 s of SIGTERM." }
-        $Agent.Process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $Agent.Process.ExitCode; Out = $Agent.Out.GetAwaiter().GetResult(); Err = $Agent.Err.GetAwaiter().GetResult() }
-    }
-    # An agent is serving once it answered a Ping (the message waits in the queue while its pwsh starts).
-    function Wait-Agent([string[]] $Name) {
-        $r = @(Invoke-StewardMethod $Name Ping -AckTimeout 60 -Retries 0 -ErrorAction SilentlyContinue)
-        if (@($r | Where-Object Status -EQ 'Succeeded').Count -ne $Name.Count) {
-            throw "Agent(s) $Name not serving: $($r | ForEach-Object { "$($_.Node) $($_.Status) $($_.Error)" })"
-        }
-    }
+    . (Join-Path $PSScriptRoot 'StewardAgents.ps1')
 
     $script:Agents = @{}
     foreach ($name in $script:Web, $script:Db) { $script:Agents[$name] = Start-Agent $name }

@@ -38,26 +38,7 @@ BeforeAll {
     }
     $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config[$script:Operator]
 
-    # The agent: Start-StewardNode in a child pwsh (dotnet pwsh.dll itself, so its workers are found as "the pwsh that
-    # runs the agent"). STEWARD_TEST_NODE reaches the workers, so a script can tell the nodes apart.
-    function Start-Agent([string] $Name) {
-        $command = "Import-Module '$script:Manifest'; Start-StewardNode -ConfigPath '$($script:Config[$Name])' -InformationAction Continue"
-        $info = [System.Diagnostics.ProcessStartInfo]::new($script:Pwsh[0])
-        foreach ($a in @($script:Pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $command)) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $info.UseShellExecute = $false
-        $info.Environment['NO_COLOR'] = '1'
-        $info.Environment['STEWARD_TEST_NODE'] = $Name
-        $p = [System.Diagnostics.Process]::Start($info)
-        [pscustomobject]@{ Name = $Name; Process = $p; Out = $p.StandardOutput.ReadToEndAsync(); Err = $p.StandardError.ReadToEndAsync() }
-    }
-    function Wait-Agent([string[]] $Name) {
-        $r = @(Invoke-StewardMethod $Name Ping -AckTimeout 60 -Retries 0 -ErrorAction SilentlyContinue)
-        if (@($r | Where-Object Status -EQ 'Succeeded').Count -ne $Name.Count) {
-            throw "Agent(s) $Name not serving: $($r | ForEach-Object { "$($_.Node) $($_.Status) $($_.Error)" })"
-        }
-    }
+    . (Join-Path $PSScriptRoot 'StewardAgents.ps1')
     $script:Agents = @{}
     foreach ($name in $script:A, $script:B) { $script:Agents[$name] = Start-Agent $name }
     Wait-Agent $script:A, $script:B
