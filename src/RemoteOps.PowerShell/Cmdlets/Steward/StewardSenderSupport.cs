@@ -127,58 +127,31 @@ internal static class StewardSenderSupport
     public sealed class ReplyWriter(StewardClient client, PipelineWriter writer, bool runReplyMethods)
     {
         public StewardSummary Summary { get; } = new();
-        private readonly Dictionary<string, List<string>> _lines = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, long> _kept = new(StringComparer.Ordinal);
+        private readonly StewardReplyHandler _replies = new(client.Section, runReplyMethods);
 
         public async Task WriteAsync(StewardWaitEvent e, CancellationToken ct)
         {
             var record = e.Record;
-            var method = runReplyMethods ? record.ReplyMethod : null;
             if (e.Output is { } line)
             {
-                switch (method)
-                {
-                    case null or StewardMethod.ToConsole:
-                        writer.WriteObject(line);
-                        break;
-                    case StewardMethod.ToFileAppend:
-                        await StewardReplyMethods.AppendLinesAsync(StewardReplyMethods.FilePath(record, client.Section.EffectiveDataDirectory), [line.Line], ct).ConfigureAwait(false);
-                        break;
-                    default:
-                        // ToFile and CliCommand get the whole output at the end, kept up to max_output.
-                        var kept = _kept.GetValueOrDefault(record.MessageId);
-                        if (kept + line.Line.Length + 1 <= client.Section.MaxOutput)
-                        {
-                            if (!_lines.TryGetValue(record.MessageId, out var list)) _lines[record.MessageId] = list = [];
-                            list.Add(line.Line);
-                            _kept[record.MessageId] = kept + line.Line.Length + 1;
-                        }
-                        break;
-                }
+                if (await _replies.OnLineAsync(record, line, ct).ConfigureAwait(false)) writer.WriteObject(line);
                 return;
             }
             var reply = e.Reply!;
-            if (method is not null and not StewardMethod.ToConsole && StewardReplyMethods.HasResult(record))
+            var method = _replies.MethodFor(record);
+            try
             {
-                var data = StewardClient.IsStreaming(record.Method)
-                    ? string.Concat((_lines.GetValueOrDefault(record.MessageId) ?? []).Select(l => l + "\n"))
-                    : record.Output;
-                try
-                {
-                    var outcome = await StewardReplyMethods.RunAsync(record, data, client.Section.EffectiveDataDirectory, client.Section.MethodTimeout,
-                        appended: method == StewardMethod.ToFileAppend && StewardClient.IsStreaming(record.Method), ct).ConfigureAwait(false);
-                    if (outcome is not null)
-                        writer.WriteVerbose($"{record.Node}: reply method {outcome.Method} {(outcome.Command is { } c ? $"ran in {outcome.Path} (exit code {c.ExitCode})" : $"wrote {outcome.Path}")}.");
-                    if (outcome?.Problem is { } problem)
-                        writer.WriteError(new InvalidOperationException($"Reply method {method} for {record.Node} (message {record.MessageId}): {problem}"),
-                            StewardErrorIds.ReplyMethodFailed, ErrorCategory.InvalidResult, record.Node);
-                }
-                catch (Exception x) when (x is IOException or UnauthorizedAccessException or StewardArgumentException or ArgumentException)
-                {
-                    writer.WriteError(new InvalidOperationException($"Reply method {method} for {record.Node} (message {record.MessageId}): {x.Message}", x),
-                        StewardErrorIds.ReplyMethodFailed, ErrorCategory.WriteError, record.Node);
-                }
-                _lines.Remove(record.MessageId);
+                var outcome = await _replies.OnReplyAsync(record, ct).ConfigureAwait(false);
+                if (outcome is not null)
+                    writer.WriteVerbose($"{record.Node}: reply method {outcome.Method} {(outcome.Command is { } c ? $"ran in {outcome.Path} (exit code {c.ExitCode})" : $"wrote {outcome.Path}")}.");
+                if (outcome?.Problem is { } problem)
+                    writer.WriteError(new InvalidOperationException($"Reply method {method} for {record.Node} (message {record.MessageId}): {problem}"),
+                        StewardErrorIds.ReplyMethodFailed, ErrorCategory.InvalidResult, record.Node);
+            }
+            catch (Exception x) when (x is IOException or UnauthorizedAccessException or StewardArgumentException or ArgumentException)
+            {
+                writer.WriteError(new InvalidOperationException($"Reply method {method} for {record.Node} (message {record.MessageId}): {x.Message}", x),
+                    StewardErrorIds.ReplyMethodFailed, ErrorCategory.WriteError, record.Node);
             }
             Summary.Count(reply.Status);
             writer.WriteObject(reply);
