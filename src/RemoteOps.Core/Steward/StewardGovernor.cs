@@ -64,7 +64,7 @@ public sealed partial class StewardGovernors
         _ownKeys = config.Identities.Select(i => i.Public).Concat(extraKeys).ToHashSet(StringComparer.Ordinal);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    [GeneratedRegex(@"\A[A-Za-z0-9_-]+\z")]
     private static partial Regex NameShape();
 
     /// <summary>A governor name is 1–64 of <c>A-Z a-z 0-9 _ -</c>: one key token, so that its slots are <c>name.*</c>.</summary>
