@@ -111,6 +111,20 @@ public sealed partial class StewardGovernors
         }
     }
 
+    /// <summary>The governors bucket on the config's pooled connection (the cmdlets: no NATS type crosses into the module's
+    /// context). Throws <see cref="StewardUnavailableException"/> when NATS fails.</summary>
+    public static async Task<StewardGovernors> OpenAsync(RemoteOpsConfig config, CancellationToken ct)
+    {
+        NatsConnection connection;
+        try { connection = await ConnectionPool.GetAsync(config, ct).ConfigureAwait(false); }
+        catch (RemoteOpsConnectionException e) { throw new StewardUnavailableException($"Steward is unreachable: {e.Message}", e); }
+        return await OpenAsync(connection, config, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A NATS failure of the governors bucket as <see cref="StewardUnavailableException"/>; anything else as it is.</summary>
+    public Exception Translate(Exception e) =>
+        NatsFailures.Translate(e, $"Steward (governors bucket '{_config.Steward.GovernorsBucket}')") is { } failure ? new StewardUnavailableException(failure.Message, e) : e;
+
     public static string SlotKey(string name, int slot) => $"{name}.{slot}";
 
     private bool Trusted(string signer) => _ownKeys.Contains(signer) || _trust.Find(signer) is not null;

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using RemoteOps.Config;
-using RemoteOps.Messaging;
 using RemoteOps.PowerShell.Internal;
 using RemoteOps.Steward;
 
@@ -12,20 +11,14 @@ internal static class StewardGovernorSupport
     public const string NotFound = "RemoteOps.StewardGovernorNotFound";
     public const string Exists = "RemoteOps.StewardGovernorExists";
 
-    public static async Task<StewardGovernors> OpenAsync(RemoteOpsConfig config, CancellationToken ct)
-    {
-        var connection = await ConnectionPool.GetAsync(config, ct).ConfigureAwait(false);
-        return await StewardGovernors.OpenAsync(connection, config, ct).ConfigureAwait(false);
-    }
+    // The core opens the bucket: no NATS type may appear in the module's own code (it loads in another context).
+    public static Task<StewardGovernors> OpenAsync(RemoteOpsConfig config, CancellationToken ct) => StewardGovernors.OpenAsync(config, ct);
 
-    /// <summary>Runs one core call; a recognised failure is written as a non-terminating error.</summary>
-    public static async Task<T?> Try<T>(PipelineWriter writer, RemoteOpsConfig config, object? target, Func<Task<T>> call)
+    /// <summary>Runs one core call; a recognised failure (a NATS one as StewardUnavailable) is written as a non-terminating error.</summary>
+    public static async Task<T?> Try<T>(PipelineWriter writer, StewardGovernors? governors, object? target, Func<Task<T>> call)
     {
         try { return await call().ConfigureAwait(false); }
-        catch (Exception e) when (e is not OperationCanceledException
-            && (NatsFailures.Translate(e, $"Steward (governors bucket '{config.Steward.GovernorsBucket}')") is { } failure
-                ? new StewardUnavailableException(failure.Message, e) : e) is var mapped
-            && StewardSenderSupport.ToErrorRecord(mapped, target) is { } record)
+        catch (Exception e) when (e is not OperationCanceledException && StewardSenderSupport.ToErrorRecord(governors?.Translate(e) ?? e, target) is { } record)
         {
             writer.WriteError(record);
             return default;
@@ -70,12 +63,12 @@ public sealed class NewStewardGovernorCommand : ConfiguredCmdlet
         var (name, capacity, force) = (Name, Capacity, Force.IsPresent);
         RunAsync(async (writer, ct) =>
         {
-            var governors = await StewardGovernorSupport.Try(writer, config, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
+            var governors = await StewardGovernorSupport.Try(writer, null, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
             if (governors is null) return;
-            var defined = await StewardGovernorSupport.Try(writer, config, name,
+            var defined = await StewardGovernorSupport.Try(writer, governors, name,
                 () => governors.DefineAsync(name, capacity, IdentityKey(config), force, ct)).ConfigureAwait(false);
             if (defined is null) return;
-            var listed = await StewardGovernorSupport.Try(writer, config, name, () => governors.ListAsync(name, DateTimeOffset.UtcNow, ct)).ConfigureAwait(false);
+            var listed = await StewardGovernorSupport.Try(writer, governors, name, () => governors.ListAsync(name, DateTimeOffset.UtcNow, ct)).ConfigureAwait(false);
             writer.WriteObject(listed?.FirstOrDefault() ?? new StewardGovernor { Name = defined.Name, Capacity = defined.Capacity, Updated = defined.Updated });
         });
     }
@@ -104,9 +97,9 @@ public sealed class GetStewardGovernorCommand : ConfiguredCmdlet
             catch (StewardArgumentException e) { WriteError(StewardSenderSupport.ToErrorRecord(e, name)!); return; }
         RunAsync(async (writer, ct) =>
         {
-            var governors = await StewardGovernorSupport.Try(writer, config, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
+            var governors = await StewardGovernorSupport.Try(writer, null, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
             if (governors is null) return;
-            var list = await StewardGovernorSupport.Try(writer, config, name, () => governors.ListAsync(name, DateTimeOffset.UtcNow, ct)).ConfigureAwait(false);
+            var list = await StewardGovernorSupport.Try(writer, governors, name, () => governors.ListAsync(name, DateTimeOffset.UtcNow, ct)).ConfigureAwait(false);
             if (list is null) return;
             foreach (var g in list) writer.WriteObject(g);
             if (exact && list.Count == 0)
@@ -134,9 +127,9 @@ public sealed class RemoveStewardGovernorCommand : ConfiguredCmdlet
         var name = Name;
         RunAsync(async (writer, ct) =>
         {
-            var governors = await StewardGovernorSupport.Try(writer, config, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
+            var governors = await StewardGovernorSupport.Try(writer, null, name, () => StewardGovernorSupport.OpenAsync(config, ct)).ConfigureAwait(false);
             if (governors is null) return;
-            var removed = await StewardGovernorSupport.Try<bool?>(writer, config, name, async () => await governors.RemoveAsync(name, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            var removed = await StewardGovernorSupport.Try<bool?>(writer, governors, name, async () => await governors.RemoveAsync(name, ct).ConfigureAwait(false)).ConfigureAwait(false);
             if (removed == false)
                 writer.WriteError(new ErrorRecord(new StewardGovernorNotFoundException($"No governor '{name}' in bucket '{config.Steward.GovernorsBucket}'."),
                     StewardGovernorSupport.NotFound, ErrorCategory.ObjectNotFound, name));
