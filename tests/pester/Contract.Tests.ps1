@@ -899,6 +899,19 @@ Describe 'Pipeline binding: steward governors' {
         Get-StewardGovernor 'pipe-*' | Should -BeNullOrEmpty
     }
 
+    It 'Steward governors: -Governor and -Name complete the governors of the bucket on Tab' {
+        New-StewardGovernor tab-gov 2 | Out-Null
+        try {
+            foreach ($line in "Invoke-StewardMethod com.example.a Ping -ConfigPath '$script:Config' -Governor tab-",
+                "Get-StewardGovernor -ConfigPath '$script:Config' -Name tab-", "Remove-StewardGovernor -ConfigPath '$script:Config' tab-") {
+                $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+                $completion.CompletionMatches.CompletionText | Should -Contain 'tab-gov' -Because $line
+                ($completion.CompletionMatches | Where-Object CompletionText -eq 'tab-gov').ToolTip | Should -Match 'capacity 2'
+            }
+        }
+        finally { Remove-StewardGovernor tab-gov -Confirm:$false }
+    }
+
     It 'Invoke-StewardMethod: a governor field binds -Governor' {
         New-StewardGovernor pipe-gov 1 | Out-Null
         $sent = [pscustomobject]@{ toNode = 'com.example.gov1'; method = 'Ping'; governor = 'pipe-gov' } | Invoke-StewardMethod -NoWait -WhatIf:$false
