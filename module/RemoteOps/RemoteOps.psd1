@@ -43,6 +43,10 @@
         'Get-StewardNode'
         'Get-StewardError'
         'Invoke-StewardCommand'
+        # steward fleet governors
+        'New-StewardGovernor'
+        'Get-StewardGovernor'
+        'Remove-StewardGovernor'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

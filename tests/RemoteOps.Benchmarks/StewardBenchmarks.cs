@@ -83,7 +83,7 @@ public static class StewardBenchmarks
 
     /// <summary>A sender and <c>n</c> agents in this process, each with its own name, identity, consumer and local store,
     /// on their own stream and buckets.</summary>
-    private sealed class Fleet : IAsyncDisposable
+    internal sealed class Fleet : IAsyncDisposable
     {
         public required RemoteOpsConfig SenderConfig { get; init; }
         public required StewardClient Client { get; init; }
@@ -147,7 +147,7 @@ public static class StewardBenchmarks
         }
     }
 
-    private static async Task<StewardReply> OneAsync(Fleet fleet, StewardRequest request, IReadOnlyList<string> nodes)
+    internal static async Task<StewardReply> OneAsync(Fleet fleet, StewardRequest request, IReadOnlyList<string> nodes)
     {
         var sent = await fleet.Client.SendAsync(request, nodes, 32, null, default);
         StewardReply? last = null;

@@ -56,6 +56,11 @@ BeforeDiscovery {
         'Invoke-StewardMethod/ReplyRetries/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
         'Invoke-StewardMethod/ReplyMethodTimeout/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
         'Invoke-StewardMethod/Operation/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
+        'Invoke-StewardMethod/Governor/ByPropertyName' = 'Invoke-StewardMethod: a governor field binds -Governor'
+        'New-StewardGovernor/Name/ByPropertyName'      = 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them'
+        'New-StewardGovernor/Capacity/ByPropertyName'  = 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them'
+        'Get-StewardGovernor/Name/ByPropertyName'      = 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them'
+        'Remove-StewardGovernor/Name/ByPropertyName'   = 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them'
         'Get-StewardMessage/MessageId/ByPropertyName'   = 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId'
         'Receive-StewardReply/MessageId/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
@@ -870,5 +875,116 @@ Describe 'Error ids and categories: steward' {
             $job | Stop-Job
             $job | Remove-Job -Force
         }
+    }
+}
+
+Describe 'Pipeline binding: steward governors' {
+    BeforeAll {
+        $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config
+    }
+    AfterAll {
+        Get-StewardGovernor -ErrorAction SilentlyContinue | Remove-StewardGovernor -Confirm:$false -ErrorAction SilentlyContinue
+        $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    }
+
+    It 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them' {
+        $made = @([pscustomobject]@{ Name = 'pipe-a'; Capacity = 2 }, [pscustomobject]@{ Name = 'pipe-b'; Capacity = 3 } | New-StewardGovernor)
+        $made | Should -HaveCount 2
+        $made[0] | Should -BeOfType ([RemoteOps.Steward.StewardGovernor])
+        $made.Capacity | Should -Be 2, 3
+        $made.InUse | Should -Be 0, 0
+        ([pscustomobject]@{ Name = 'pipe-b' } | Get-StewardGovernor).Capacity | Should -Be 3
+        (Get-StewardGovernor 'pipe-*').Name | Should -Be 'pipe-a', 'pipe-b'
+        Get-StewardGovernor 'pipe-*' | Remove-StewardGovernor -Confirm:$false
+        Get-StewardGovernor 'pipe-*' | Should -BeNullOrEmpty
+    }
+
+    It 'Steward governors: -Governor and -Name complete the governors of the bucket on Tab' {
+        New-StewardGovernor tab-gov 2 | Out-Null
+        try {
+            foreach ($line in "Invoke-StewardMethod com.example.a Ping -ConfigPath '$script:Config' -Governor tab-",
+                "Get-StewardGovernor -ConfigPath '$script:Config' -Name tab-", "Remove-StewardGovernor -ConfigPath '$script:Config' tab-") {
+                $completion = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+                $completion.CompletionMatches.CompletionText | Should -Contain 'tab-gov' -Because $line
+                ($completion.CompletionMatches | Where-Object CompletionText -eq 'tab-gov').ToolTip | Should -Match 'capacity 2'
+            }
+        }
+        finally { Remove-StewardGovernor tab-gov -Confirm:$false }
+    }
+
+    It 'Invoke-StewardMethod: a governor field binds -Governor' {
+        New-StewardGovernor pipe-gov 1 | Out-Null
+        $sent = [pscustomobject]@{ toNode = 'com.example.gov1'; method = 'Ping'; governor = 'pipe-gov' } | Invoke-StewardMethod -NoWait -WhatIf:$false
+        $sent.Status | Should -Be 'Queued'
+        $sent | Remove-StewardMessage -Confirm:$false
+        # The field is read from the object: a bad name is refused, naming it, and nothing is sent.
+        [pscustomobject]@{ toNode = 'com.example.gov1'; method = 'Ping'; governor = 'a.b' } | Invoke-StewardMethod -NoWait -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e.Count | Should -Be 1
+        "$($e[0].Exception.Message)" | Should -Match 'governor'
+    }
+}
+
+Describe 'Error ids and categories: steward governors' {
+    BeforeAll {
+        $PSDefaultParameterValues['*-Steward*:ConfigPath'] = $script:Config
+    }
+    AfterAll {
+        Remove-StewardGovernor err-exists -Confirm:$false -ErrorAction SilentlyContinue
+        $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    }
+
+    It 'New-StewardGovernor: a capacity of 0 or below, or a bad name, is StewardInvalidArgument (InvalidArgument), also under -WhatIf' {
+        foreach ($call in { New-StewardGovernor err-zero 0 -ErrorAction SilentlyContinue -ErrorVariable e; $e },
+            { New-StewardGovernor err-neg -5 -WhatIf -ErrorAction SilentlyContinue -ErrorVariable e; $e },
+            { New-StewardGovernor 'bad.name' 2 -ErrorAction SilentlyContinue -ErrorVariable e; $e },
+            { New-StewardGovernor err-big 1001 -ErrorAction SilentlyContinue -ErrorVariable e; $e }) {
+            $r = Get-ErrorContract $call
+            $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+            $r.Category | Should -Be 'InvalidArgument'
+            $r.Count | Should -Be 1
+        }
+        Get-StewardGovernor 'err-*' | Should -BeNullOrEmpty
+    }
+
+    It 'New-StewardGovernor: a name that exists is StewardGovernorExists (ResourceExists); -Force changes its capacity' {
+        New-StewardGovernor err-exists 2 | Out-Null
+        $r = Get-ErrorContract { New-StewardGovernor err-exists 5 -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardGovernorExists'
+        $r.Category | Should -Be 'ResourceExists'
+        (Get-StewardGovernor err-exists).Capacity | Should -Be 2
+        (New-StewardGovernor err-exists 5 -Force).Capacity | Should -Be 5
+    }
+
+    It 'Get-StewardGovernor: a name that does not exist is StewardGovernorNotFound (ObjectNotFound); a bad one StewardInvalidArgument' {
+        $r = Get-ErrorContract { Get-StewardGovernor err-nosuch -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardGovernorNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Record.TargetObject | Should -Be 'err-nosuch'
+        (Get-ErrorContract { Get-StewardGovernor 'a b' -ErrorAction SilentlyContinue -ErrorVariable e; $e }).Id | Should -Be 'RemoteOps.StewardInvalidArgument'
+    }
+
+    It 'Remove-StewardGovernor: a name that does not exist is StewardGovernorNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Remove-StewardGovernor err-nosuch -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardGovernorNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'Invoke-StewardMethod: an unknown governor is one StewardGovernorNotFound (ObjectNotFound) and nothing is sent' {
+        $r = Get-ErrorContract { Invoke-StewardMethod com.example.gov2, com.example.gov3 Ping -Governor err-nosuch -NoWait -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardGovernorNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $r.Count | Should -Be 1
+        $r.Record.Exception.Message | Should -Match 'New-StewardGovernor'
+        Get-StewardMessage -ToNode 'com.example.gov*' | Where-Object Node -ne 'com.example.gov1' | Should -BeNullOrEmpty
+    }
+
+    It 'Get-StewardGovernor: the default view at 120 columns' {
+        New-StewardGovernor err-view 3 | Out-Null
+        try {
+            $text = Get-StewardGovernor err-view | Out-String -Width 120
+            $text | Should -Match 'Name\s+Capacity\s+InUse\s+Updated\s+Holders'
+            $text | Should -Match 'err-view\s+3\s+0'
+        }
+        finally { Remove-StewardGovernor err-view -Confirm:$false }
     }
 }

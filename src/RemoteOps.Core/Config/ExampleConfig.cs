@@ -129,6 +129,10 @@ peers:
 #                   to the peers you would give a shell.
 #   pwsh_command    the pwsh worker PwshScript (Invoke-StewardCommand) runs scripts in, as a command
 #                   line; unset: the pwsh running the agent, else pwsh from PATH
+#   governors       fleet governors, name: capacity (Invoke-StewardMethod -Governor: at most that many
+#                   methods at once across the fleet); written to governors_bucket when first needed
+#   governors_bucket  the key-value bucket of governor definitions and held slots
+#   governor_timeout  how long a held slot outlives its holder's last renewal (a dead agent's slot)
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -141,6 +145,9 @@ peers:
 #  method_timeout: 10s
 #  max_output: 1048576
 #  pwsh_command: [pwsh]
+#  governors: { deploy: 4 }
+#  governors_bucket: steward_governors
+#  governor_timeout: 30s
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

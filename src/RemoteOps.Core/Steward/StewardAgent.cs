@@ -24,7 +24,7 @@ public readonly record struct StewardLogEntry(StewardLogLevel Level, string Text
 /// results bucket, signed by the node. An id already executed is never run again (its stored result is written
 /// again). CliCommand runs detached (<see cref="DetachedCommand"/>), so a restarted agent adopts a command its
 /// predecessor started.</summary>
-public sealed class StewardAgent : IAsyncDisposable
+public sealed partial class StewardAgent : IAsyncDisposable
 {
     /// <summary>How long <see cref="StopAsync"/> waits for methods still running (a detached command keeps running
     /// and is adopted on the next start).</summary>
@@ -527,7 +527,7 @@ public sealed class StewardAgent : IAsyncDisposable
         if (!_inFlight.TryAdd(command.MessageId, gate.Task)) return;
         _ = Task.Run(async () =>
         {
-            try { await ExecuteAsync(command, adopt, _abort.Token).ConfigureAwait(false); }
+            try { await ExecuteGovernedAsync(command, adopt, _abort.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (_abort.IsCancellationRequested)
             {
                 // Abandoned (the agent stops at once): a detached command runs on and is adopted by the next agent.

@@ -85,6 +85,7 @@ public sealed class StewardClient
         if (request.ReplyMethod == StewardMethod.CliCommand && request.ReplyMethodArgs.Count == 0)
             throw new StewardArgumentException("A CliCommand reply method needs replyMethodArgs (the program and its arguments).");
         StewardReplyMethods.CheckFields(request.ReplyMethod, request.Directory, request.FileName);
+        if (request.Governor is not null) StewardGovernors.CheckName(request.Governor);
         var ack = request.AckTimeout ?? section.AckTimeout;
         var retries = request.Retries ?? section.Retries;
         var methodTimeout = request.MethodTimeout ?? section.MethodTimeout;
@@ -110,7 +111,7 @@ public sealed class StewardClient
             MessageId = id, Sender = key.PublicBase58, Node = node, Method = request.Method, Args = request.MethodArgs,
             ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, AckTimeout = ack, Retries = retries,
             MethodTimeout = methodTimeout, Directory = request.Directory, FileName = request.FileName,
-            Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100, ReplyByAgent = ReplyByAgent(request),
+            Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100, ReplyByAgent = ReplyByAgent(request), Governor = request.Governor,
         };
         var wire = StewardCodec.Encode(command, key);
         var record = new StewardRecord
@@ -137,6 +138,11 @@ public sealed class StewardClient
         Action<string, Exception>? failed, CancellationToken ct)
     {
         var key = SenderKey();
+        // An unknown governor is one clear error here, before anything is queued (a node would only fail each message).
+        if (request.Governor is { } governor)
+            try { await (await StewardGovernors.OpenAsync(Store.Connection, Config, ct).ConfigureAwait(false)).ResolveAsync(governor, key, ct).ConfigureAwait(false); }
+            catch (Exception e) when (NatsFailures.Translate(e, $"Steward (governors bucket '{Section.GovernorsBucket}')", Store.Connection) is { } f)
+            { throw new StewardUnavailableException(f.Message, e); }
         var now = DateTimeOffset.UtcNow;
         var outgoing = nodes.Select(n => Build(request, n, Section, key, now)).ToArray();
         var sent = new StewardRecord?[outgoing.Length];

@@ -27,6 +27,10 @@ public sealed record StewardCommand : ISignedMessage
     /// <summary>The reply method runs on the node agent of the sender's destination (the message was sent with -NoWait,
     /// so no session waits for it). On the wire only when true.</summary>
     public bool ReplyByAgent { get; init; }
+    /// <summary>The fleet governor the node waits for a slot of before running the method (Invoke-StewardMethod
+    /// -Governor). On the wire only when set; an agent that predates it drops such a message as unknown, never runs it
+    /// ungoverned.</summary>
+    public string? Governor { get; init; }
     /// <summary>When it was signed, unix nanoseconds.</summary>
     public long Time { get; init; }
 
@@ -48,7 +52,8 @@ public sealed record StewardCommand : ISignedMessage
     public bool SameContent(StewardCommand o) =>
         MessageId == o.MessageId && Sender == o.Sender && Node == o.Node && Method == o.Method && Args.SequenceEqual(o.Args)
         && ReplyMethod == o.ReplyMethod && ReplyArgs.SequenceEqual(o.ReplyArgs) && AckTimeout == o.AckTimeout && Retries == o.Retries
-        && MethodTimeout == o.MethodTimeout && Directory == o.Directory && FileName == o.FileName && Time == o.Time && ReplyByAgent == o.ReplyByAgent;
+        && MethodTimeout == o.MethodTimeout && Directory == o.Directory && FileName == o.FileName && Time == o.Time && ReplyByAgent == o.ReplyByAgent
+        && Governor == o.Governor;
 }
 
 /// <summary>Encodes and decodes <see cref="StewardCommand"/>s; the envelope verifier judges them.</summary>
@@ -120,6 +125,7 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
             w.WriteString("fileName", c.FileName);
             w.WriteNumber("time", c.Time);
             if (c.ReplyByAgent) w.WriteBoolean("replyByAgent", true);
+            if (c.Governor is not null) w.WriteString("governor", c.Governor);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -142,8 +148,17 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
         if (r.ValueKind != JsonValueKind.Object) { problem = "not a JSON object"; return null; }
         int count = 0, optional = 0;
         bool replyByAgent = false;
+        string? governor = null;
         foreach (var p in r.EnumerateObject())
         {
+            if (p.Name == "governor")
+            {
+                if (governor is not null) { problem = "a field is missing or given twice"; return null; }
+                if (p.Value.ValueKind != JsonValueKind.String || !StewardGovernors.TryValidateName(p.Value.GetString(), out _))
+                { problem = "governor, when given, is a governor name"; return null; }
+                governor = p.Value.GetString();
+                continue;
+            }
             if (p.Name == "replyByAgent")
             {
                 if (p.Value.ValueKind != JsonValueKind.True) { problem = "replyByAgent, when given, is true"; return null; }
@@ -177,7 +192,7 @@ public sealed class StewardCodec : IEnvelopeCodec<StewardCommand>
         {
             MessageId = id, Sender = sender, Node = node, Method = method, Args = args, ReplyMethod = reply, ReplyArgs = replyArgs,
             AckTimeout = TimeSpan.FromMilliseconds(ack), Retries = (int)retries, MethodTimeout = TimeSpan.FromMilliseconds(methodTimeout),
-            Directory = directory, FileName = fileName, Time = time, ReplyByAgent = replyByAgent,
+            Directory = directory, FileName = fileName, Time = time, ReplyByAgent = replyByAgent, Governor = governor,
         };
     }
 

@@ -33,6 +33,16 @@ public sealed record StewardConfig : ConfigSection
     /// configured peer. A method not listed is not served.</summary>
     public IReadOnlyDictionary<StewardMethod, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<StewardMethod, IReadOnlyList<string>>();
 
+    // ---- fleet governors (Invoke-StewardMethod -Governor) ----
+    /// <summary>Governors this config defines, name → capacity: written to the governors bucket by the first agent or
+    /// sender that needs one missing there (the bucket's definition wins once it exists).</summary>
+    public IReadOnlyDictionary<string, int> Governors { get; init; } = new Dictionary<string, int>();
+    /// <summary>The key-value bucket of governor definitions and held slots.</summary>
+    public string GovernorsBucket { get; init; } = "steward_governors";
+    /// <summary>How long a held slot outlives its holder's last renewal (renewed every third of it while the method runs):
+    /// the slot of a dead agent is free again after at most this plus allow_skew.</summary>
+    public TimeSpan GovernorTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The data directory in effect.</summary>
     public string EffectiveDataDirectory => DataDirectory ?? DefaultDataDirectory();
 
@@ -82,7 +92,9 @@ public sealed record StewardConfig : ConfigSection
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
         && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
         && Methods.Count == other.Methods.Count
-        && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value));
+        && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value))
+        && GovernorsBucket == other.GovernorsBucket && GovernorTimeout == other.GovernorTimeout
+        && Governors.Count == other.Governors.Count && Governors.All(g => other.Governors.TryGetValue(g.Key, out var c) && c == g.Value);
 
     public override int GetHashCode() => HashCode.Combine(Central, Stream, ResultsBucket, DataDirectory, AckTimeout, Retries, MethodTimeout, MaxOutput);
 }
@@ -94,7 +106,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override string Tool => "steward";
     public override string? SectionName => "steward";
     public override IReadOnlyList<string> Keys { get; } =
-        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command"];
+        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command",
+         "governors", "governors_bucket", "governor_timeout"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -126,6 +139,9 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.max_output" => current with { MaxOutput = reader.Int(value, key, MinMaxOutput, MaxMaxOutput) },
         "steward.pwsh_command" => current with { PwshCommand = ReadPwshCommand(value, key, reader) },
         MethodsKey => current with { Methods = ReadMethods(value, reader) },
+        "steward.governors" => current with { Governors = ReadGovernors(value, reader) },
+        "steward.governors_bucket" => current with { GovernorsBucket = reader.BucketName(value, key) ?? current.GovernorsBucket },
+        "steward.governor_timeout" => current with { GovernorTimeout = reader.Duration(value, key, StewardGovernors.MinTimeout, StewardGovernors.MaxTimeout) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a steward key"),
     };
 
@@ -163,6 +179,23 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
             methods[method] = allowed;
         }
         return methods;
+    }
+
+    /// <summary>steward.governors: a mapping of governor names (letters, digits, _ and -) to capacities (1–1000).</summary>
+    private static Dictionary<string, int> ReadGovernors(YamlNode value, ConfigReader reader)
+    {
+        const string key = "steward.governors";
+        var governors = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (value is YamlScalarNode { Value: null or "" }) return governors;
+        foreach (var (nameNode, capacity) in reader.Mapping(value, key).Children)
+        {
+            var name = reader.Key(nameNode);
+            if (!StewardGovernors.TryValidateName(name, out var problem))
+                throw reader.Error(nameNode, $"{key}.{name}", $"'{name}' is not a governor name: {problem}.");
+            if (governors.ContainsKey(name)) throw reader.Error(nameNode, $"{key}.{name}", $"governor '{name}' is listed twice.");
+            governors[name] = reader.Int(capacity, $"{key}.{name}", 1, StewardGovernors.MaxCapacity);
+        }
+        return governors;
     }
 
     // Registered when the assembly loads, before any config is read, so the loader never names the tool.

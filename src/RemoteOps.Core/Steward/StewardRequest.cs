@@ -52,6 +52,9 @@ public sealed record StewardRequest
     public IReadOnlyList<string> Data { get; init; } = [];
     /// <summary>Nobody waits for the reply (-NoWait): the node agent of the sender's destination runs the reply method.</summary>
     public bool ReplyByAgent { get; init; }
+    /// <summary>The fleet governor each node waits for a slot of before running the method (field <c>governor</c>;
+    /// Invoke-StewardMethod -Governor).</summary>
+    public string? Governor { get; init; }
 
     /// <summary>toNode and toNodes together, each once, in the order given.</summary>
     public IReadOnlyList<string> Targets =>
@@ -63,7 +66,7 @@ public sealed record StewardRequest
         && ReplyMethod == o.ReplyMethod && ReplyMethodArgs.SequenceEqual(o.ReplyMethodArgs) && AckTimeout == o.AckTimeout
         && Retries == o.Retries && MethodTimeout == o.MethodTimeout && ReplyAckTimeout == o.ReplyAckTimeout
         && ReplyRetries == o.ReplyRetries && ReplyMethodTimeout == o.ReplyMethodTimeout && Directory == o.Directory
-        && FileName == o.FileName && Data.SequenceEqual(o.Data)
+        && FileName == o.FileName && Data.SequenceEqual(o.Data) && Governor == o.Governor
         && (Operation is null ? o.Operation is null : o.Operation is not null && Operation.OpCmd == o.Operation.OpCmd
             && Operation.Method == o.Operation.Method && Operation.AllowedNodes.SequenceEqual(o.Operation.AllowedNodes)
             && Operation.Kind == o.Operation.Kind && Operation.ReceivingNode == o.Operation.ReceivingNode);
@@ -136,7 +139,7 @@ public static class StewardRequestParser
     {
         if (e.ValueKind != JsonValueKind.Object) throw Fail(index, null, $"expected a JSON object, not {Kind(e)}");
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        string? toNode = null, method = null, replyMethod = null, directory = null, fileName = null;
+        string? toNode = null, method = null, replyMethod = null, directory = null, fileName = null, governor = null;
         IReadOnlyList<string> toNodes = [], methodArgs = [], replyArgs = [], data = [];
         TimeSpan? ack = null, methodTimeout = null, replyAck = null, replyMethodTimeout = null;
         int? retries = null, replyRetries = null;
@@ -164,9 +167,13 @@ public static class StewardRequestParser
                 case "filename": fileName = Text(v, index, p.Name); break;
                 case "data": data = Strings(v, index, p.Name); break;
                 case "operation": operation = Operation(v, index, p.Name); break;
+                case "governor":
+                    governor = Text(v, index, p.Name);
+                    if (!StewardGovernors.TryValidateName(governor, out var badGovernor)) throw Fail(index, p.Name, $"'{UntrustedText.Clean(governor)}' is not a governor name: {badGovernor}");
+                    break;
                 default:
                     throw Fail(index, p.Name, "is not a field of a steward message; expected toNode, toNodes, method, methodArgs, replyMethod, "
-                        + "replyMethodArgs, ACKTimeout, retries, methodTimeout, replyACKTimeout, replyRetries, replyMethodTimeout, directory, fileName, operation or data");
+                        + "replyMethodArgs, ACKTimeout, retries, methodTimeout, replyACKTimeout, replyRetries, replyMethodTimeout, directory, fileName, operation, data or governor");
             }
         }
         if (toNode is null && toNodes.Count == 0) throw Fail(index, "toNode", "is missing; give toNode or toNodes");
@@ -199,6 +206,7 @@ public static class StewardRequestParser
             ToNode = toNode, ToNodes = toNodes, Method = parsed, MethodArgs = methodArgs, ReplyMethod = reply, ReplyMethodArgs = replyArgs,
             AckTimeout = ack, Retries = retries, MethodTimeout = methodTimeout, ReplyAckTimeout = replyAck, ReplyRetries = replyRetries,
             ReplyMethodTimeout = replyMethodTimeout, Directory = directory, FileName = fileName, Operation = operation, Data = data,
+            Governor = governor,
         };
     }
 

@@ -23,6 +23,8 @@ public sealed record StewardRequestFields
     public string? FileName { get; init; }
     /// <summary>The seed's operation object as JSON (the cmdlet converts what ConvertFrom-Json gave it).</summary>
     public string? OperationJson { get; init; }
+    /// <summary>Invoke-StewardMethod -Governor.</summary>
+    public string? Governor { get; init; }
 
     /// <summary>The request, or a <see cref="StewardArgumentException"/> naming the field.</summary>
     public StewardRequest ToRequest()
@@ -41,6 +43,7 @@ public sealed record StewardRequestFields
         Time(o, "replyMethodTimeout", ReplyMethodTimeout);
         if (Directory is not null) o["directory"] = Directory;
         if (FileName is not null) o["fileName"] = FileName;
+        if (Governor is not null) o["governor"] = Governor;
         if (OperationJson is not null)
         {
             try { o["operation"] = JsonNode.Parse(OperationJson, documentOptions: new JsonDocumentOptions { MaxDepth = 8 }); }

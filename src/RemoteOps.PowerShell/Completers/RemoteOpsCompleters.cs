@@ -125,3 +125,10 @@ public sealed class StewardNodeCompleter : RemoteOpsCompleter
     private protected override IEnumerable<CompletionValue> Values(IDictionary bound) =>
         Config(bound) is { } c ? Steward.StewardCompletions.Nodes(c) : [];
 }
+
+/// <summary>Fleet governors: the config's steward.governors and the governors bucket's (-Governor, Get-/New-/Remove-StewardGovernor -Name).</summary>
+public sealed class StewardGovernorCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) =>
+        Config(bound) is { } c ? Steward.StewardGovernors.Completions(c) : [];
+}

@@ -85,6 +85,12 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
+    /// <summary>A fleet governor (New-StewardGovernor, or steward.governors): each node waits for one of its slots before
+    /// running the method, so at most its capacity run at once across every node and sender.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(Completers.StewardGovernorCompleter))]
+    public string? Governor { get; set; }
+
     /// <summary>Return one StewardMessage per node at once (Status Queued); the work goes on without this session.</summary>
     [Parameter]
     public SwitchParameter NoWait { get; set; }
@@ -105,7 +111,7 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
                 ToNodes = ToNode, Method = Method, MethodArgs = MethodArgs, ReplyMethod = ReplyMethod, ReplyMethodArgs = ReplyMethodArgs,
                 AckTimeout = AckTimeout, Retries = Retries, MethodTimeout = MethodTimeout, ReplyAckTimeout = ReplyAckTimeout,
                 ReplyRetries = ReplyRetries, ReplyMethodTimeout = ReplyMethodTimeout, Directory = Directory, FileName = FileName,
-                OperationJson = StewardSenderSupport.OperationJson(Operation),
+                OperationJson = StewardSenderSupport.OperationJson(Operation), Governor = Governor,
             }.ToRequest() with { ReplyByAgent = NoWait.IsPresent };
             // Everything that can be checked without the server, so that -WhatIf reports bad input too.
             StewardClient.Check(request, _config!.Steward);
@@ -116,7 +122,7 @@ public sealed class InvokeStewardMethodCommand : ConfiguredCmdlet
             return;
         }
         var targets = request.Targets;
-        if (!ShouldProcess(string.Join(", ", targets), $"Send steward method {request.Method}{(request.MethodArgs.Count > 0 ? " " + string.Join(' ', request.MethodArgs) : "")}")) return;
+        if (!ShouldProcess(string.Join(", ", targets), $"Send steward method {request.Method}{(request.MethodArgs.Count > 0 ? " " + string.Join(' ', request.MethodArgs) : "")}{(request.Governor is { } g ? $" under governor {g}" : "")}")) return;
         var config = _config!;
         RunAsync(async (writer, ct) =>
         {

@@ -54,6 +54,8 @@ internal static class StewardSenderSupport
         StewardMessageNotFoundException => new ErrorRecord(e, StewardErrorIds.MessageNotFound, ErrorCategory.ObjectNotFound, target),
         StewardNotCancellableException => new ErrorRecord(e, StewardErrorIds.NotCancellable, ErrorCategory.InvalidOperation, target),
         StewardNodeNotFoundException => new ErrorRecord(e, StewardErrorIds.NodeNotFound, ErrorCategory.ObjectNotFound, target),
+        StewardGovernorNotFoundException => new ErrorRecord(e, StewardGovernorSupport.NotFound, ErrorCategory.ObjectNotFound, target),
+        StewardGovernorExistsException => new ErrorRecord(e, StewardGovernorSupport.Exists, ErrorCategory.ResourceExists, target),
         _ => ErrorMap.ToErrorRecord(e, target, ToolErrorIds.StewardSender),
     };
 
