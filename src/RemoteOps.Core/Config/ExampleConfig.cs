@@ -129,6 +129,13 @@ peers:
 #                   to the peers you would give a shell.
 #   pwsh_command    the pwsh worker PwshScript (Invoke-StewardCommand) runs scripts in, as a command
 #                   line; unset: the pwsh running the agent, else pwsh from PATH
+#   audit_log       the audit log (one JSON line per message received or sent): unset, on for the
+#                   agent (audit.jsonl in its data folder) and off for clients; true: on for both;
+#                   false: off; a path: on for both, in that file
+#   audit_max_size  bytes an audit file grows to before it is rotated (1024 or more)
+#   audit_keep      rotated audit files kept (0 to 1000)
+#   metrics         host:port the agent serves Prometheus metrics on, at /metrics (unset: off;
+#                   a warning when not loopback)
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -141,6 +148,10 @@ peers:
 #  method_timeout: 10s
 #  max_output: 1048576
 #  pwsh_command: [pwsh]
+#  audit_log: true
+#  audit_max_size: 10485760
+#  audit_keep: 5
+#  metrics: 127.0.0.1:9464
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

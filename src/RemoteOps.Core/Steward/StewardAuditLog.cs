@@ -29,6 +29,8 @@ public sealed class StewardAuditLog
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         PropertyNameCaseInsensitive = true,
         MaxDepth = 8,
+        // A log read with grep and jq, never embedded in HTML: '>' and '&' stay as they are.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     private readonly Lock _gate = new();
@@ -156,6 +158,31 @@ public sealed class StewardAuditLog
                 }
             }
         }
+    }
+
+    /// <summary>Get-StewardAudit: the records of <paramref name="paths"/> (each with its rotated files), oldest first,
+    /// kept when they match: <paramref name="node"/> (a name or a pattern), at or after <paramref name="since"/>, one of
+    /// <paramref name="messageIds"/>, one of <paramref name="verdicts"/> (each filter: all when null or empty). Throws
+    /// <see cref="DestinationPatternException"/> for a bad pattern, <see cref="StewardArgumentException"/> for a bad name.</summary>
+    public static IReadOnlyList<StewardAuditRecord> Query(IEnumerable<string> paths, string? node, DateTimeOffset? since,
+        IReadOnlyCollection<string>? messageIds, IReadOnlyCollection<string>? verdicts, Action<string, int, string>? bad, CancellationToken ct)
+    {
+        if (node is not null)
+        {
+            if (StewardTargets.IsPattern(node)) DestinationPattern.Validate(node);
+            else if (!StewardSubjects.TryValidateNode(node, out var problem))
+                throw new StewardArgumentException($"'{UntrustedText.Clean(node)}' is not a node name: {problem}");
+        }
+        var ids = messageIds is { Count: > 0 } ? messageIds.ToHashSet(StringComparer.Ordinal) : null;
+        var kinds = verdicts is { Count: > 0 } ? verdicts.ToHashSet(StringComparer.OrdinalIgnoreCase) : null;
+        bool Wanted(StewardAuditRecord r) =>
+            (node is null || r.Node == node || StewardTargets.IsPattern(node) && DestinationPattern.Matches(r.Node, node))
+            && (since is null || r.Time >= since) && (ids is null || ids.Contains(r.MessageId)) && (kinds is null || kinds.Contains(r.Verdict));
+        var found = new List<StewardAuditRecord>();
+        foreach (var path in paths.Distinct(StringComparer.Ordinal))
+            found.AddRange(Read(path, bad, ct).Where(Wanted));
+        // Several files (a client's and an agent's) interleave by time; one file is in order already (a stable sort keeps it).
+        return [.. found.OrderBy(r => r.Time)];
     }
 
     // ---- what a line says ----
