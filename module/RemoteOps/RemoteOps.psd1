@@ -43,6 +43,8 @@
         'Get-StewardNode'
         'Get-StewardError'
         'Invoke-StewardCommand'
+        # steward audit log (issue 10)
+        'Get-StewardAudit'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
