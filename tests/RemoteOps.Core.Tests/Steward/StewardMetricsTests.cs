@@ -82,6 +82,12 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
         Assert.Contains("# TYPE steward_redeliveries_total counter", after);
         Assert.Contains("# TYPE steward_errors_sent_total counter", after);
         Assert.True(Value(after, S("steward_hellos_sent_total")) >= Value(before, S("steward_hellos_sent_total")));
+        // Only GET (or HEAD) of /metrics is served.
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.GetAsync($"http://127.0.0.1:{port}/metrics/other")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await Http.PostAsync($"http://127.0.0.1:{port}/metrics", new StringContent("x"))).StatusCode);
+        var head = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"http://127.0.0.1:{port}/metrics"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.StartsWith("text/plain", head.Content.Headers.ContentType?.ToString());
     }
 
     [Fact]
