@@ -47,6 +47,8 @@
         'New-StewardGovernor'
         'Get-StewardGovernor'
         'Remove-StewardGovernor'
+        # steward audit log (issue 10)
+        'Get-StewardAudit'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -15,6 +15,7 @@ public static class Program
         ["seaport-micro"] = SeaportMicroBenchmarks.RunAsync,
         ["steward"] = StewardBenchmarks.RunAsync,
         ["steward-governor"] = StewardGovernorBenchmarks.RunAsync,
+        ["steward-observe"] = StewardBenchmarks.RunObservabilityAsync,
     };
 
     public static async Task<int> Main(string[] args)
@@ -64,6 +65,7 @@ public sealed class Samples
     public void Add(TimeSpan t) => _micros.Add(t.TotalMicroseconds);
     public void AddTicks(long stopwatchTicks) => _micros.Add(stopwatchTicks * 1_000_000.0 / Stopwatch.Frequency);
     public int Count => _micros.Count;
+    public void Merge(Samples other) => _micros.AddRange(other._micros);
 
     public double Percentile(double p)
     {

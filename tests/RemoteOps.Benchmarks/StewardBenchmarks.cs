@@ -15,7 +15,7 @@ namespace RemoteOps.Benchmarks;
 /// request/reply; the same plus a bare process spawn (what CliCommand must do at least); and the durable floor, the
 /// fewest JetStream operations any durable command can cost (publish to a stream, a pull consumer's delivery and ack,
 /// one key-value put the sender watches).</summary>
-public static class StewardBenchmarks
+public static partial class StewardBenchmarks
 {
     public static async Task RunAsync(Report report)
     {
@@ -92,7 +92,7 @@ public static class StewardBenchmarks
         public NatsConnection? AgentConnection { get; init; }
         public string Node(int i) => $"com.bench.n{i}";
 
-        public static async Task<Fleet> StartAsync(string url, int n, string suffix)
+        public static async Task<Fleet> StartAsync(string url, int n, string suffix, Func<StewardConfig, StewardConfig>? change = null)
         {
             var dir = System.IO.Directory.CreateTempSubdirectory("steward-bench-").FullName;
             using var sender = SigningKey.Generate();
@@ -103,6 +103,7 @@ public static class StewardBenchmarks
                 HelloInterval = TimeSpan.FromSeconds(30), MethodTimeout = TimeSpan.FromSeconds(30),
                 Methods = new Dictionary<StewardMethod, IReadOnlyList<string>> { [StewardMethod.Ping] = ["*"], [StewardMethod.CliCommand] = ["*"] },
             };
+            section = change?.Invoke(section) ?? section;
             var senderPeer = new PeerConfig { Destination = "com.bench.ops", Public = sender.PublicBase58, Verbs = ["*"] };
             var senderConfig = new RemoteOpsConfig
             {

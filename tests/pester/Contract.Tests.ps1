@@ -66,6 +66,7 @@ BeforeDiscovery {
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
+        'Get-StewardAudit/Path/ByPropertyName' = 'Get-StewardAudit: files bind Path by FullName, and a record pipes into Invoke-StewardMethod to send it again'
     }
     $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
     $pipelineParameters = foreach ($command in Get-Command -Module RemoteOps) {
@@ -697,6 +698,28 @@ Describe 'Pipeline binding: steward' {
         ($out | Where-Object { $_ -is [RemoteOps.Steward.StewardReply] }).Status | Should -Be 'Cancelled'
     }
 
+    It 'Get-StewardAudit: files bind Path by FullName, and a record pipes into Invoke-StewardMethod to send it again' {
+        $audit = Join-Path $script:Dir 'client-audit.jsonl'
+        $audited = Join-Path $script:Dir 'audited.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  audit_log: $audit`n" | Set-Content -Path $audited
+        $first = Invoke-StewardMethod com.example.audit1 CliCommand -MethodArgs echo, hi -AckTimeout 1h -NoWait -ConfigPath $audited
+        $record = Get-Item $audit | Get-StewardAudit
+        $record | Should -BeOfType ([RemoteOps.Steward.StewardAuditRecord])
+        $record.MessageId | Should -Be $first.MessageId
+        $record.Verdict | Should -Be 'sent'
+        $record | Invoke-StewardMethod -ConfigPath $audited -WhatIf
+        @(Get-StewardAudit -Path $audit) | Should -HaveCount 1
+        $again = $record | Invoke-StewardMethod -NoWait -ConfigPath $audited
+        $again.Node | Should -Be 'com.example.audit1'
+        $again.Method | Should -Be 'CliCommand'
+        $again.MessageId | Should -Not -Be $first.MessageId
+        $resent = @(Get-StewardAudit -Path $audit -MessageId $again.MessageId)
+        $resent | Should -HaveCount 1
+        $resent[0].MethodArgs | Should -Be 'echo', 'hi'
+        $resent[0].AckTimeout | Should -Be ([TimeSpan]::FromHours(1))
+        $first, $again | Remove-StewardMessage -Confirm:$false
+    }
+
     It 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)' {
         $sent = @(1, 2, 3 | Invoke-StewardCommand com.example.input1, com.example.input2 { $input } -NoWait)
         $sent | Should -HaveCount 2
@@ -782,6 +805,20 @@ Describe 'Error ids and categories: steward' {
         $r = Get-ErrorContract { Get-StewardError -Since 'the day before' -ErrorAction SilentlyContinue -ErrorVariable e; $e }
         $r.Id | Should -Be 'RemoteOps.StewardInvalidArgument'
         $r.Record.Exception.Message | Should -Match 'Since'
+    }
+
+    It 'Get-StewardAudit: a -Path with no file is StewardAuditNotFound (ObjectNotFound), a line that is not a record StewardAuditLineInvalid (InvalidData)' {
+        $r = Get-ErrorContract { Get-StewardAudit -Path (Join-Path $script:Dir 'no-audit.jsonl') -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardAuditNotFound'
+        $r.Category | Should -Be 'ObjectNotFound'
+        $bad = Join-Path $script:Dir 'bad-audit.jsonl'
+        Set-Content -Path $bad -Value '{"verdict":"run","time":"2026-01-01T00:00:00Z","messageId":"ok"}', 'not a record'
+        $r = Get-ErrorContract { Get-StewardAudit -Path $bad -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        $r.Id | Should -Be 'RemoteOps.StewardAuditLineInvalid'
+        $r.Category | Should -Be 'InvalidData'
+        $r.Count | Should -Be 1
+        $r.Record.TargetObject | Should -Be "${bad}:2"
+        (Get-StewardAudit -Path $bad -ErrorAction SilentlyContinue).MessageId | Should -Be 'ok'
     }
 
     It 'Receive-StewardReply: -Wait past -Timeout is StewardTimeout (OperationTimeout)' {

@@ -133,6 +133,13 @@ peers:
 #                   methods at once across the fleet); written to governors_bucket when first needed
 #   governors_bucket  the key-value bucket of governor definitions and held slots
 #   governor_timeout  how long a held slot outlives its holder's last renewal (a dead agent's slot)
+#   audit_log       the audit log (one JSON line per message received or sent): unset, on for the
+#                   agent (audit.jsonl in its data folder) and off for clients; true: on for both;
+#                   false: off; a path: on for both, in that file
+#   audit_max_size  bytes an audit file grows to before it is rotated (1024 or more)
+#   audit_keep      rotated audit files kept (0 to 1000)
+#   metrics         host:port the agent serves Prometheus metrics on, at /metrics (unset: off;
+#                   a warning when not loopback)
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -148,6 +155,10 @@ peers:
 #  governors: { deploy: 4 }
 #  governors_bucket: steward_governors
 #  governor_timeout: 30s
+#  audit_log: true
+#  audit_max_size: 10485760
+#  audit_keep: 5
+#  metrics: 127.0.0.1:9464
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

@@ -58,6 +58,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
     private DateTimeOffset? _lastCommand;
     private Task _completion = Task.CompletedTask;
     private int _stopped;
+    /// <summary>Who watches the agent (audit log, metrics): one call per event, see StewardAgentEvents.</summary>
+    private readonly StewardAgentEvents _events;
 
     /// <summary>The node's name: the subject it serves and the name in its records.</summary>
     public string Name { get; }
@@ -84,7 +86,14 @@ public sealed partial class StewardAgent : IAsyncDisposable
         _verifier = new EnvelopeVerifier<StewardCommand>(_trust, config.AllowSkew, StewardCodec.MaxWireBytes, replay: null);
         _handlers = new Dictionary<StewardMethod, IReadOnlyList<string>>(_section.Methods);
         _runner = new StewardMethodRunner(outputCap, (seq, line, ct) => Task.CompletedTask);
+        _events = StewardAgentEvents.Start(config, name, local.Directory, store.Connection, log);
     }
+
+    /// <summary>The observers of this agent (tests read the metrics endpoint and the audit file through them).</summary>
+    internal IReadOnlyList<IStewardAgentObserver> Observers => _events.Observers;
+
+    /// <summary>The node's folder in the data directory.</summary>
+    internal static string LocalFolder(string name) => KvBuckets.KeyToken(name, t => t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.'));
 
     /// <summary>Runs the agent until <paramref name="ct"/> is cancelled, then drains and stops.</summary>
     public static async Task RunAsync(RemoteOpsConfig config, string? name, Action<StewardLogEntry>? log, CancellationToken ct)
@@ -116,7 +125,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             catch (RemoteOpsConnectionException e) { throw new StewardUnavailableException($"Steward is unreachable: {e.Message}", e); }
         }
         var store = await StewardStore.OpenAsync(connection, config, ct).ConfigureAwait(false);
-        var local = StewardLocalStore.Open(Path.Combine(config.Steward.EffectiveDataDirectory, KvBuckets.KeyToken(name, t => t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))));
+        var local = StewardLocalStore.Open(Path.Combine(config.Steward.EffectiveDataDirectory, LocalFolder(name)));
         // A result lives in one key-value value: leave room for its other fields under the server's max payload.
         var cap = (int)Math.Max(StewardConfigReader.MinMaxOutput, Math.Min(config.Steward.MaxOutput, NatsLimits.MaxPayload(connection) - 16 * 1024));
         var agent = new StewardAgent(config, name, store, local, key, log ?? (_ => { }), cap);
@@ -165,6 +174,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         await StopAsync().ConfigureAwait(false);
+        _events.Dispose();
         _local.Dispose();
         _stopTaking.Dispose();
         _abort.Dispose();
@@ -240,7 +250,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         catch (OperationCanceledException) { }
     }
 
-    private Task WritePresenceAsync(CancellationToken ct) => _store.PutNodeAsync(NodeRecord(), _key, ct);
+    private async Task WritePresenceAsync(CancellationToken ct) { await _store.PutNodeAsync(NodeRecord(), _key, ct).ConfigureAwait(false); _events.HelloSent(); }
 
     private StewardNodeRecord NodeRecord() => new()
     {
@@ -273,6 +283,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
     {
         try
         {
+            _events.Delivered(msg.Metadata);
             await JudgeAsync(msg.Data ?? [], msg.Subject, ct).ConfigureAwait(false);
             await msg.AckAsync(cancellationToken: ct).ConfigureAwait(false);
         }
@@ -295,6 +306,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             // Nothing from an unknown or forged sender is believed, so nothing is written: logged and dropped.
             Log(StewardLogLevel.Warning, verdict.Accepted ? $"Dropped message on {subject}: not a message id." : $"{verdict.Reason} (on {subject})");
             ReportError("", null, "Dropped", verdict.Accepted ? "not a message id" : verdict.Reason);
+            _events.Received(verdict.Message, StewardVerdict.Dropped, verdict.Accepted ? "not a message id" : verdict.Reason);
             return;
         }
         _lastCommand = DateTimeOffset.UtcNow;
@@ -332,8 +344,10 @@ public sealed partial class StewardAgent : IAsyncDisposable
             // The sender withdrew it (Cancelled) or gave up on it (NoAck) first: it never runs.
             _local.SetFinal(command.MessageId, SignedJson.Encode(d, _key, StewardRecord.Domain));
             Log(StewardLogLevel.Information, $"{command.MessageId} {command.Method}: already {d.Status}; not run.");
+            _events.Received(command, d.Status == StewardStatus.Cancelled ? StewardVerdict.Cancelled : StewardVerdict.NoAck, $"already {d.Status}");
             return;
         }
+        _events.Received(command, StewardVerdict.Run);
         Schedule(command, recovered: false);
     }
 
@@ -359,6 +373,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
     {
         Log(StewardLogLevel.Warning, $"{command.MessageId} {command.Method} from {Who(command)}: {status}. {reason}");
         ReportError(command.MessageId, command.Method, status.ToString(), $"from {Who(command)}: {reason}");
+        _events.Received(command, status == StewardStatus.NoAck ? StewardVerdict.NoAck : StewardVerdict.Denied, reason);
         if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId)) return;
         // Final locally first: a redelivery after a failed write sends this again and never runs the message.
         var final = BaseRecord(command) with { Status = status, Error = reason, Finished = DateTimeOffset.UtcNow };
@@ -372,6 +387,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
     /// does not show it final); one still accepted but not running (an earlier attempt failed before it started) runs.</summary>
     private async Task DuplicateAsync(StewardCommand command, LocalMessage seen, CancellationToken ct)
     {
+        _events.Received(command, StewardVerdict.Duplicate, seen.State.ToString());
         switch (seen.State)
         {
             case LocalState.Done when seen.Final is { } final:
@@ -452,12 +468,14 @@ public sealed partial class StewardAgent : IAsyncDisposable
             try { StewardErrorReport.Append(_local.Directory, report, Name); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Log(StewardLogLevel.Warning, $"Error log not written: {e.Message}"); }
             Track("errorlog-" + Guid.NewGuid().ToString("N"), () => PublishErrorAsync(report, Name));
+            _events.ErrorSent(report);
             return;
         }
         Track("error-" + Guid.NewGuid().ToString("N"), async () =>
         {
             try { await StewardErrorReport.SendAsync(_store, _section, _key, central, report, _abort.Token).ConfigureAwait(false); }
-            catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"Error report to {central} not sent: {e.Message}"); }
+            catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"Error report to {central} not sent: {e.Message}"); return; }
+            _events.ErrorSent(report);
         });
     }
 
@@ -540,6 +558,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
                 {
                     var failed = BaseRecord(command) with { Status = StewardStatus.Failed, Error = $"agent error: {e.Message}", Started = row.Started, Finished = DateTimeOffset.UtcNow, Attempts = 1 };
                     _local.SetFinal(command.MessageId, SignedJson.Encode(failed, _key, StewardRecord.Domain));
+                    _events.MethodFinished(command, failed);
                     try { await WriteFinalAsync(command, failed, CancellationToken.None).ConfigureAwait(false); } catch (Exception) { }
                 }
             }
@@ -587,6 +606,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         };
         // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
+        _events.MethodFinished(c, record);
         if (Directory.Exists(RunDirectory(c.MessageId)))
             try { Directory.Delete(RunDirectory(c.MessageId), recursive: true); } catch (IOException) { }
         await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
@@ -788,6 +808,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
     {
         var record = BaseRecord(c) with { Status = StewardStatus.Failed, Error = reason, Started = row.Started, Finished = DateTimeOffset.UtcNow, Attempts = 1 };
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
+        _events.MethodFinished(c, record);
         Log(StewardLogLevel.Warning, $"{c.MessageId} {c.Method}: Failed, {reason}.");
         Track(c.MessageId, () => WriteFinalAsync(c, record, _abort.Token));
     }

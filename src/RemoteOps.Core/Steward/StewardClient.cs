@@ -43,6 +43,7 @@ public sealed class StewardClient
     public StewardClient(RemoteOpsConfig config, StewardStore store, Action<string>? log = null)
     {
         Config = config; Store = store; _log = log;
+        _audit = StewardAuditLog.ForClient(config.Steward);
     }
 
     /// <summary>The client for <paramref name="config"/> on the shared connection; the stream and buckets are created when
@@ -151,18 +152,33 @@ public sealed class StewardClient
             async (i, token) =>
             {
                 var o = outgoing[i];
+                var queueing = DateTimeOffset.UtcNow;
                 try
                 {
                     await SendOneAsync(o, key, token).ConfigureAwait(false);
                     sent[i] = o.Record;
+                    Audit(o, request, queueing, null);
                 }
                 catch (Exception e) when (e is not OperationCanceledException && failed is not null)
                 {
+                    Audit(o, request, queueing, e);
                     failed(o.Record.Node, NatsFailures.Translate(e, $"Steward (stream '{Section.Stream}')", Store.Connection) is { } f
                         ? new StewardUnavailableException(f.Message, e) : e);
                 }
             }).ConfigureAwait(false);
         return sent.OfType<StewardRecord>().ToArray();
+    }
+
+    /// <summary>steward.audit_log for clients: one line per message sent (verdict "sent"), or null when off.</summary>
+    private readonly StewardAuditLog? _audit;
+
+    /// <summary>Writes the client's audit line of one message (never throws: an audit disk that fails does not stop sends;
+    /// it is reported through the log).</summary>
+    private void Audit(StewardOutgoing o, StewardRequest request, DateTimeOffset queueing, Exception? failure)
+    {
+        if (_audit is null) return;
+        try { _audit.Append(StewardAuditLog.ForSent(o.Command, request, Config.Destination ?? "", queueing, failure)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { _log?.Invoke($"Audit line of {o.Command.MessageId} not written to {_audit.Path}: {e.Message}"); }
     }
 
     /// <summary>Stores the Queued record, then publishes the command: the record exists before any node can see the

@@ -42,6 +42,18 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>How long a held slot outlives its holder's last renewal (renewed every third of it while the method runs):
     /// the slot of a dead agent is free again after at most this plus allow_skew.</summary>
     public TimeSpan GovernorTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    // ---- audit log and metrics (issue 10) ----
+    /// <summary>steward.audit_log: null (unset): on for the agent (audit.jsonl in its own data folder), off for clients;
+    /// false: off for both; true: on for both at their default paths; a path: on for both, in that file.</summary>
+    public bool? AuditLog { get; init; }
+    /// <summary>The file steward.audit_log names, when it names one.</summary>
+    public string? AuditPath { get; init; }
+    /// <summary>steward.audit_max_size: bytes an audit file grows to before it is rotated.</summary>
+    public long AuditMaxSize { get; init; } = 10L * 1024 * 1024;
+    /// <summary>steward.audit_keep: rotated audit files kept (audit.1.jsonl … audit.N.jsonl), beside the current one.</summary>
+    public int AuditKeep { get; init; } = 5;
+    /// <summary>steward.metrics: host:port the agent serves Prometheus metrics on (/metrics); null: off.</summary>
+    public string? Metrics { get; init; }
 
     /// <summary>The data directory in effect.</summary>
     public string EffectiveDataDirectory => DataDirectory ?? DefaultDataDirectory();
@@ -91,6 +103,7 @@ public sealed record StewardConfig : ConfigSection
         && DataDirectory == other.DataDirectory && AckTimeout == other.AckTimeout && Retries == other.Retries
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
         && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
+        && AuditLog == other.AuditLog && AuditPath == other.AuditPath && AuditMaxSize == other.AuditMaxSize && AuditKeep == other.AuditKeep && Metrics == other.Metrics
         && Methods.Count == other.Methods.Count
         && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value))
         && GovernorsBucket == other.GovernorsBucket && GovernorTimeout == other.GovernorTimeout
@@ -107,7 +120,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override string? SectionName => "steward";
     public override IReadOnlyList<string> Keys { get; } =
         ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command",
-         "governors", "governors_bucket", "governor_timeout"];
+         "governors", "governors_bucket", "governor_timeout",
+         "audit_log", "audit_max_size", "audit_keep", "metrics"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -142,8 +156,25 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.governors" => current with { Governors = ReadGovernors(value, reader) },
         "steward.governors_bucket" => current with { GovernorsBucket = reader.BucketName(value, key) ?? current.GovernorsBucket },
         "steward.governor_timeout" => current with { GovernorTimeout = reader.Duration(value, key, StewardGovernors.MinTimeout, StewardGovernors.MaxTimeout) },
+        "steward.audit_log" => ReadAuditLog(current, value, key, reader),
+        "steward.audit_max_size" => current with { AuditMaxSize = reader.Int(value, key, StewardAuditLog.MinMaxSize, int.MaxValue) },
+        "steward.audit_keep" => current with { AuditKeep = reader.Int(value, key, 0, StewardAuditLog.MaxKeep) },
+        "steward.metrics" => current with { Metrics = ReadEndpoint(value, key, reader) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a steward key"),
     };
+
+    private static StewardConfig ReadAuditLog(StewardConfig current, YamlNode value, string key, ConfigReader reader)
+    {
+        if (value is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: { } flag } && bool.TryParse(flag, out var on))
+            return current with { AuditLog = on, AuditPath = null };
+        return reader.PathValue(value, key) is { } path ? current with { AuditLog = true, AuditPath = path } : current with { AuditLog = null, AuditPath = null };
+    }
+
+    private static string? ReadEndpoint(YamlNode value, string key, ConfigReader reader)
+    {
+        if (reader.String(value, key) is not { } text) return null;
+        return StewardMetricsEndpoint.TryParse(text, out var endpoint, out var problem) ? endpoint.ToString() : throw reader.Error(value, key, problem);
+    }
 
     private static IReadOnlyList<string>? ReadPwshCommand(YamlNode value, string key, ConfigReader reader)
     {
