@@ -117,11 +117,11 @@ public static class StewardInputReader
             if (end < 0)
             {
                 end = Scan(buffer.WrittenSpan, ref scanned, ref state, isFinal: false);
-                if (end >= 0) return Finish(buffer.WrittenSpan, (int)end, streamEnded: false);
+                if (end >= 0) return Finish(buffer.WrittenSpan, (int)end, checkTrailing: false);
             }
         }
         end = Scan(buffer.WrittenSpan, ref scanned, ref state, isFinal: true);
-        return Finish(buffer.WrittenSpan, end < 0 ? buffer.WrittenCount : (int)end, streamEnded: true);
+        return Finish(buffer.WrittenSpan, end < 0 ? buffer.WrittenCount : (int)end, checkTrailing: true);
     }
 
     /// <summary>The document in <paramref name="bytes"/> as a whole (an HTTP body): the same checks as a stream.</summary>
@@ -132,7 +132,7 @@ public static class StewardInputReader
         var state = new JsonReaderState(ReaderOptions);
         int scanned = 0;
         var end = Scan(bytes, ref scanned, ref state, isFinal: true);
-        return Finish(bytes, end < 0 ? bytes.Length : (int)end, streamEnded: true);
+        return Finish(bytes, end < 0 ? bytes.Length : (int)end, checkTrailing: true);
     }
 
     /// <summary>Reads tokens from <paramref name="scanned"/> on; the end offset of the top-level value once it is
@@ -164,14 +164,16 @@ public static class StewardInputReader
         // The reader's positions are relative to where it restarted: say the line only when it is the whole text's.
         UntrustedText.Clean(e.Message);
 
-    private static byte[] Finish(ReadOnlySpan<byte> data, int end, bool streamEnded)
+    /// <summary>The document's bytes. <paramref name="checkTrailing"/>: the input has ended, so what follows the
+    /// document is all there is and is refused; a stream's document ends at its last bracket, and what comes after it on
+    /// the connection is dropped.</summary>
+    private static byte[] Finish(ReadOnlySpan<byte> data, int end, bool checkTrailing)
     {
         var start = data.StartsWith("\uFEFF"u8) ? 3 : 0;
         if (IsBlank(data[start..end]))
             throw new StewardInputException(StewardInputError.Empty, "No messages: the input was empty.");
-        if (!IsBlank(data[end..]))
+        if (checkTrailing && !IsBlank(data[end..]))
             throw new StewardInputException(StewardInputError.ExtraData, "More data after the first JSON document: send one object or one array of messages per connection.");
-        _ = streamEnded;
         return data[start..end].ToArray();
     }
 

@@ -209,7 +209,15 @@ public sealed class StewardInputListener : IAsyncDisposable
                 var text = Encoding.UTF8.GetBytes(string.Concat(replies.Select(r => r.ToJson() + "\n")));
                 await stream.WriteAsync(text, _stop.Token).ConfigureAwait(false);
                 await stream.FlushAsync(_stop.Token).ConfigureAwait(false);
-                connection.Shutdown(SocketShutdown.Both);
+                connection.Shutdown(SocketShutdown.Send);
+                // What the sender still sends (the rest of a refused document) is read and dropped until it closes: a TCP
+                // close with unread data resets the connection, and the sender would lose its answer.
+                using var drain = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                drain.CancelAfter(TimeSpan.FromSeconds(5));
+                var sink = new byte[16 * 1024];
+                long dropped = 0;
+                while (dropped < 64L * StewardInputReader.MaxDocumentBytes && await stream.ReadAsync(sink, drain.Token).ConfigureAwait(false) is var n and > 0)
+                    dropped += n;
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
@@ -284,7 +292,7 @@ public sealed class StewardInputListener : IAsyncDisposable
                 using var read = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                 read.CancelAfter(StewardInputReader.ReadTimeout);
                 byte[] document;
-                try { document = await StewardInputReader.ReadDocumentAsync(context.Request.InputStream, StewardInputReader.MaxDocumentBytes, read.Token).ConfigureAwait(false); }
+                try { document = StewardInputReader.ReadDocument(await ReadBodyAsync(context.Request.InputStream, read.Token).ConfigureAwait(false)); }
                 catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
                 {
                     throw new StewardInputException(StewardInputError.ReadTimeout, $"No complete JSON document within {Duration.Format(StewardInputReader.ReadTimeout)}.");
@@ -322,6 +330,17 @@ public sealed class StewardInputListener : IAsyncDisposable
         {
             try { response.Abort(); } catch (Exception) { }
         }
+    }
+
+    /// <summary>The whole body (it has an end, unlike a socket's stream), at most one byte over the limit.</summary>
+    private static async Task<byte[]> ReadBodyAsync(Stream body, CancellationToken ct)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while (buffer.Length <= StewardInputReader.MaxDocumentBytes && (n = await body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            buffer.Write(chunk, 0, n);
+        return buffer.ToArray();
     }
 
     // ---- the messages ----
