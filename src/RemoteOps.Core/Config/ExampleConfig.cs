@@ -129,6 +129,10 @@ peers:
 #                   to the peers you would give a shell.
 #   pwsh_command    the pwsh worker PwshScript (Invoke-StewardCommand) runs scripts in, as a command
 #                   line; unset: the pwsh running the agent, else pwsh from PATH
+#   socket          the seed's input API on a unix socket: true puts steward.sock (mode 600) in the
+#                   node's data directory, a path puts it there; off unless set
+#   tcp_listener    the seed's input API on TCP, host:port (off unless set; keep it on 127.0.0.1)
+#   http_listener   the seed's input API over HTTP POST, host:port (off unless set)
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -141,6 +145,9 @@ peers:
 #  method_timeout: 10s
 #  max_output: 1048576
 #  pwsh_command: [pwsh]
+#  socket: true
+#  tcp_listener: 127.0.0.1:8091
+#  http_listener: 127.0.0.1:8092
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);
