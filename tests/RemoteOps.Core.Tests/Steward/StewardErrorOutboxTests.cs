@@ -1,4 +1,5 @@
 using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 using RemoteOps.Steward;
 using RemoteOps.TestSupport;
 
@@ -48,6 +49,10 @@ public class StewardErrorOutboxTests
         // The agent stops while NATS is away: the reports stay in its store.
         await node.DisposeAsync();
         Assert.Empty(Lines(log));
+        string[] kept;
+        using (var local = StewardLocalStore.Open(node.DataDirectory))
+            kept = local.PendingErrors().Select(p => p.MessageId).ToArray();
+        Assert.Equal(3, kept.Length);
 
         await server.RestartAsync();
         var again = await bed.StartAgentAsync();
@@ -62,6 +67,15 @@ public class StewardErrorOutboxTests
             Assert.True(lines.Count(l => l.Contains($"\"MessageId\":\"{id}\"")) == 1, $"{id} once:\n{string.Join('\n', lines)}");
         Assert.Equal(3, lines.Length);
         Assert.All(lines, l => Assert.Contains("\"Kind\":\"Failed\"", l));
+
+        // Sent in the order they were kept: the ErrorLog commands on central's subject, in stream order.
+        var store = await bed.StoreAsync();
+        var consumer = await store.JetStream.CreateOrderedConsumerAsync(store.Subjects.Stream,
+            new NatsJSOrderedConsumerOpts { FilterSubjects = [store.Subjects.Command(StewardTestBed.SenderName)], DeliverPolicy = ConsumerConfigDeliverPolicy.All });
+        var sent = new List<string>();
+        await foreach (var m in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 100 }))
+            if (StewardCodec.Instance.TryDecode(m.Data!, out var command, out _) && command.Method == StewardMethod.ErrorLog) sent.Add(command.MessageId);
+        Assert.Equal(kept, sent);
     }
 
     [Fact]
