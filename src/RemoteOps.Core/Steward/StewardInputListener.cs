@@ -202,6 +202,11 @@ public sealed class StewardInputListener : IAsyncDisposable
                 catch (OperationCanceledException) { return; }
                 catch (IOException) { return; }
                 catch (SocketException) { return; }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Anything else (the agent stopping under it): the sender is told, and the listener goes on.
+                    replies = [Refuse(new StewardInputException(StewardInputError.Unavailable, $"Not queued: {e.GetType().Name}: {UntrustedText.Clean(e.Message)}"), input)];
+                }
                 finally { _slots.Release(); }
             }
             try
@@ -314,6 +319,11 @@ public sealed class StewardInputListener : IAsyncDisposable
             {
                 try { response.Abort(); } catch (Exception) { }
                 return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                replies = [Refuse(new StewardInputException(StewardInputError.Unavailable, $"Not queued: {e.GetType().Name}: {UntrustedText.Clean(e.Message)}"), "HTTP")];
+                status = 503;
             }
             finally { _slots.Release(); }
         }
