@@ -151,9 +151,10 @@ public sealed class StewardAgent : IAsyncDisposable
             local.Dispose();
             throw new StewardUnavailableException(failure.Message, e);
         }
-        agent.Recover();
+        // Before Recover schedules anything: a listener that cannot bind stops the start with nothing running.
         try { agent._input = await StewardInputListener.StartAsync(config, name, agent.DataDirectory, store, key, agent.Log, ct).ConfigureAwait(false); }
         catch { local.Dispose(); throw; }
+        agent.Recover();
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
         agent.Log(StewardLogLevel.Information, $"Steward node {name} ({UntrustedText.Short(agent.PublicKey)}) serving {store.Subjects.Command(name)}; methods: {agent.DescribeHandlers()}; data in {local.Directory}.");
