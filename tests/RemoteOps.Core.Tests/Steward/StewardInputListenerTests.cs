@@ -217,6 +217,24 @@ public class StewardInputListenerTests(NatsFixture nats) : IClassFixture<NatsFix
     }
 
     [Fact]
+    public async Task Binding_beyond_loopback_is_logged_as_a_warning_and_loopback_is_not()
+    {
+        await using var bed = new StewardTestBed(nats.Server.Url);
+        var open = bed.SenderConfig.Steward with { TcpListener = "0.0.0.0:0" };
+        var sender = await bed.StartAgentAsync(bed.SenderConfig with { Sections = [open] });
+        Assert.Contains("Warning: steward.tcp_listener 0.0.0.0:0 is not a loopback address", bed.LogText);
+        Assert.Null(sender.Input!.SocketPath);
+        Assert.Null(sender.Input.HttpPrefix);
+        await sender.StopAsync();
+
+        await using var quiet = new StewardTestBed(nats.Server.Url);
+        var loopback = quiet.SenderConfig.Steward with { TcpListener = "127.0.0.1:0", HttpListener = $"localhost:{NatsServer.FreePort()}" };
+        await quiet.StartAgentAsync(quiet.SenderConfig with { Sections = [loopback] });
+        Assert.DoesNotContain("not a loopback", quiet.LogText);
+        Assert.Contains("takes the seed's JSON messages on: TCP 127.0.0.1:", quiet.LogText);
+    }
+
+    [Fact]
     public async Task A_socket_left_by_a_dead_agent_is_replaced_and_a_listening_one_is_not()
     {
         await using var bed = new StewardTestBed(nats.Server.Url);
