@@ -16,6 +16,7 @@ public static class Program
         ["steward"] = StewardBenchmarks.RunAsync,
         ["steward-governor"] = StewardGovernorBenchmarks.RunAsync,
         ["steward-observe"] = StewardBenchmarks.RunObservabilityAsync,
+        ["steward-input"] = StewardInputBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

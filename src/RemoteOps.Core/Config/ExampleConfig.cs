@@ -140,6 +140,10 @@ peers:
 #   audit_keep      rotated audit files kept (0 to 1000)
 #   metrics         host:port the agent serves Prometheus metrics on, at /metrics (unset: off;
 #                   a warning when not loopback)
+#   socket          the seed's input API on a unix socket: true puts steward.sock (mode 600) in the
+#                   node's data directory, a path puts it there; off unless set
+#   tcp_listener    the seed's input API on TCP, host:port (off unless set; keep it on 127.0.0.1)
+#   http_listener   the seed's input API over HTTP POST, host:port (off unless set)
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -159,6 +163,9 @@ peers:
 #  audit_max_size: 10485760
 #  audit_keep: 5
 #  metrics: 127.0.0.1:9464
+#  socket: true
+#  tcp_listener: 127.0.0.1:8091
+#  http_listener: 127.0.0.1:8092
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

@@ -60,6 +60,10 @@ public sealed partial class StewardAgent : IAsyncDisposable
     private int _stopped;
     /// <summary>Who watches the agent (audit log, metrics): one call per event, see StewardAgentEvents.</summary>
     private readonly StewardAgentEvents _events;
+    /// <summary>Error reports on their way to central, kept locally until sent (null on central, or with no central).</summary>
+    private readonly StewardErrorOutbox? _errors;
+    /// <summary>The seed's input API (socket, TCP, HTTP), when configured.</summary>
+    private StewardInputListener? _input;
 
     /// <summary>The node's name: the subject it serves and the name in its records.</summary>
     public string Name { get; }
@@ -87,6 +91,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
         _handlers = new Dictionary<StewardMethod, IReadOnlyList<string>>(_section.Methods);
         _runner = new StewardMethodRunner(outputCap, (seq, line, ct) => Task.CompletedTask);
         _events = StewardAgentEvents.Start(config, name, local.Directory, store.Connection, log);
+        if (_section.Central is { Length: > 0 } central && !IsCentral)
+            _errors = new StewardErrorOutbox(store, local, _section, key, central, Log, _events.ErrorSent);
     }
 
     /// <summary>The observers of this agent (tests read the metrics endpoint and the audit file through them).</summary>
@@ -94,6 +100,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
 
     /// <summary>The node's folder in the data directory.</summary>
     internal static string LocalFolder(string name) => KvBuckets.KeyToken(name, t => t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.'));
+
+    /// <summary>Error reports kept on this node, not yet sent to central.</summary>
+    public int PendingErrorReports => _errors?.Pending ?? 0;
+
+    /// <summary>Where the seed's input API listens (null when it is off).</summary>
+    public StewardInputListener? Input => _input;
 
     /// <summary>Runs the agent until <paramref name="ct"/> is cancelled, then drains and stops.</summary>
     public static async Task RunAsync(RemoteOpsConfig config, string? name, Action<StewardLogEntry>? log, CancellationToken ct)
@@ -148,6 +160,9 @@ public sealed partial class StewardAgent : IAsyncDisposable
             local.Dispose();
             throw new StewardUnavailableException(failure.Message, e);
         }
+        // Before Recover schedules anything: a listener that cannot bind stops the start with nothing running.
+        try { agent._input = await StewardInputListener.StartAsync(config, name, agent.DataDirectory, store, key, agent.Log, ct).ConfigureAwait(false); }
+        catch { local.Dispose(); throw; }
         agent.Recover();
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
@@ -196,6 +211,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         var ct = linked.Token;
         using var sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stopTaking.Cancel(); });
         var presence = PresenceLoopAsync(ct);
+        var errors = _errors?.RunAsync(ct) ?? Task.CompletedTask;
         var replies = new StewardReplyAgent(_store, _local, Name, _config.Identities.Select(i => i.Public).Append(PublicKey).ToHashSet(StringComparer.Ordinal),
             _section.EffectiveDataDirectory, _section.MethodTimeout, Log).RunAsync(ct);
         try
@@ -230,6 +246,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
             }
             catch (Exception) { }
             try { await presence.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            if (_input is not null) await _input.DisposeAsync().ConfigureAwait(false);
+            try { await errors.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
+            // Last reports (the drain's failures) go now if NATS is there; else they wait in the store for the next start.
+            if (_errors is not null)
+                try { using var last = new CancellationTokenSource(TimeSpan.FromSeconds(2)); await _errors.FlushAsync(last.Token).ConfigureAwait(false); }
+                catch (Exception) { }
             try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
@@ -471,12 +493,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
             _events.ErrorSent(report);
             return;
         }
-        Track("error-" + Guid.NewGuid().ToString("N"), async () =>
-        {
-            try { await StewardErrorReport.SendAsync(_store, _section, _key, central, report, _abort.Token).ConfigureAwait(false); }
-            catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"Error report to {central} not sent: {e.Message}"); return; }
-            _events.ErrorSent(report);
-        });
+        // Kept in the local store and sent in order by the outbox, now or when NATS is back.
+        _errors?.Enqueue(report);
     }
 
     /// <summary>Central: publishes a record it appended to errors.jsonl on the stream, for Get-StewardError (never throws:
@@ -609,9 +627,10 @@ public sealed partial class StewardAgent : IAsyncDisposable
         _events.MethodFinished(c, record);
         if (Directory.Exists(RunDirectory(c.MessageId)))
             try { Directory.Delete(RunDirectory(c.MessageId), recursive: true); } catch (IOException) { }
-        await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
+        // The report is kept before the result is written: NATS may be away for a while, and the report waits in the store.
         if (outcome.Status is StewardStatus.Failed or StewardStatus.TimedOut)
             ReportError(c.MessageId, c.Method, outcome.Status.ToString(), FirstLine(outcome.Error.Length > 0 ? outcome.Error : $"exit code {outcome.ExitCode}"));
+        await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
         Log(outcome.Status is StewardStatus.Succeeded ? StewardLogLevel.Verbose : StewardLogLevel.Information,
             $"{c.MessageId} {c.Method} from {Who(c)}: {outcome.Status}{(outcome.ExitCode is { } code ? $" (exit code {code})" : "")}{(outcome.Error.Length > 0 && outcome.Status != StewardStatus.Succeeded ? ": " + FirstLine(outcome.Error) : "")}.");
     }

@@ -46,6 +46,14 @@ public sealed class StewardClient
         _audit = StewardAuditLog.ForClient(config.Steward);
     }
 
+    /// <summary>A client that signs with <paramref name="senderKey"/> (a node agent's own identity, for the seed's input API).</summary>
+    public StewardClient(RemoteOpsConfig config, StewardStore store, SigningKey senderKey, Action<string>? log = null) : this(config, store, log)
+    {
+        _senderKey = senderKey;
+    }
+
+    private readonly SigningKey? _senderKey;
+
     /// <summary>The client for <paramref name="config"/> on the shared connection; the stream and buckets are created when
     /// missing. Throws <see cref="StewardUnavailableException"/> (or the pool's connection error) when NATS or JetStream fails.</summary>
     public static async Task<StewardClient> OpenAsync(RemoteOpsConfig config, Action<string>? log, CancellationToken ct)
@@ -130,7 +138,7 @@ public sealed class StewardClient
         request.ReplyByAgent && request.ReplyMethod is { } m && m != StewardMethod.ToConsole;
 
     /// <summary>The identity messages are signed with: the config's default (or only) identity.</summary>
-    public SigningKey SenderKey() => IdentityStore.Resolve(Config).Key;
+    public SigningKey SenderKey() => _senderKey ?? IdentityStore.Resolve(Config).Key;
 
     /// <summary>Queues <paramref name="request"/> for each of <paramref name="nodes"/>: stores the Queued record, then
     /// publishes the command (at most <paramref name="throttle"/> at a time). Returns the records, in node order. A node

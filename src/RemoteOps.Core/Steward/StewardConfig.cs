@@ -32,6 +32,14 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>The methods this node serves and, for each, the senders allowed: peer destinations, or "*" for every
     /// configured peer. A method not listed is not served.</summary>
     public IReadOnlyDictionary<StewardMethod, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<StewardMethod, IReadOnlyList<string>>();
+    /// <summary>The seed's unix socket input (<c>steward.socket</c>): off unless true or a path.</summary>
+    public bool Socket { get; init; }
+    /// <summary>Where the socket goes: a directory (steward.sock in it) or a path ending in .sock; null: the node's data directory.</summary>
+    public string? SocketPath { get; init; }
+    /// <summary>The seed's TCP input (<c>steward.tcp_listener</c>), host:port; null: off.</summary>
+    public string? TcpListener { get; init; }
+    /// <summary>The seed's HTTP input (<c>steward.http_listener</c>), host:port, taking POST; null: off.</summary>
+    public string? HttpListener { get; init; }
 
     // ---- fleet governors (Invoke-StewardMethod -Governor) ----
     /// <summary>Governors this config defines, name → capacity: written to the governors bucket by the first agent or
@@ -104,6 +112,7 @@ public sealed record StewardConfig : ConfigSection
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
         && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
         && AuditLog == other.AuditLog && AuditPath == other.AuditPath && AuditMaxSize == other.AuditMaxSize && AuditKeep == other.AuditKeep && Metrics == other.Metrics
+        && Socket == other.Socket && SocketPath == other.SocketPath && TcpListener == other.TcpListener && HttpListener == other.HttpListener
         && Methods.Count == other.Methods.Count
         && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value))
         && GovernorsBucket == other.GovernorsBucket && GovernorTimeout == other.GovernorTimeout
@@ -121,7 +130,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override IReadOnlyList<string> Keys { get; } =
         ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command",
          "governors", "governors_bucket", "governor_timeout",
-         "audit_log", "audit_max_size", "audit_keep", "metrics"];
+         "audit_log", "audit_max_size", "audit_keep", "metrics",
+         "socket", "tcp_listener", "http_listener"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -160,6 +170,9 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.audit_max_size" => current with { AuditMaxSize = reader.Int(value, key, StewardAuditLog.MinMaxSize, int.MaxValue) },
         "steward.audit_keep" => current with { AuditKeep = reader.Int(value, key, 0, StewardAuditLog.MaxKeep) },
         "steward.metrics" => current with { Metrics = ReadEndpoint(value, key, reader) },
+        "steward.socket" => ReadSocket(current, value, key, reader),
+        "steward.tcp_listener" => current with { TcpListener = ReadListener(value, key, reader, allowPortZero: true) },
+        "steward.http_listener" => current with { HttpListener = ReadListener(value, key, reader, allowPortZero: false) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a steward key"),
     };
 
@@ -174,6 +187,25 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     {
         if (reader.String(value, key) is not { } text) return null;
         return StewardMetricsEndpoint.TryParse(text, out var endpoint, out var problem) ? endpoint.ToString() : throw reader.Error(value, key, problem);
+    }
+
+    /// <summary>true / false, or a path: a directory for steward.sock, or the socket's own path when it ends in .sock.</summary>
+    private static StewardConfig ReadSocket(StewardConfig current, YamlNode value, string key, ConfigReader reader)
+    {
+        var text = reader.String(value, key);
+        if (text is null || text.Equals("false", StringComparison.OrdinalIgnoreCase) || text.Equals("no", StringComparison.OrdinalIgnoreCase))
+            return current with { Socket = false, SocketPath = null };
+        if (text.Equals("true", StringComparison.OrdinalIgnoreCase) || text.Equals("yes", StringComparison.OrdinalIgnoreCase))
+            return current with { Socket = true, SocketPath = null };
+        return current with { Socket = true, SocketPath = reader.PathValue(value, key) };
+    }
+
+    private static string? ReadListener(YamlNode value, string key, ConfigReader reader, bool allowPortZero)
+    {
+        var text = reader.String(value, key);
+        if (text is null) return null;
+        if (!StewardInputEndpoint.TryParse(text, allowPortZero, out _, out var problem)) throw reader.Error(value, key, problem);
+        return text;
     }
 
     private static IReadOnlyList<string>? ReadPwshCommand(YamlNode value, string key, ConfigReader reader)

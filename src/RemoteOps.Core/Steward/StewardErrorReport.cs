@@ -43,12 +43,19 @@ public sealed record StewardErrorReport
 
     /// <summary>Queues the report for <paramref name="central"/>, signed by <paramref name="key"/>; the window is the
     /// section's ack timeout × (retries + 1), so a central that is down gets it when it is back within that window.</summary>
-    public static async Task SendAsync(StewardStore store, StewardConfig section, SigningKey key, string central, StewardErrorReport report, CancellationToken ct)
+    public static Task SendAsync(StewardStore store, StewardConfig section, SigningKey key, string central, StewardErrorReport report, CancellationToken ct) =>
+        SendAsync(store, section, key, central, report.ToJson(), StewardSubjects.NewMessageId(), section.AckTimeout, ct);
+
+    /// <summary>Queues the report (as JSON) under <paramref name="messageId"/>: sent again under the same id, it is
+    /// de-duplicated by the stream (Nats-Msg-Id) and, after that window, by central's local store, so it is logged once.
+    /// Signed and stamped now, so its delivery window (<paramref name="ackTimeout"/> × (retries + 1)) starts now.</summary>
+    public static async Task SendAsync(StewardStore store, StewardConfig section, SigningKey key, string central, string reportJson,
+        string messageId, TimeSpan ackTimeout, CancellationToken ct)
     {
         var command = new StewardCommand
         {
-            MessageId = StewardSubjects.NewMessageId(), Sender = key.PublicBase58, Node = central, Method = StewardMethod.ErrorLog,
-            Args = [report.ToJson()], AckTimeout = section.AckTimeout, Retries = section.Retries, MethodTimeout = section.MethodTimeout,
+            MessageId = messageId, Sender = key.PublicBase58, Node = central, Method = StewardMethod.ErrorLog,
+            Args = [reportJson], AckTimeout = ackTimeout, Retries = section.Retries, MethodTimeout = section.MethodTimeout,
             Time = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100,
         };
         await store.PublishCommandAsync(command, StewardCodec.Encode(command, key), ct).ConfigureAwait(false);

@@ -14,7 +14,7 @@ public sealed record LocalMessage(string MessageId, LocalState State, byte[] Com
 /// <summary>The node agent's durable memory (SQLite, WAL, synchronous NORMAL: it survives the agent's kill -9, as JetStream's own default does, not a power cut): every accepted message id, recorded
 /// before the JetStream ack, with its state and, once final, its signed result. What makes the effect exactly-once:
 /// an id found here is never run again. Rows older than <see cref="KeepFor"/> are pruned.</summary>
-public sealed class StewardLocalStore : IDisposable
+public sealed partial class StewardLocalStore : IDisposable
 {
     public static readonly TimeSpan KeepFor = TimeSpan.FromDays(7);
     private readonly SqliteConnection _db;
@@ -62,6 +62,12 @@ public sealed class StewardLocalStore : IDisposable
             CREATE TABLE IF NOT EXISTS replies (
               id TEXT PRIMARY KEY,
               at INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS error_outbox (
+              seq INTEGER PRIMARY KEY AUTOINCREMENT,
+              id TEXT NOT NULL UNIQUE,
+              report TEXT NOT NULL,
+              created INTEGER NOT NULL
             );
             """);
         return new StewardLocalStore(directory, db);

@@ -127,3 +127,55 @@ public class StewardConfigTests
         Assert.Equal(["/opt/microsoft/powershell/7/pwsh"], Parse("steward:\n  pwsh_command: [/opt/microsoft/powershell/7/pwsh]\n").Steward.PwshCommand);
     }
 }
+
+/// <summary>The input API's keys: steward.socket (true, false or a path), steward.tcp_listener and
+/// steward.http_listener (host:port), each off unless set; bad values are config errors naming the key.</summary>
+public class StewardInputConfigTests
+{
+    private static StewardConfig Parse(string steward) => ConfigLoader.Parse($"steward:\n{steward}\n", "/cfg/config.yaml").Steward;
+
+    [Fact]
+    public void The_inputs_are_off_unless_set_and_read_as_written()
+    {
+        var off = Parse("  retries: 3");
+        Assert.Equal((false, null, null, null), (off.Socket, off.SocketPath, off.TcpListener, off.HttpListener));
+        Assert.Equal((true, (string?)null), (Parse("  socket: true").Socket, Parse("  socket: true").SocketPath));
+        Assert.False(Parse("  socket: false").Socket);
+        var custom = Parse("  socket: run/steward");
+        Assert.Equal((true, "/cfg/run/steward"), (custom.Socket, custom.SocketPath));
+        Assert.Equal("/run/x/steward.sock", StewardInputListener.SocketPathFor(custom with { SocketPath = "/run/x" }, "/data"));
+        Assert.Equal("/run/x/api.sock", StewardInputListener.SocketPathFor(custom with { SocketPath = "/run/x/api.sock" }, "/data"));
+        Assert.Equal("/data/steward.sock", StewardInputListener.SocketPathFor(Parse("  socket: true"), "/data"));
+        Assert.Equal("127.0.0.1:8091", Parse("  tcp_listener: 127.0.0.1:8091").TcpListener);
+        Assert.Equal("[::1]:8092", Parse("  http_listener: '[::1]:8092'").HttpListener);
+        Assert.Equal("127.0.0.1:0", Parse("  tcp_listener: 127.0.0.1:0").TcpListener);
+    }
+
+    [Theory]
+    [InlineData("tcp_listener: 127.0.0.1", "no port")]
+    [InlineData("tcp_listener: 127.0.0.1:99999", "is not a port")]
+    [InlineData("tcp_listener: web.example.com:80", "is not an IP address")]
+    [InlineData("tcp_listener: ::1:80", "in brackets")]
+    [InlineData("http_listener: 127.0.0.1:0", "is not a port")]
+    [InlineData("socket: [a, b]", "single value")]
+    public void A_bad_input_setting_is_a_config_error_naming_the_key(string line, string problem)
+    {
+        var key = line[..line.IndexOf(':')];
+        var e = Assert.Throws<ConfigException>(() => Parse("  " + line));
+        Assert.Contains($"steward.{key}", e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Endpoints_say_whether_they_are_loopback()
+    {
+        bool Loopback(string text) => StewardInputEndpoint.TryParse(text, true, out var e, out _) && e.IsLoopback;
+        Assert.True(Loopback("127.0.0.1:1"));
+        Assert.True(Loopback("localhost:1"));
+        Assert.True(Loopback("[::1]:1"));
+        Assert.False(Loopback("0.0.0.0:1"));
+        Assert.False(Loopback(":1"));
+        Assert.False(Loopback("10.1.2.3:1"));
+        Assert.True(StewardInputEndpoint.TryParse(":2112", false, out var any, out _) && any.IsAny);
+    }
+}
