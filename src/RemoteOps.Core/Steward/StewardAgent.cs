@@ -24,7 +24,7 @@ public readonly record struct StewardLogEntry(StewardLogLevel Level, string Text
 /// results bucket, signed by the node. An id already executed is never run again (its stored result is written
 /// again). CliCommand runs detached (<see cref="DetachedCommand"/>), so a restarted agent adopts a command its
 /// predecessor started.</summary>
-public sealed class StewardAgent : IAsyncDisposable
+public sealed partial class StewardAgent : IAsyncDisposable
 {
     /// <summary>How long <see cref="StopAsync"/> waits for methods still running (a detached command keeps running
     /// and is adopted on the next start).</summary>
@@ -140,6 +140,7 @@ public sealed class StewardAgent : IAsyncDisposable
             throw new StewardUnavailableException(failure.Message, e);
         }
         agent.Recover();
+        agent.StartPwshPool();
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
         agent.Log(StewardLogLevel.Information, $"Steward node {name} ({UntrustedText.Short(agent.PublicKey)}) serving {store.Subjects.Command(name)}; methods: {agent.DescribeHandlers()}; data in {local.Directory}.");
@@ -221,6 +222,7 @@ public sealed class StewardAgent : IAsyncDisposable
             catch (Exception) { }
             try { await presence.ConfigureAwait(false); } catch (OperationCanceledException) { }
             try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
+            await StopPwshPoolAsync().ConfigureAwait(false);
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
         }
@@ -292,6 +294,8 @@ public sealed class StewardAgent : IAsyncDisposable
         if (verdict.Message is not { } command || verdict.Drop is DropReason.BadEncoding or DropReason.BadSignature or DropReason.UnknownSender or DropReason.WrongDestination
             || !StewardSubjects.IsMessageId(command.MessageId))
         {
+            // Altered in flight, with its sender's genuine record at hand: that id is Denied (from the record alone).
+            if (verdict.Drop is DropReason.BadSignature && envelope.Message is { } altered && await DenyAlteredAsync(altered, subject, ct).ConfigureAwait(false)) return;
             // Nothing from an unknown or forged sender is believed, so nothing is written: logged and dropped.
             Log(StewardLogLevel.Warning, verdict.Accepted ? $"Dropped message on {subject}: not a message id." : $"{verdict.Reason} (on {subject})");
             ReportError("", null, "Dropped", verdict.Accepted ? "not a message id" : verdict.Reason);
@@ -636,7 +640,7 @@ public sealed class StewardAgent : IAsyncDisposable
             case StewardMethod.OpProcessStart: return StartHandler(c.Args);
             case StewardMethod.OpProcessStop: return StopHandler(c.Args);
             case StewardMethod.PwshScript:
-                return await StewardPwsh.RunAsync(_section.PwshCommand, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
+                return await StewardPwsh.RunAsync(PwshPool, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
             default:
                 return new MethodOutcome(StewardStatus.Failed, Error: $"{c.Method} is not a method a node runs on request.");
         }

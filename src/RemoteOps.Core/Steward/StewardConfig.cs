@@ -29,6 +29,8 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>The pwsh worker that runs PwshScript, as a command line (e.g. [dotnet, pwsh]); null: the pwsh running the
     /// agent, else pwsh from PATH.</summary>
     public IReadOnlyList<string>? PwshCommand { get; init; }
+    /// <summary>How many warm pwsh workers wait for PwshScript (0: each script starts its own).</summary>
+    public int PwshWorkers { get; init; } = 2;
     /// <summary>The methods this node serves and, for each, the senders allowed: peer destinations, or "*" for every
     /// configured peer. A method not listed is not served.</summary>
     public IReadOnlyDictionary<StewardMethod, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<StewardMethod, IReadOnlyList<string>>();
@@ -81,6 +83,7 @@ public sealed record StewardConfig : ConfigSection
         && DataDirectory == other.DataDirectory && AckTimeout == other.AckTimeout && Retries == other.Retries
         && MethodTimeout == other.MethodTimeout && MaxOutput == other.MaxOutput
         && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
+        && PwshWorkers == other.PwshWorkers
         && Methods.Count == other.Methods.Count
         && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value));
 
@@ -94,7 +97,7 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     public override string Tool => "steward";
     public override string? SectionName => "steward";
     public override IReadOnlyList<string> Keys { get; } =
-        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command"];
+        ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command", "pwsh_workers"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -109,6 +112,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     /// <summary>Results live in a key-value bucket: at least 1 KiB, at most 64 MiB (the server's largest payload).</summary>
     public const int MinMaxOutput = 1024;
     public const int MaxMaxOutput = 64 * 1024 * 1024;
+    /// <summary>Each warm worker is a waiting pwsh process (tens of MB): a few are plenty.</summary>
+    public const int MaxPwshWorkers = 64;
     /// <summary>A JetStream stream name: like a bucket name, letters, digits, _ and -.</summary>
     private const string MethodsKey = "steward.methods";
 
@@ -125,6 +130,7 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.method_timeout" => current with { MethodTimeout = reader.Duration(value, key, MinMethodTimeout, MaxMethodTimeout) },
         "steward.max_output" => current with { MaxOutput = reader.Int(value, key, MinMaxOutput, MaxMaxOutput) },
         "steward.pwsh_command" => current with { PwshCommand = ReadPwshCommand(value, key, reader) },
+        "steward.pwsh_workers" => current with { PwshWorkers = reader.Int(value, key, 0, MaxPwshWorkers) },
         MethodsKey => current with { Methods = ReadMethods(value, reader) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a steward key"),
     };
