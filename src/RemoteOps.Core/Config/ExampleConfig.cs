@@ -129,6 +129,8 @@ peers:
 #                   to the peers you would give a shell.
 #   pwsh_command    the pwsh worker PwshScript (Invoke-StewardCommand) runs scripts in, as a command
 #                   line; unset: the pwsh running the agent, else pwsh from PATH
+#   pwsh_workers    warm pwsh workers kept waiting for PwshScript (0 to 64; 0: a new pwsh per script);
+#                   each runs one script and is replaced, so nothing leaks between callers
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -141,6 +143,7 @@ peers:
 #  method_timeout: 10s
 #  max_output: 1048576
 #  pwsh_command: [pwsh]
+#  pwsh_workers: 2
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

@@ -137,11 +137,13 @@ public static class StewardPwsh
                     ? new MethodOutcome(StewardStatus.Failed, "0 object(s)", "stopped: the agent is shutting down")
                     : new MethodOutcome(StewardStatus.TimedOut, "0 object(s)", $"PwshScript's worker did not start within methodTimeout {Config.Duration.Format(timeout)}; it was killed.");
             }
-            if (worker.Tree.HasExited && !worker.IsReady)
+            if (readyOrEnd is null)
             {
-                await worker.Tree.Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                // Its output ended before it was ready: it is exiting (a broken pwsh, a bad pwsh_command argument).
+                try { await worker.Tree.Exited.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false); } catch (TimeoutException) { }
                 var err = worker.Stderr;
-                return new MethodOutcome(StewardStatus.Failed, "0 object(s)", $"the pwsh worker exited with code {worker.Tree.ExitCode} before it could take the script{(err.Length > 0 ? ": " + err : ".")}", 127);
+                var exited = worker.Tree.HasExited ? worker.Tree.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+                return new MethodOutcome(StewardStatus.Failed, "0 object(s)", $"the pwsh worker exited (code {exited}) before it could take the script{(err.Length > 0 ? ": " + Truncate(err, MaxErrorChars) : ".")}", 127);
             }
             try
             {
@@ -412,6 +414,8 @@ public static class StewardPwsh
         # The agent is gone (its end of the pipe closed): nothing to run.
         if ($null -eq $__stewardLine) { exit 0 }
         $__stewardJob = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardLine.Trim())) | ConvertFrom-Json -AsHashtable
+        # The job was the only input: a script that reads the console sees its end, not a wait until methodTimeout.
+        [Console]::SetIn([IO.TextReader]::Null)
         $__stewardOut = [Console]::Out
         exit ([int] @(& $__stewardRun)[-1])
         """;

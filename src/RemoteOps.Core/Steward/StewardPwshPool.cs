@@ -64,11 +64,12 @@ internal sealed class PwshWorker
         return worker;
     }
 
-    /// <summary>Hands the worker its job (one line of base64: the worker reads one line).</summary>
+    /// <summary>Hands the worker its job (one line of base64: the worker reads one line), then closes its stdin, so a
+    /// script that reads the console sees its end rather than waiting for methodTimeout.</summary>
     public async Task SendJobAsync(string base64Job)
     {
         await Tree.Process.StandardInput.WriteLineAsync(base64Job).ConfigureAwait(false);
-        await Tree.Process.StandardInput.FlushAsync().ConfigureAwait(false);
+        Tree.Process.StandardInput.Close();
     }
 
     /// <summary>Kills the worker and all it started; never throws.</summary>

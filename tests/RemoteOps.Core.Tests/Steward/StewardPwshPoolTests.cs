@@ -121,6 +121,10 @@ public class StewardPwshPoolTests
         Assert.Equal(StewardStatus.Failed, thrown.Outcome.Status);
         Assert.Equal("boom", thrown.Outcome.Error);
         Assert.StartsWith("T:", Assert.Single(thrown.Chunks));
+        // A script that reads the console sees its end (the job was the only line), rather than waiting for methodTimeout.
+        var read = await Run("if ($null -eq [Console]::In.ReadLine()) { 'end of input' }");
+        Assert.Equal(StewardStatus.Succeeded, read.Outcome.Status);
+        Assert.Contains("<S>end of input</S>", Assert.Single(read.Chunks));
     }
 
     [Fact]
