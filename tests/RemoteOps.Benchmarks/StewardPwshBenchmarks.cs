@@ -24,6 +24,14 @@ public static class StewardPwshBenchmarks
         var pwsh = PwshCommand();
         Console.WriteLine($"  pwsh worker: {string.Join(' ', pwsh)}");
 
+        // STEWARD_PWSH_BENCH_ONLY=fleet runs the fleet measure alone.
+        var fleetOnly = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ONLY") == "fleet";
+        if (!fleetOnly) await SingleNodeAsync(report, server.Url, raw, pwsh);
+        await FleetAsync(report, server.Url, pwsh);
+    }
+
+    private static async Task SingleNodeAsync(Report report, string url, NatsConnection raw, IReadOnlyList<string> pwsh)
+    {
         var request = await RawRequestReply(raw);
         var runspace = LocalRunspace();
         report.Add("raw NATS request/reply, p50 / p95", $"{Samples.Micros(request.Percentile(50))} / {Samples.Micros(request.Percentile(95))}");
@@ -31,11 +39,11 @@ public static class StewardPwshBenchmarks
         var cold = PwshPerCall(pwsh, "1", 10);
         report.Add("a new `pwsh -NoProfile -c 1` per call (Invoke-Command stand-in), p50", Samples.Micros(cold.Percentile(50)));
 
-        await using (var one = await PwshFleet.StartAsync(server.Url, 1, "p1", pwsh, workers: 2))
+        await using (var one = await PwshFleet.StartAsync(url, 1, "p1", pwsh, workers: 2))
         {
             await one.ReadyAsync();
             var warm = new Samples();
-            for (int i = 0; i < 60; i++)
+            for (int i = 0; i < 35; i++)
             {
                 // A warm round trip: a worker waits (the pool refills in the background between calls).
                 await one.ReadyAsync();
@@ -62,15 +70,20 @@ public static class StewardPwshBenchmarks
             report.Add("`{ 1 }` 10 calls back to back (pool of 2 empties), p50 / max", $"{Samples.Micros(burst.Percentile(50))} / {Samples.Micros(burst.Percentile(100))}");
         }
 
+    }
+
+    private static async Task FleetAsync(Report report, string url, IReadOnlyList<string> pwsh)
+    {
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_FLEET"), out var n) ? n : 100;
         long s0 = Stopwatch.GetTimestamp();
-        await using (var fleet = await PwshFleet.StartAsync(server.Url, size, "pf", pwsh, workers: 1))
+        await using (var fleet = await PwshFleet.StartAsync(url, size, "pf" + Guid.NewGuid().ToString("N")[..6], pwsh, workers: 1))
         {
             await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
             report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
             long t0 = Stopwatch.GetTimestamp();
             var targets = await fleet.Client.ResolveTargetsAsync(["com.benchp.**"], default);
-            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64);
+            // Replies only (each carries its object count): the fleet figure is "all answered".
+            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false);
             var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             report.Add($"Invoke PwshScript `{{ Get-Date }}` on '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} Succeeded, {objects} objects)", "", null, "≤ 3 s");
         }
@@ -206,16 +219,17 @@ public static class StewardPwshBenchmarks
         }
 
         /// <summary>Sends the script, waits for every reply and its streamed objects; (succeeded, objects).</summary>
-        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32)
+        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true)
         {
             var request = StewardPwsh.Request(nodes, script, [], new Dictionary<string, string>(), [], false, null, null, null);
             var sent = await Client.SendAsync(request, nodes, throttle, null, default);
             int ok = 0, objects = 0;
-            await foreach (var e in Client.WaitAsync(sent, null, true, TimeSpan.FromSeconds(120), default))
+            await foreach (var e in Client.WaitAsync(sent, null, streamOutput, TimeSpan.FromSeconds(120), default))
             {
                 if (e.Output is { Line: ['O', ':', ..] }) objects++;
                 if (e.Reply is { } r)
                 {
+                    if (!streamOutput && r.Output.StartsWith("1 object", StringComparison.Ordinal)) objects++;
                     if (r.Status == StewardStatus.Succeeded) ok++;
                     else if (nodes.Count == 1) throw new InvalidOperationException($"{r.Node}: {r.Status} {r.Error}");
                 }

@@ -133,6 +133,7 @@ public static class StewardPwsh
             {
                 await worker.KillAsync().ConfigureAwait(false);
                 recycled = true;
+                pool.Fill();
                 return ct.IsCancellationRequested
                     ? new MethodOutcome(StewardStatus.Failed, "0 object(s)", "stopped: the agent is shutting down")
                     : new MethodOutcome(StewardStatus.TimedOut, "0 object(s)", $"PwshScript's worker did not start within methodTimeout {Config.Duration.Format(timeout)}; it was killed.");
@@ -177,6 +178,7 @@ public static class StewardPwsh
             {
                 await worker.KillAsync().ConfigureAwait(false);
                 recycled = true;
+                pool.Fill();
                 worker.Lines.Writer.TryComplete();
                 await pump.ConfigureAwait(false);
             }

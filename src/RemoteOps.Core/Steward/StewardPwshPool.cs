@@ -83,7 +83,7 @@ internal sealed class PwshWorker
 
 /// <summary>The agent's warm pwsh workers (<c>steward.pwsh_workers</c>): that many are started ahead and wait, so a
 /// short script costs a message round trip rather than a pwsh start. A worker is taken for one script and replaced in
-/// the background; one that dies while idle is replaced too. With size 0 every script starts its own worker (cold).
+/// the background once that script is done; one that dies while idle is replaced too. With size 0 every script starts its own worker (cold).
 /// <see cref="DisposeAsync"/> kills the idle workers and the ones being recycled, so none outlives the agent (and a
 /// worker whose agent died reads the end of its stdin and exits).</summary>
 public sealed class StewardPwshPool : IAsyncDisposable
@@ -189,11 +189,9 @@ public sealed class StewardPwshPool : IAsyncDisposable
             if (i < 0) i = _idle.FindIndex(w => !w.Tree.HasExited);
             if (i >= 0) { taken = _idle[i]; _idle.RemoveAt(i); }
         }
-        if (taken is not null)
-        {
-            Fill();
-            return taken;
-        }
+        // Its replacement starts once the script is done (Recycle): a pwsh start takes a core for a second or more, which
+        // a burst of scripts on a small machine needs more.
+        if (taken is not null) return taken;
         if (!StewardPwsh.TryLocateWorker(_command, out var program, out var args, out problem)) return null;
         try { taken = PwshWorker.Start(program, args, warm: false); }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
@@ -202,12 +200,20 @@ public sealed class StewardPwshPool : IAsyncDisposable
             return null;
         }
         lock (_lock) _failedStarts = 0;
-        Fill();
         return taken;
     }
 
-    /// <summary>Kills a used worker and what it started, in the background (the script's answer does not wait for it).</summary>
-    internal void Recycle(PwshWorker worker) => Track(worker.KillAsync());
+    /// <summary>Kills a used worker and what it started, then starts its replacement, in the background (the script's
+    /// answer does not wait for either).</summary>
+    /// <remarks>On a thread of its own: the kill's first steps (reading /proc, Kill(entireProcessTree)) are synchronous
+    /// and take tens of milliseconds on a busy machine.</remarks>
+    internal void Recycle(PwshWorker worker) => Track(Task.Run(() => RecycleAsync(worker)));
+
+    private async Task RecycleAsync(PwshWorker worker)
+    {
+        await worker.KillAsync().ConfigureAwait(false);
+        Fill();
+    }
 
     /// <summary>Kills every idle worker and waits for the recycling in flight; later <see cref="Take"/>s fail.</summary>
     public async ValueTask DisposeAsync()
