@@ -136,7 +136,7 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
                 $child = Start-Process /bin/sleep -ArgumentList 3007 -PassThru
                 [pscustomobject]@{ Worker = $PID; Child = $child.Id }
                 while ($true) { Start-Sleep -Milliseconds 50 }
-            } -MethodTimeout 3s -ErrorAction SilentlyContinue -ErrorVariable e)
+            } -MethodTimeout 15s -ErrorAction SilentlyContinue -ErrorVariable e)
         $out | Should -HaveCount 1
         $e | Should -HaveCount 1
         $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardTimedOut*'
@@ -184,11 +184,12 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         $altered = Join-Path $script:Dir 'altered-ran'
         $request = $core.GetType('RemoteOps.Steward.StewardPwsh', $true)::Request([string[]]@($script:A), "New-Item -ItemType File '$genuine'",
             [string[]]@(), [Collections.Generic.Dictionary[string, string]]::new(), [string[]]@(), $false, $null, $null, $null)
-        $o = $core.GetType('RemoteOps.Steward.StewardClient', $true)::Build($request, $script:A, $client.Section, $key, [DateTimeOffset]::UtcNow, $null)
+        $o = $core.GetType('RemoteOps.Steward.StewardClient', $true)::Build($request, $script:A, $client.Section, $key, [DateTimeOffset]::UtcNow, [NullString]::Value)
         $o.Record.CommandHash | Should -Match '^[0-9a-f]{64}$'
         $wire = [Text.Encoding]::UTF8.GetBytes([Text.Encoding]::UTF8.GetString($o.Wire).Replace($genuine, $altered))
-        $client.Store.TryCreateAsync($o.Record, $key, $none).GetAwaiter().GetResult() | Should -BeTrue
-        $client.Store.PublishCommandAsync($o.Command, $wire, $none).GetAwaiter().GetResult()
+        # Stored and published as the client does (the record first), with the altered bytes on the wire.
+        $sent = $o.GetType()::new($o.Command, $wire, $o.Record)
+        $client.SendOneAsync($sent, $key, $none).GetAwaiter().GetResult()
 
         Receive-StewardReply -MessageId $o.Record.MessageId -Wait -Timeout 120 -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
         $e | Should -HaveCount 1
