@@ -17,6 +17,7 @@ public static class Program
         ["steward-governor"] = StewardGovernorBenchmarks.RunAsync,
         ["steward-observe"] = StewardBenchmarks.RunObservabilityAsync,
         ["steward-input"] = StewardInputBenchmarks.RunAsync,
+        ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -136,7 +136,7 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
                 $child = Start-Process /bin/sleep -ArgumentList 3007 -PassThru
                 [pscustomobject]@{ Worker = $PID; Child = $child.Id }
                 while ($true) { Start-Sleep -Milliseconds 50 }
-            } -MethodTimeout 3s -ErrorAction SilentlyContinue -ErrorVariable e)
+            } -MethodTimeout 15s -ErrorAction SilentlyContinue -ErrorVariable e)
         $out | Should -HaveCount 1
         $e | Should -HaveCount 1
         $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardTimedOut*'
@@ -169,6 +169,46 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         $e | Should -HaveCount 1
         $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardDenied*'
         $e[0].TargetObject | Should -Be $script:A
+    }
+
+    It 'is Denied when its script text was changed in flight, and neither text runs' {
+        # Sent as the cmdlet sends (the core's own StewardClient, in the module's load context): the sender's Queued
+        # record with the hash of the signed body, then the command, whose script text is changed on the way.
+        $alc = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'RemoteOps' | Select-Object -First 1
+        $core = $alc.Assemblies | Where-Object { $_.GetName().Name -eq 'RemoteOps.Core' }
+        $none = [Threading.CancellationToken]::None
+        $config = $core.GetType('RemoteOps.Config.ConfigLoader', $true)::Load($script:Config[$script:Operator], $null)
+        $client = $core.GetType('RemoteOps.Steward.StewardClient', $true)::OpenAsync($config, $null, $none).GetAwaiter().GetResult()
+        $key = $client.SenderKey()
+        $genuine = Join-Path $script:Dir 'genuine-ran'
+        $altered = Join-Path $script:Dir 'altered-ran'
+        $request = $core.GetType('RemoteOps.Steward.StewardPwsh', $true)::Request([string[]]@($script:A), "New-Item -ItemType File '$genuine'",
+            [string[]]@(), [Collections.Generic.Dictionary[string, string]]::new(), [string[]]@(), $false, $null, $null, $null)
+        $o = $core.GetType('RemoteOps.Steward.StewardClient', $true)::Build($request, $script:A, $client.Section, $key, [DateTimeOffset]::UtcNow, [NullString]::Value)
+        $o.Record.CommandHash | Should -Match '^[0-9a-f]{64}$'
+        $wire = [Text.Encoding]::UTF8.GetBytes([Text.Encoding]::UTF8.GetString($o.Wire).Replace($genuine, $altered))
+        # Stored and published as the client does (the record first), with the altered bytes on the wire.
+        $sent = $o.GetType()::new($o.Command, $wire, $o.Record)
+        $client.SendOneAsync($sent, $key, $none).GetAwaiter().GetResult()
+
+        Receive-StewardReply -MessageId $o.Record.MessageId -Wait -Timeout 120 -ErrorAction SilentlyContinue -ErrorVariable e | Should -BeNullOrEmpty
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardDenied*'
+        "$($e[0])" | Should -BeLike '*altered in flight*'
+        $m = Get-StewardMessage -MessageId $o.Record.MessageId
+        $m.Status | Should -Be 'Denied'
+        Test-Path $genuine | Should -BeFalse
+        Test-Path $altered | Should -BeFalse
+        # The agent goes on serving.
+        Invoke-StewardCommand $script:A { 'still serving' } | Should -Be 'still serving'
+    }
+
+    It 'brings a terminating error larger than max_output back within it, its message cut' {
+        Invoke-StewardCommand $script:B { 1..100 | ForEach-Object { 'x' * 100 }; throw ('big:' + ('z' * 20000)) } -ErrorAction SilentlyContinue -ErrorVariable e -WarningAction SilentlyContinue | Out-Null
+        $e | Should -HaveCount 1
+        $e[0].TargetObject | Should -Be $script:B
+        "$($e[0])" | Should -BeLike 'big:zzz*'
+        "$($e[0])".Length | Should -BeLessThan 4096
     }
 
     It 'runs a -NoWait script sent while the node''s agent is down once it starts; another session receives the objects' {

@@ -144,6 +144,8 @@ peers:
 #                   node's data directory, a path puts it there; off unless set
 #   tcp_listener    the seed's input API on TCP, host:port (off unless set; keep it on 127.0.0.1)
 #   http_listener   the seed's input API over HTTP POST, host:port (off unless set)
+#   pwsh_workers    warm pwsh workers kept waiting for PwshScript (0 to 64; 0: a new pwsh per script);
+#                   each runs one script and is replaced, so nothing leaks between callers
 #steward:
 #  central: {{s(destination)}}
 #  stream: steward
@@ -166,6 +168,7 @@ peers:
 #  socket: true
 #  tcp_listener: 127.0.0.1:8091
 #  http_listener: 127.0.0.1:8092
+#  pwsh_workers: 2
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
 """);

@@ -164,6 +164,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         try { agent._input = await StewardInputListener.StartAsync(config, name, agent.DataDirectory, store, key, agent.Log, ct).ConfigureAwait(false); }
         catch { local.Dispose(); throw; }
         agent.Recover();
+        agent.StartPwshPool();
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
         agent.Log(StewardLogLevel.Information, $"Steward node {name} ({UntrustedText.Short(agent.PublicKey)}) serving {store.Subjects.Command(name)}; methods: {agent.DescribeHandlers()}; data in {local.Directory}.");
@@ -253,6 +254,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
                 try { using var last = new CancellationTokenSource(TimeSpan.FromSeconds(2)); await _errors.FlushAsync(last.Token).ConfigureAwait(false); }
                 catch (Exception) { }
             try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
+            await StopPwshPoolAsync().ConfigureAwait(false);
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
         }
@@ -325,6 +327,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
         if (verdict.Message is not { } command || verdict.Drop is DropReason.BadEncoding or DropReason.BadSignature or DropReason.UnknownSender or DropReason.WrongDestination
             || !StewardSubjects.IsMessageId(command.MessageId))
         {
+            // Altered in flight, with its sender's genuine record at hand: that id is Denied (from the record alone).
+            if (verdict.Drop is DropReason.BadSignature && envelope.Message is { } altered && await DenyAlteredAsync(altered, subject, ct).ConfigureAwait(false)) return;
             // Nothing from an unknown or forged sender is believed, so nothing is written: logged and dropped.
             Log(StewardLogLevel.Warning, verdict.Accepted ? $"Dropped message on {subject}: not a message id." : $"{verdict.Reason} (on {subject})");
             ReportError("", null, "Dropped", verdict.Accepted ? "not a message id" : verdict.Reason);
@@ -675,7 +679,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             case StewardMethod.OpProcessStart: return StartHandler(c.Args);
             case StewardMethod.OpProcessStop: return StopHandler(c.Args);
             case StewardMethod.PwshScript:
-                return await StewardPwsh.RunAsync(_section.PwshCommand, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
+                return await StewardPwsh.RunAsync(PwshPool, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
             default:
                 return new MethodOutcome(StewardStatus.Failed, Error: $"{c.Method} is not a method a node runs on request.");
         }

@@ -129,6 +129,7 @@ public sealed class StewardClient
             Created = now, Updated = now, Expires = now + ack * (retries + 1),
             ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, Directory = request.Directory, FileName = request.FileName,
             ReplyMethodTimeout = request.ReplyMethodTimeout, ReplyByAgent = command.ReplyByAgent,
+            CommandHash = StewardRecordHash.OfWire(wire),
         };
         return new StewardOutgoing(command, wire, record);
     }

@@ -29,6 +29,8 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>The pwsh worker that runs PwshScript, as a command line (e.g. [dotnet, pwsh]); null: the pwsh running the
     /// agent, else pwsh from PATH.</summary>
     public IReadOnlyList<string>? PwshCommand { get; init; }
+    /// <summary>How many warm pwsh workers wait for PwshScript (0: each script starts its own).</summary>
+    public int PwshWorkers { get; init; } = 2;
     /// <summary>The methods this node serves and, for each, the senders allowed: peer destinations, or "*" for every
     /// configured peer. A method not listed is not served.</summary>
     public IReadOnlyDictionary<StewardMethod, IReadOnlyList<string>> Methods { get; init; } = new Dictionary<StewardMethod, IReadOnlyList<string>>();
@@ -113,6 +115,7 @@ public sealed record StewardConfig : ConfigSection
         && (PwshCommand ?? []).SequenceEqual(other.PwshCommand ?? [])
         && AuditLog == other.AuditLog && AuditPath == other.AuditPath && AuditMaxSize == other.AuditMaxSize && AuditKeep == other.AuditKeep && Metrics == other.Metrics
         && Socket == other.Socket && SocketPath == other.SocketPath && TcpListener == other.TcpListener && HttpListener == other.HttpListener
+        && PwshWorkers == other.PwshWorkers
         && Methods.Count == other.Methods.Count
         && Methods.All(m => other.Methods.TryGetValue(m.Key, out var allowed) && allowed.SequenceEqual(m.Value))
         && GovernorsBucket == other.GovernorsBucket && GovernorTimeout == other.GovernorTimeout
@@ -131,7 +134,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         ["central", "stream", "results_bucket", "nodes_bucket", "hello_interval", "data_directory", "ack_timeout", "retries", "method_timeout", "max_output", "methods", "pwsh_command",
          "governors", "governors_bucket", "governor_timeout",
          "audit_log", "audit_max_size", "audit_keep", "metrics",
-         "socket", "tcp_listener", "http_listener"];
+         "socket", "tcp_listener", "http_listener",
+         "pwsh_workers"];
 
     /// <summary>The allowed entry that means every configured peer.</summary>
     public const string AnyPeer = "*";
@@ -146,6 +150,8 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
     /// <summary>Results live in a key-value bucket: at least 1 KiB, at most 64 MiB (the server's largest payload).</summary>
     public const int MinMaxOutput = 1024;
     public const int MaxMaxOutput = 64 * 1024 * 1024;
+    /// <summary>Each warm worker is a waiting pwsh process (tens of MB): a few are plenty.</summary>
+    public const int MaxPwshWorkers = 64;
     /// <summary>A JetStream stream name: like a bucket name, letters, digits, _ and -.</summary>
     private const string MethodsKey = "steward.methods";
 
@@ -162,6 +168,7 @@ public sealed class StewardConfigReader : ConfigSectionReader<StewardConfig>
         "steward.method_timeout" => current with { MethodTimeout = reader.Duration(value, key, MinMethodTimeout, MaxMethodTimeout) },
         "steward.max_output" => current with { MaxOutput = reader.Int(value, key, MinMaxOutput, MaxMaxOutput) },
         "steward.pwsh_command" => current with { PwshCommand = ReadPwshCommand(value, key, reader) },
+        "steward.pwsh_workers" => current with { PwshWorkers = reader.Int(value, key, 0, MaxPwshWorkers) },
         MethodsKey => current with { Methods = ReadMethods(value, reader) },
         "steward.governors" => current with { Governors = ReadGovernors(value, reader) },
         "steward.governors_bucket" => current with { GovernorsBucket = reader.BucketName(value, key) ?? current.GovernorsBucket },

@@ -41,6 +41,10 @@ public sealed record StewardRecord
     public TimeSpan? ReplyMethodTimeout { get; init; }
     /// <summary>The reply method runs on the node agent of the sender's destination (sent with -NoWait).</summary>
     public bool ReplyByAgent { get; init; }
+    /// <summary>The sender's record: lower-case hex SHA-256 of the command body it signed (see
+    /// <see cref="StewardRecordHash"/>), so that a node that receives the id with a body that fails the signature and
+    /// differs can mark it Denied (altered in flight) instead of only dropping it. "" from older senders.</summary>
+    public string CommandHash { get; init; } = "";
 }
 
 /// <summary>One line of a streaming method's output: published on <c>&lt;stream&gt;.out.&lt;id&gt;</c>, numbered from 1,

@@ -111,6 +111,9 @@ public class StewardConfigTests
     [InlineData("steward:\n  methods: [Ping]\n", "steward.methods")]
     [InlineData("steward:\n  pwsh_command: [dotnet, '']\n", "steward.pwsh_command")]
     [InlineData("steward:\n  pwsh_command: { a: b }\n", "steward.pwsh_command")]
+    [InlineData("steward:\n  pwsh_workers: -1\n", "steward.pwsh_workers")]
+    [InlineData("steward:\n  pwsh_workers: 65\n", "steward.pwsh_workers")]
+    [InlineData("steward:\n  pwsh_workers: two\n", "steward.pwsh_workers")]
     [InlineData("replicas: 6\n", "replicas")]
     [InlineData("replicas: 0\n", "replicas")]
     public void A_broken_section_is_a_located_config_error(string yaml, string key)
@@ -125,6 +128,14 @@ public class StewardConfigTests
         Assert.Null(Parse("steward:\n  retries: 1\n").Steward.PwshCommand);
         Assert.Equal(["dotnet", "pwsh"], Parse("steward:\n  pwsh_command: [dotnet, pwsh]\n").Steward.PwshCommand);
         Assert.Equal(["/opt/microsoft/powershell/7/pwsh"], Parse("steward:\n  pwsh_command: [/opt/microsoft/powershell/7/pwsh]\n").Steward.PwshCommand);
+    }
+
+    [Fact]
+    public void Pwsh_workers_is_0_to_64_and_2_by_default()
+    {
+        Assert.Equal(2, Parse("steward:\n  retries: 1\n").Steward.PwshWorkers);
+        Assert.Equal(0, Parse("steward:\n  pwsh_workers: 0\n").Steward.PwshWorkers);
+        Assert.Equal(64, Parse("steward:\n  pwsh_workers: 64\n").Steward.PwshWorkers);
     }
 }
 

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Text.Json;
+using NATS.Client.Core;
+using RemoteOps.Config;
+using RemoteOps.Identity;
+using RemoteOps.Steward;
+using RemoteOps.TestSupport;
+
+namespace RemoteOps.Benchmarks;
+
+/// <summary>PwshScript (Invoke-StewardCommand's method) against its baselines in one run: a raw NATS request/reply, the
+/// same scriptblock in a warm local runspace, and a new <c>pwsh -c</c> per call (the stand-in for Invoke-Command's own
+/// figure: Invoke-Command to another computer needs WinRM or an SSH server, which this machine does not run). Then
+/// <c>{ Get-Date }</c> on 100 simulated nodes (agents in this process, each with one warm worker).</summary>
+public static class StewardPwshBenchmarks
+{
+    public static async Task RunAsync(Report report)
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var raw = new NatsConnection(new NatsOpts { Url = server.Url });
+        await raw.ConnectAsync();
+        var pwsh = PwshCommand();
+        Console.WriteLine($"  pwsh worker: {string.Join(' ', pwsh)}");
+
+        // STEWARD_PWSH_BENCH_ONLY=fleet runs the fleet measure alone.
+        var fleetOnly = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ONLY") == "fleet";
+        if (!fleetOnly) await SingleNodeAsync(report, server.Url, raw, pwsh);
+        await FleetAsync(report, server.Url, pwsh);
+    }
+
+    private static async Task SingleNodeAsync(Report report, string url, NatsConnection raw, IReadOnlyList<string> pwsh)
+    {
+        var request = await RawRequestReply(raw);
+        var runspace = LocalRunspace();
+        report.Add("raw NATS request/reply, p50 / p95", $"{Samples.Micros(request.Percentile(50))} / {Samples.Micros(request.Percentile(95))}");
+        report.Add("`{ 1 }` in a warm local runspace, p50 / p95", $"{Samples.Micros(runspace.Percentile(50))} / {Samples.Micros(runspace.Percentile(95))}");
+        var cold = PwshPerCall(pwsh, "1", 10);
+        report.Add("a new `pwsh -NoProfile -c 1` per call (Invoke-Command stand-in), p50", Samples.Micros(cold.Percentile(50)));
+
+        await using (var one = await PwshFleet.StartAsync(url, 1, "p1", pwsh, workers: 2))
+        {
+            await one.ReadyAsync();
+            var warm = new Samples();
+            for (int i = 0; i < 35; i++)
+            {
+                // A warm round trip: a worker waits (the pool refills in the background between calls).
+                await one.ReadyAsync();
+                long t0 = Stopwatch.GetTimestamp();
+                await one.RunAsync("1", [one.Node(0)]);
+                if (i >= 5) warm.AddTicks(Stopwatch.GetTimestamp() - t0);
+            }
+            report.Add("Invoke PwshScript `{ 1 }` warm round trip (sign, queue, agent verifies, runs in a warm worker, streams the object, replies), p50 / p95",
+                $"{Samples.Micros(warm.Percentile(50))} / {Samples.Micros(warm.Percentile(95))}",
+                Samples.Micros(request.Percentile(50)), warm.Percentile(50) / request.Percentile(50), "≤ 10 ms p50");
+            report.Add("the same against the warm local runspace, p50", Samples.Micros(warm.Percentile(50)),
+                Samples.Micros(runspace.Percentile(50)), warm.Percentile(50) / runspace.Percentile(50));
+            report.Add("the same against a new `pwsh -c` per call, p50", Samples.Micros(warm.Percentile(50)),
+                Samples.Micros(cold.Percentile(50)), warm.Percentile(50) / cold.Percentile(50));
+            // Back to back, faster than a pwsh starts: the pool empties and later calls wait for a worker's start.
+            var burst = new Samples();
+            await one.ReadyAsync();
+            for (int i = 0; i < 10; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                await one.RunAsync("1", [one.Node(0)]);
+                burst.AddTicks(Stopwatch.GetTimestamp() - t0);
+            }
+            report.Add("`{ 1 }` 10 calls back to back (pool of 2 empties), p50 / max", $"{Samples.Micros(burst.Percentile(50))} / {Samples.Micros(burst.Percentile(100))}");
+        }
+
+    }
+
+    private static async Task FleetAsync(Report report, string url, IReadOnlyList<string> pwsh)
+    {
+        var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_FLEET"), out var n) ? n : 100;
+        long s0 = Stopwatch.GetTimestamp();
+        await using (var fleet = await PwshFleet.StartAsync(url, size, "pf" + Guid.NewGuid().ToString("N")[..6], pwsh, workers: 1))
+        {
+            await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
+            report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
+            long t0 = Stopwatch.GetTimestamp();
+            var targets = await fleet.Client.ResolveTargetsAsync(["com.benchp.**"], default);
+            // Replies only (each carries its object count): the fleet figure is "all answered".
+            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false);
+            var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            report.Add($"Invoke PwshScript `{{ Get-Date }}` on '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} Succeeded, {objects} objects)", "", null, "≤ 3 s");
+        }
+        var perCall = PwshPerCall(pwsh, "Get-Date", 5);
+        report.Add($"stand-in: {size} × a new `pwsh -c Get-Date` (p50 {Samples.Micros(perCall.Percentile(50))}) on 2 cores, estimated", $"{perCall.Percentile(50) * size / 2 / 1e6:0} s");
+    }
+
+    /// <summary>The pwsh the repository's tool manifest restores, as [dotnet, …/pwsh.dll] (as the tests locate it).</summary>
+    private static IReadOnlyList<string> PwshCommand()
+    {
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p ? p
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, ".config", "dotnet-tools.json")));
+        var version = manifest.RootElement.GetProperty("tools").GetProperty("powershell").GetProperty("version").GetString();
+        var tools = Path.Combine(root, "powershell", version ?? "", "tools");
+        var dll = Directory.Exists(tools) ? Directory.EnumerateFiles(tools, "pwsh.dll", SearchOption.AllDirectories)
+            .FirstOrDefault(f => f.Contains(OperatingSystem.IsWindows() ? "/win/" : "/unix/", StringComparison.Ordinal)) : null;
+        return dll is null ? ["dotnet", "pwsh"] : ["dotnet", dll];
+    }
+
+    private static Samples LocalRunspace(int n = 2000)
+    {
+        using var rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        rs.Open();
+        var samples = new Samples();
+        for (int i = 0; i < n + 100; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            using var ps = PowerShell.Create(rs);
+            ps.AddScript("1").Invoke();
+            if (i >= 100) samples.AddTicks(Stopwatch.GetTimestamp() - t0);
+        }
+        return samples;
+    }
+
+    private static Samples PwshPerCall(IReadOnlyList<string> pwsh, string script, int n)
+    {
+        var samples = new Samples();
+        for (int i = 0; i < n; i++)
+        {
+            var psi = new ProcessStartInfo(pwsh[0]) { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in pwsh.Skip(1).Concat(["-NoLogo", "-NoProfile", "-NonInteractive", "-Command", script])) psi.ArgumentList.Add(a);
+            long t0 = Stopwatch.GetTimestamp();
+            using var p = Process.Start(psi)!;
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            samples.AddTicks(Stopwatch.GetTimestamp() - t0);
+        }
+        return samples;
+    }
+
+    private static async Task<Samples> RawRequestReply(NatsConnection nats, int n = 1000)
+    {
+        await using var sub = await nats.SubscribeCoreAsync<byte[]>("bench.pwsh.raw");
+        using var cts = new CancellationTokenSource();
+        var responder = Task.Run(async () => { await foreach (var m in sub.Msgs.ReadAllAsync(cts.Token)) await m.ReplyAsync(m.Data); });
+        var samples = new Samples();
+        var payload = new byte[200];
+        for (int i = 0; i < n + 100; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            await nats.RequestAsync<byte[], byte[]>("bench.pwsh.raw", payload);
+            if (i >= 100) samples.AddTicks(Stopwatch.GetTimestamp() - t0);
+        }
+        cts.Cancel();
+        try { await responder; } catch (OperationCanceledException) { }
+        return samples;
+    }
+
+    /// <summary>Agents in this process serving PwshScript, each with its own identity, consumer, store and warm workers.</summary>
+    private sealed class PwshFleet : IAsyncDisposable
+    {
+        public required StewardClient Client { get; init; }
+        public required List<StewardAgent> Agents { get; init; }
+        public required string Directory { get; init; }
+        public NatsConnection? AgentConnection { get; init; }
+        public string Node(int i) => $"com.benchp.n{i}";
+
+        public static async Task<PwshFleet> StartAsync(string url, int n, string suffix, IReadOnlyList<string> pwsh, int workers)
+        {
+            var dir = System.IO.Directory.CreateTempSubdirectory("steward-pwsh-bench-").FullName;
+            using var sender = SigningKey.Generate();
+            var nodeKeys = Enumerable.Range(0, n).Select(_ => SigningKey.Generate()).ToArray();
+            var section = new StewardConfig
+            {
+                Stream = "bpst_" + suffix, ResultsBucket = "bpsr_" + suffix, NodesBucket = "bpsn_" + suffix, DataDirectory = dir,
+                HelloInterval = TimeSpan.FromSeconds(30), MethodTimeout = TimeSpan.FromSeconds(60), AckTimeout = TimeSpan.FromSeconds(30),
+                PwshCommand = pwsh, PwshWorkers = workers,
+                Methods = new Dictionary<StewardMethod, IReadOnlyList<string>> { [StewardMethod.PwshScript] = ["*"] },
+            };
+            var senderPeer = new PeerConfig { Destination = "com.benchp.ops", Public = sender.PublicBase58, Verbs = ["*"] };
+            var senderConfig = new RemoteOpsConfig
+            {
+                Servers = [url], Destination = "com.benchp.ops",
+                Identities = [new IdentityConfig { Public = sender.PublicBase58, Private = sender.ExportSeedBase58(), Verbs = ["*"] }],
+                DefaultIdentity = sender.PublicBase58,
+                Peers = nodeKeys.Select((k, i) => new PeerConfig { Destination = $"com.benchp.n{i}", Public = k.PublicBase58, Verbs = ["*"] }).ToArray(),
+                Sections = [section],
+            };
+            var client = await StewardClient.OpenAsync(senderConfig, null, default);
+            NatsConnection? own = null;
+            if (n == 1)
+            {
+                own = new NatsConnection(new NatsOpts { Url = url });
+                await own.ConnectAsync();
+            }
+            var agents = new List<StewardAgent>();
+            for (int i = 0; i < n; i++)
+            {
+                var config = new RemoteOpsConfig
+                {
+                    Servers = [url], Destination = $"com.benchp.n{i}",
+                    Identities = [new IdentityConfig { Public = nodeKeys[i].PublicBase58, Private = nodeKeys[i].ExportSeedBase58(), Verbs = ["*"] }],
+                    DefaultIdentity = nodeKeys[i].PublicBase58,
+                    Peers = [senderPeer],
+                    Sections = [section],
+                };
+                agents.Add(await StewardAgent.StartAsync(config, null, null, default, own));
+            }
+            foreach (var k in nodeKeys) k.Dispose();
+            return new PwshFleet { Client = client, Agents = agents, Directory = dir, AgentConnection = own };
+        }
+
+        /// <summary>Until every agent's pool is full of ready workers.</summary>
+        public async Task ReadyAsync(TimeSpan? within = null)
+        {
+            var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromMinutes(2));
+            while (Agents.Any(a => a.PwshPool.ReadyCount < a.PwshPool.Size))
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Agents.Count(a => a.PwshPool.ReadyCount < a.PwshPool.Size)} agent(s) without ready workers");
+                await Task.Delay(20);
+            }
+        }
+
+        /// <summary>Sends the script, waits for every reply and its streamed objects; (succeeded, objects).</summary>
+        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true)
+        {
+            var request = StewardPwsh.Request(nodes, script, [], new Dictionary<string, string>(), [], false, null, null, null);
+            var sent = await Client.SendAsync(request, nodes, throttle, null, default);
+            int ok = 0, objects = 0;
+            await foreach (var e in Client.WaitAsync(sent, null, streamOutput, TimeSpan.FromSeconds(120), default))
+            {
+                if (e.Output is { Line: ['O', ':', ..] }) objects++;
+                if (e.Reply is { } r)
+                {
+                    if (!streamOutput && r.Output.StartsWith("1 object", StringComparison.Ordinal)) objects++;
+                    if (r.Status == StewardStatus.Succeeded) ok++;
+                    else if (nodes.Count == 1) throw new InvalidOperationException($"{r.Node}: {r.Status} {r.Error}");
+                }
+            }
+            if (nodes.Count == 1 && objects != 1) throw new InvalidOperationException($"{objects} objects");
+            return (ok, objects);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Parallel.ForEachAsync(Agents, async (a, _) => await a.DisposeAsync());
+            if (AgentConnection is not null) await AgentConnection.DisposeAsync();
+            try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
+        }
+    }
+}
