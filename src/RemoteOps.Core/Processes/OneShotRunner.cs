@@ -55,6 +55,9 @@ public sealed record OneShotResult
     /// <summary>stderr alone (also in <see cref="Output"/>), at most MaxOutputBytes of it.</summary>
     public string StandardError { get; init; } = "";
 
+    /// <summary>stdout alone (also in <see cref="Output"/>), at most MaxOutputBytes of it.</summary>
+    public string StandardOutput { get; init; } = "";
+
     /// <summary>The timeout ran out: the whole process tree was killed.</summary>
     public bool TimedOut { get; init; }
 
@@ -109,8 +112,9 @@ public static class OneShotRunner
             tree.Process.StandardInput.Close();
             var combined = new CappedBuffer(options.MaxOutputBytes);
             var stderr = new CappedBuffer(options.MaxOutputBytes);
+            var stdout = new CappedBuffer(options.MaxOutputBytes);
             var output = Task.WhenAll(
-                PumpAsync(tree.Process.StandardOutput.BaseStream, combined, null),
+                PumpAsync(tree.Process.StandardOutput.BaseStream, combined, stdout),
                 PumpAsync(tree.Process.StandardError.BaseStream, combined, stderr));
 
             using var timeout = new CancellationTokenSource();
@@ -134,6 +138,7 @@ public static class OneShotRunner
                 Output = combined.Text(),
                 DroppedBytes = combined.Dropped,
                 StandardError = stderr.Text(),
+                StandardOutput = stdout.Text(),
                 TimedOut = timedOut,
                 ProcessId = tree.Pid,
             };
@@ -152,7 +157,7 @@ public static class OneShotRunner
         if (options.Timeout <= TimeSpan.Zero) throw new ArgumentException($"Timeout {options.Timeout} is not positive.", nameof(options));
     }
 
-    /// <summary>Reads a pipe to its end into the combined buffer (and <paramref name="alone"/>, for stderr).</summary>
+    /// <summary>Reads a pipe to its end into the combined buffer and <paramref name="alone"/> (that pipe's own).</summary>
     private static async Task PumpAsync(Stream pipe, CappedBuffer combined, CappedBuffer? alone)
     {
         var buffer = new byte[8192];
