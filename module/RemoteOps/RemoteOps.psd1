@@ -43,6 +43,9 @@
         'Get-StewardNode'
         'Get-StewardError'
         'Invoke-StewardCommand'
+        # herder
+        'Invoke-HerderMinion'
+        'Get-HerderEnvironment'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -58,6 +58,13 @@ BeforeDiscovery {
         'Invoke-StewardMethod/Operation/ByPropertyName' = 'Invoke-StewardMethod: every field of the seed''s messages binds by property name'
         'Get-StewardMessage/MessageId/ByPropertyName'   = 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId'
         'Receive-StewardReply/MessageId/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
+        'Invoke-HerderMinion/Environment/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/File/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Output/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Timeout/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/MemoryLimit/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Network/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Get-HerderEnvironment/Name/ByPropertyName' = 'Get-HerderEnvironment: a piped environment finds it again by its Name'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
@@ -870,5 +877,68 @@ Describe 'Error ids and categories: steward' {
             $job | Stop-Job
             $job | Remove-Job -Force
         }
+    }
+}
+
+Describe 'Pipeline binding: herder' {
+    It 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name' {
+        $job = [pscustomobject]@{
+            Environment = 'bash'; File = @{ 'main.sh' = 'echo piped > out.txt' }; Output = 'out.txt'; Timeout = '10s'
+            MemoryLimit = 64MB; Network = $true
+        }
+        $r = $job | Invoke-HerderMinion -ConfigPath $script:Config
+        [Text.Encoding]::UTF8.GetString($r.Output) | Should -Be "piped`n"
+        $r.Environment | Should -Be 'bash'
+        $slow = [pscustomobject]@{ Environment = 'bash'; File = @{ 'main.sh' = 'sleep 30' }; Timeout = 1 } | Invoke-HerderMinion -ConfigPath $script:Config
+        $slow.TimedOut | Should -BeTrue
+        $hog = [pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = 'x = bytearray(200 * 1024 * 1024)' }; MemoryLimit = 32MB } | Invoke-HerderMinion -ConfigPath $script:Config
+        $hog.MemoryExceeded | Should -BeTrue
+        $net = "import socket`nsocket.create_connection(('127.0.0.1', $(([uri]$script:Server.Url).Port)), timeout=5)`nprint('up')"
+        ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $true } | Invoke-HerderMinion -ConfigPath $script:Config).Stdout | Should -Be "up`n"
+        ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $false } | Invoke-HerderMinion -ConfigPath $script:Config).ExitCode | Should -Not -Be 0
+    }
+
+    It 'Get-HerderEnvironment: a piped environment finds it again by its Name' {
+        $found = Get-HerderEnvironment python -ConfigPath $script:Config | Get-HerderEnvironment -ConfigPath $script:Config
+        $found.Name | Should -Be 'python'
+    }
+}
+
+Describe 'Error ids and categories: herder' {
+    It 'Invoke-HerderMinion: an unknown environment is HerderUnknownEnvironment (ObjectNotFound)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion cobol @{ 'main.cob' = 'x' } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category, $r.Count) | Should -Be @('RemoteOps.HerderUnknownEnvironment', 'ObjectNotFound', 1)
+    }
+
+    It 'Invoke-HerderMinion: a file name with a directory part is HerderInvalidFile (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'a/main.sh' = 'x' } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidFile', 'InvalidArgument')
+    }
+
+    It 'Invoke-HerderMinion: a 100 MB file is HerderInvalidFile (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = [byte[]]::new(100MB) } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidFile', 'InvalidArgument')
+        $r.Record.Exception.Message | Should -Match 'MiB'
+    }
+
+    It 'Invoke-HerderMinion: a memory limit past herder.memory_limit is HerderInvalidLimit (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'x' } -MemoryLimit 64GB -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidLimit', 'InvalidArgument')
+    }
+
+    It 'Invoke-HerderMinion: an environment whose program is missing is HerderEnvironmentUnavailable (NotInstalled)' {
+        $missing = Join-Path $script:Dir 'missing-interpreter.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  environments:`n    gone: [no-such-interpreter-here, main.x]`n" | Set-Content -Path $missing
+        $r = Get-ErrorContract { Invoke-HerderMinion gone @{ 'main.x' = 'x' } -ConfigPath $missing -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderEnvironmentUnavailable', 'NotInstalled')
+        $r.Record.Exception.Message | Should -Match 'herder\.environments\.gone'
+    }
+
+    It 'Get-HerderEnvironment: a broken herder: section is ConfigInvalid (InvalidData), naming the key' {
+        $broken = Join-Path $script:Dir 'brokenherder.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  sandbox: docker`n" | Set-Content -Path $broken
+        $r = Get-ErrorContract { Get-HerderEnvironment -ConfigPath $broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.ConfigInvalid', 'InvalidData')
+        $r.Record.Exception.Message | Should -Match 'herder\.sandbox'
     }
 }

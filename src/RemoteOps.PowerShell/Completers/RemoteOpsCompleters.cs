@@ -125,3 +125,9 @@ public sealed class StewardNodeCompleter : RemoteOpsCompleter
     private protected override IEnumerable<CompletionValue> Values(IDictionary bound) =>
         Config(bound) is { } c ? Steward.StewardCompletions.Nodes(c) : [];
 }
+
+/// <summary>Herder environments: the built-ins and the config's (Invoke-HerderMinion -Environment).</summary>
+public sealed class HerderEnvironmentCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderCompletions.Environments(Config(bound));
+}
