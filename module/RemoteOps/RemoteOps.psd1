@@ -46,6 +46,8 @@
         # herder
         'Invoke-HerderMinion'
         'Get-HerderEnvironment'
+        'New-HerderToken'
+        'Get-HerderToken'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

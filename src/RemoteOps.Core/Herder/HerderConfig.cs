@@ -22,21 +22,33 @@ public sealed record HerderConfig : ConfigSection
     public TimeSpan MaxTimeout { get; init; } = DefaultMaxTimeout;
     /// <summary>The memory a minion gets when none is given, in bytes; also the most it may ask for.</summary>
     public long MemoryLimit { get; init; } = DefaultMemoryLimit;
+    /// <summary>Public keys (base58) whose tokens herder believes; nobody else may issue.</summary>
+    public IReadOnlyList<string> TokenIssuers { get; init; } = [];
+    /// <summary>Whether every run needs a token whose owner has credits left.</summary>
+    public bool RequireToken { get; init; }
+    /// <summary>Credits a running minion or daemon costs its owner per second.</summary>
+    public int CreditsPerSecond { get; init; } = 1;
+    /// <summary>The JetStream key-value bucket of owners' balances.</summary>
+    public string LedgerBucket { get; init; } = "herder_ledger";
 
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
+        && TokenIssuers.SequenceEqual(other.TokenIssuers) && RequireToken == other.RequireToken
+        && CreditsPerSecond == other.CreditsPerSecond && LedgerBucket == other.LedgerBucket
         && Environments.Count == other.Environments.Count
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
     public override int GetHashCode() => HashCode.Combine(Sandbox, MaxTimeout, MemoryLimit, Environments.Count);
 }
 
-/// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit).</summary>
+/// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit, token_issuers, require_token,
+/// credits_per_second, ledger_bucket).</summary>
 public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
 {
     public override string Tool => "herder";
     public override string? SectionName => "herder";
-    public override IReadOnlyList<string> Keys { get; } = ["environments", "sandbox", "max_timeout", "memory_limit"];
+    public override IReadOnlyList<string> Keys { get; } =
+        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket"];
 
     /// <summary>A second is the least a run can be given; a day is far past any short-lived minion.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
@@ -50,6 +62,10 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "herder.sandbox" => current with { Sandbox = ReadSandbox(value, key, reader) },
         "herder.max_timeout" => current with { MaxTimeout = reader.Duration(value, key, MinTimeout, MaxMaxTimeout) },
         "herder.memory_limit" => current with { MemoryLimit = ReadBytes(value, key, reader) },
+        "herder.token_issuers" => current with { TokenIssuers = reader.Sequence(value, key).Select(n => reader.PublicKey(n, key) ?? throw reader.Error(n, key, "empty entry.")).ToArray() },
+        "herder.require_token" => current with { RequireToken = ReadBool(value, key, reader) },
+        "herder.credits_per_second" => current with { CreditsPerSecond = reader.Int(value, key, 0, 1_000_000) },
+        "herder.ledger_bucket" => current with { LedgerBucket = reader.BucketName(value, key) ?? current.LedgerBucket },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a herder key"),
     };
 
@@ -75,6 +91,13 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "bubblewrap" => HerderSandboxKind.Bubblewrap,
         "none" => HerderSandboxKind.None,
         var other => throw reader.Error(value, key, $"'{other}' is not a sandbox: give bubblewrap, or none to allow unsandboxed runs."),
+    };
+
+    private static bool ReadBool(YamlNode value, string key, ConfigReader reader) => reader.String(value, key)?.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" => true,
+        "false" or "no" or "off" => false,
+        var other => throw reader.Error(value, key, $"'{other}' is not true or false."),
     };
 
     private static long ReadBytes(YamlNode value, string key, ConfigReader reader)

@@ -13,6 +13,12 @@ public enum HerderFailure
     InvalidLimit,
     /// <summary>The sandbox is required but bubblewrap is missing or cannot start.</summary>
     SandboxUnavailable,
+    /// <summary>A token that is malformed, forged, expired, from an issuer not listed, or missing where one is required.</summary>
+    InvalidToken,
+    /// <summary>The token's owner has no credits left.</summary>
+    NoCredits,
+    /// <summary>The identity that would issue a token is not in herder.token_issuers.</summary>
+    NotIssuer,
 }
 
 /// <summary>A request herder refuses, with a message that says how to fix it.</summary>

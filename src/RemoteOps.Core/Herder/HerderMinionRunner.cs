@@ -18,6 +18,9 @@ public sealed record HerderMinionRequest
     public long? MemoryLimit { get; init; }
     /// <summary>Keep the host's network (a minion has none by default).</summary>
     public bool Network { get; init; }
+    /// <summary>A herder token: its owner pays for the run's time (herder.credits_per_second). Required when
+    /// herder.require_token is set.</summary>
+    public string? Token { get; init; }
 }
 
 /// <summary>
@@ -74,6 +77,7 @@ public static class HerderMinionRunner
         ArgumentNullException.ThrowIfNull(config);
         var section = config.Herder;
         var (environment, program, timeout, memory) = Check(section, request);
+        await using var meter = await HerderMeter.StartAsync(config, request.Token, ct).ConfigureAwait(false);
         var directory = CreatePrivateDirectory();
         try
         {
@@ -92,10 +96,13 @@ public static class HerderMinionRunner
                 Timeout = timeout,
                 MaxOutputBytes = MaxStreamBytes,
                 Environment = sandboxed ? new Dictionary<string, string>() : new Dictionary<string, string> { ["HOME"] = directory, ["TMPDIR"] = directory },
+                Stop = meter?.RanOut ?? CancellationToken.None,
             };
             var watch = Stopwatch.StartNew();
+            meter?.Begin();
             var run = await OneShotRunner.RunAsync(options, ct).ConfigureAwait(false);
             watch.Stop();
+            var spent = meter is null ? 0 : await meter.EndAsync(watch.Elapsed, ct).ConfigureAwait(false);
             if (run.StartFailure is { } failure)
                 throw new HerderException(sandboxed ? HerderFailure.SandboxUnavailable : HerderFailure.EnvironmentUnavailable, failure);
             // bubblewrap's own failures (no user namespaces, a bind it cannot make) end it before the program starts.
@@ -116,6 +123,8 @@ public static class HerderMinionRunner
                 TimedOut = run.TimedOut,
                 MemoryExceeded = !run.TimedOut && run.ExitCode != 0 && OutOfMemory.IsMatch(run.StandardError),
                 Sandboxed = sandboxed,
+                CreditsSpent = spent,
+                StopReason = run.Stopped ? $"Stopped: the owner {meter!.Owner} ran out of credits." : run.TimedOut ? $"Timed out after {Duration.Format(timeout)}." : "",
             };
         }
         finally

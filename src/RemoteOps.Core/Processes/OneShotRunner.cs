@@ -31,6 +31,10 @@ public sealed record OneShotOptions(IReadOnlyList<string> Command)
     /// is killed and the result has <see cref="OneShotResult.TimedOut"/>. Null: no limit.
     /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Stops the run early, as a timeout does (the tree is killed), but with a result that says
+    /// <see cref="OneShotResult.Stopped"/>: for a caller's own reason (a budget ran out), unlike a cancellation.</summary>
+    public CancellationToken Stop { get; init; }
 }
 
 /// <summary>How a one-shot command ended.</summary>
@@ -60,6 +64,9 @@ public sealed record OneShotResult
 
     /// <summary>The timeout ran out: the whole process tree was killed.</summary>
     public bool TimedOut { get; init; }
+
+    /// <summary><see cref="OneShotOptions.Stop"/> fired: the whole process tree was killed.</summary>
+    public bool Stopped { get; init; }
 
     /// <summary>Why the command could not start ("Cannot start 'x': …"); null when it ran.</summary>
     public string? StartFailure { get; init; }
@@ -119,8 +126,9 @@ public static class OneShotRunner
 
             using var timeout = new CancellationTokenSource();
             if (options.Timeout is { } limit) timeout.CancelAfter(limit);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token, options.Stop);
             var timedOut = false;
+            var stopped = false;
             try
             {
                 await Task.WhenAll(tree.Exited, output).WaitAsync(stop.Token).ConfigureAwait(false);
@@ -130,7 +138,8 @@ public static class OneShotRunner
                 await tree.KillAsync().ConfigureAwait(false);
                 try { await output.WaitAsync(OutputDrainWait).ConfigureAwait(false); } catch (TimeoutException) { }
                 ct.ThrowIfCancellationRequested();
-                timedOut = true;
+                stopped = options.Stop.IsCancellationRequested && !timeout.IsCancellationRequested;
+                timedOut = !stopped;
             }
             return new OneShotResult
             {
@@ -140,6 +149,7 @@ public static class OneShotRunner
                 StandardError = stderr.Text(),
                 StandardOutput = stdout.Text(),
                 TimedOut = timedOut,
+                Stopped = stopped,
                 ProcessId = tree.Pid,
             };
         }

@@ -23,6 +23,8 @@ public sealed class HerderMinionResult
     public bool Sandboxed { get; set; }
     /// <summary>Credits charged to the token's owner (0 without a token).</summary>
     public long CreditsSpent { get; set; }
+    /// <summary>Why the run was stopped before it ended by itself (a timeout, the owner's credits running out); empty otherwise.</summary>
+    public string StopReason { get; set; } = "";
 
     public override string ToString() => $"{Environment} on {Node}: exit {ExitCode}{(TimedOut ? " (timed out)" : "")}{(MemoryExceeded ? " (memory exceeded)" : "")}";
 }

@@ -46,6 +46,9 @@ public static class ErrorMap
         {
             HerderFailure.UnknownEnvironment => ErrorCategory.ObjectNotFound,
             HerderFailure.EnvironmentUnavailable or HerderFailure.SandboxUnavailable => ErrorCategory.NotInstalled,
+            HerderFailure.InvalidToken => ErrorCategory.SecurityError,
+            HerderFailure.NotIssuer => ErrorCategory.PermissionDenied,
+            HerderFailure.NoCredits => ErrorCategory.QuotaExceeded,
             _ => ErrorCategory.InvalidArgument,
         }, target),
         RemoteOpsArgumentException => new ErrorRecord(e, ids.InvalidArgument, ErrorCategory.InvalidArgument, target),

@@ -42,13 +42,18 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter Network { get; set; }
 
+    /// <summary>A herder token (New-HerderToken): its owner pays herder.credits_per_second for the run's time.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Token { get; set; }
+
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
         if (!TryReadFiles(out var files)) return;
         var request = new HerderMinionRequest
         {
-            Environment = Environment, Files = files, Output = Output, Timeout = Timeout, MemoryLimit = MemoryLimit, Network = Network,
+            Environment = Environment, Files = files, Output = Output, Timeout = Timeout, MemoryLimit = MemoryLimit, Network = Network, Token = Token,
         };
         RunAsync(async (writer, ct) =>
         {
