@@ -65,6 +65,12 @@ BeforeDiscovery {
         'Invoke-HerderMinion/MemoryLimit/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
         'Invoke-HerderMinion/Network/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
         'Get-HerderEnvironment/Name/ByPropertyName' = 'Get-HerderEnvironment: a piped environment finds it again by its Name'
+        'New-HerderToken/Owner/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'New-HerderToken/Credits/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'New-HerderToken/Expires/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Get-HerderToken/Token/ByValue' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Get-HerderToken/Token/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Invoke-HerderMinion/Token/ByPropertyName' = 'Invoke-HerderMinion: a piped Token pays for the run'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
@@ -881,6 +887,13 @@ Describe 'Error ids and categories: steward' {
 }
 
 Describe 'Pipeline binding: herder' {
+    BeforeAll {
+        # This config's own identity issues herder tokens.
+        $script:HerderConfig = Join-Path $script:Dir 'herder.yaml'
+        $issuer = (Get-RemoteOpsConfig -ConfigPath $script:Config).Identities[0].PublicKey
+        (Get-Content -Raw $script:Config) + "`nherder:`n  token_issuers: [$issuer]`n  ledger_bucket: ledger$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $script:HerderConfig
+    }
+
     It 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name' {
         $job = [pscustomobject]@{
             Environment = 'bash'; File = @{ 'main.sh' = 'echo piped > out.txt' }; Output = 'out.txt'; Timeout = '10s'
@@ -896,6 +909,21 @@ Describe 'Pipeline binding: herder' {
         $net = "import socket`nsocket.create_connection(('127.0.0.1', $(([uri]$script:Server.Url).Port)), timeout=5)`nprint('up')"
         ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $true } | Invoke-HerderMinion -ConfigPath $script:Config).Stdout | Should -Be "up`n"
         ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $false } | Invoke-HerderMinion -ConfigPath $script:Config).ExitCode | Should -Not -Be 0
+    }
+
+    It 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped' {
+        $t = [pscustomobject]@{ Owner = 'piped@example.com'; Credits = 40; Expires = '1d' } | New-HerderToken -ConfigPath $script:HerderConfig
+        $t.Credits | Should -Be 40
+        $t.Expires | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddHours(23))
+        ($t | Get-HerderToken -ConfigPath $script:HerderConfig).Owner | Should -Be 'piped@example.com'
+        ($t.Token | Get-HerderToken -ConfigPath $script:HerderConfig).Credits | Should -Be 40
+    }
+
+    It 'Invoke-HerderMinion: a piped Token pays for the run' {
+        $t = New-HerderToken payer -Credits 100 -ConfigPath $script:HerderConfig
+        $r = [pscustomobject]@{ Environment = 'bash'; File = @{ 'main.sh' = 'sleep 1.2' }; Token = $t.Token } | Invoke-HerderMinion -ConfigPath $script:HerderConfig
+        $r.CreditsSpent | Should -BeGreaterOrEqual 2
+        (Get-HerderToken $t.Token -ConfigPath $script:HerderConfig).Credits | Should -Be (100 - $r.CreditsSpent)
     }
 
     It 'Get-HerderEnvironment: a piped environment finds it again by its Name' {
@@ -932,6 +960,28 @@ Describe 'Error ids and categories: herder' {
         $r = Get-ErrorContract { Invoke-HerderMinion gone @{ 'main.x' = 'x' } -ConfigPath $missing -ErrorAction SilentlyContinue -ErrorVariable e; $e }
         ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderEnvironmentUnavailable', 'NotInstalled')
         $r.Record.Exception.Message | Should -Match 'herder\.environments\.gone'
+    }
+
+    It 'New-HerderToken: an identity not in herder.token_issuers is HerderNotIssuer (PermissionDenied), and nothing is written' {
+        $r = Get-ErrorContract { New-HerderToken nobody -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderNotIssuer', 'PermissionDenied')
+        $r.Record.Exception.Message | Should -Match 'token_issuers'
+    }
+
+    It 'Get-HerderToken: a forged token is HerderInvalidToken (SecurityError)' {
+        $r = Get-ErrorContract { Get-HerderToken 'hrd1.eyJvd25lciI6Im1lIn0.3yZe7d' -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidToken', 'SecurityError')
+    }
+
+    It 'Invoke-HerderMinion: under require_token, an owner with no credits is HerderNoCredits (QuotaExceeded)' {
+        $strict = Join-Path $script:Dir 'herder-strict.yaml'
+        $issuer = (Get-RemoteOpsConfig -ConfigPath $script:Config).Identities[0].PublicKey
+        (Get-Content -Raw $script:Config) + "`nherder:`n  token_issuers: [$issuer]`n  require_token: true`n  ledger_bucket: strict$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $strict
+        $broke = New-HerderToken broke -Credits 0 -ConfigPath $strict
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'true' } -Token $broke.Token -ConfigPath $strict -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderNoCredits', 'QuotaExceeded')
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'true' } -ConfigPath $strict -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidToken', 'SecurityError')
     }
 
     It 'Get-HerderEnvironment: a broken herder: section is ConfigInvalid (InvalidData), naming the key' {
