@@ -71,6 +71,7 @@ BeforeDiscovery {
         'Get-HerderToken/Token/ByValue' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
         'Get-HerderToken/Token/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
         'Invoke-HerderMinion/Token/ByPropertyName' = 'Invoke-HerderMinion: a piped Token pays for the run'
+        'Invoke-HerderMinion/Node/ByPropertyName' = 'Invoke-HerderMinion: a piped Node that runs no agent is one HerderRemoteFailed error'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
@@ -924,6 +925,19 @@ Describe 'Pipeline binding: herder' {
         $r = [pscustomobject]@{ Environment = 'bash'; File = @{ 'main.sh' = 'sleep 1.2' }; Token = $t.Token } | Invoke-HerderMinion -ConfigPath $script:HerderConfig
         $r.CreditsSpent | Should -BeGreaterOrEqual 2
         (Get-HerderToken $t.Token -ConfigPath $script:HerderConfig).Credits | Should -Be (100 - $r.CreditsSpent)
+    }
+
+    It 'Invoke-HerderMinion: a piped Node that runs no agent is one HerderRemoteFailed error' {
+        # com.example.db1 is a peer with no agent: the message is never taken, so it ends NoAck after its short window.
+        $job = [pscustomobject]@{ Node = 'com.example.db1'; Environment = 'bash'; File = @{ 'main.sh' = 'true' } }
+        $fast = Join-Path $script:Dir 'herder-fast.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  ack_timeout: 1s`n  retries: 0`n  stream: hs$([guid]::NewGuid().ToString('N').Substring(0, 8))`n  results_bucket: hr$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $fast
+        $out = $job | Invoke-HerderMinion -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e
+        $out | Should -BeNullOrEmpty
+        ($e.Count, ($e[0].FullyQualifiedErrorId -split ',')[0], [string]$e[0].TargetObject) | Should -Be @(1, 'RemoteOps.HerderRemoteFailed', 'com.example.db1')
+        $e[0].Exception.Message | Should -Match 'NoAck'
+        $out = Get-HerderEnvironment -Node com.example.db1 -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e2
+        ($e2.Count, ($e2[0].FullyQualifiedErrorId -split ',')[0]) | Should -Be @(1, 'RemoteOps.HerderRemoteFailed')
     }
 
     It 'Get-HerderEnvironment: a piped environment finds it again by its Name' {

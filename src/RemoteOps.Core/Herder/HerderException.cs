@@ -19,6 +19,8 @@ public enum HerderFailure
     NoCredits,
     /// <summary>The identity that would issue a token is not in herder.token_issuers.</summary>
     NotIssuer,
+    /// <summary>Steward did not deliver or run a remote request (denied, no ack, timed out, or the node failed).</summary>
+    RemoteFailed,
 }
 
 /// <summary>A request herder refuses, with a message that says how to fix it.</summary>

@@ -49,6 +49,7 @@ public static class ErrorMap
             HerderFailure.InvalidToken => ErrorCategory.SecurityError,
             HerderFailure.NotIssuer => ErrorCategory.PermissionDenied,
             HerderFailure.NoCredits => ErrorCategory.QuotaExceeded,
+            HerderFailure.RemoteFailed => ErrorCategory.ResourceUnavailable,
             _ => ErrorCategory.InvalidArgument,
         }, target),
         RemoteOpsArgumentException => new ErrorRecord(e, ids.InvalidArgument, ErrorCategory.InvalidArgument, target),

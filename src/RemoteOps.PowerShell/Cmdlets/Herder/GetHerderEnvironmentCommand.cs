@@ -17,15 +17,35 @@ public sealed class GetHerderEnvironmentCommand : ConfiguredCmdlet
     [ArgumentCompleter(typeof(Completers.HerderEnvironmentCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>The node whose environments to list (asked of its agent over NATS); this machine when omitted. Not
+    /// bound from the pipeline: a piped environment's own Node would send a local lookup through the agent.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.StewardNodeCompleter))]
+    public string? Node { get; set; }
+
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        var node = string.IsNullOrEmpty(config.Destination) ? System.Environment.MachineName : config.Destination;
         var patterns = (Name ?? ["*"]).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
-        foreach (var e in HerderEnvironments.All(config.Herder).Where(e => patterns.Any(p => p.IsMatch(e.Name))))
-            WriteObject(new HerderEnvironment
+        if (Node is null)
+        {
+            var here = string.IsNullOrEmpty(config.Destination) ? System.Environment.MachineName : config.Destination;
+            WriteObject(HerderRemote.Environments(config.Herder, here).Where(e => patterns.Any(p => p.IsMatch(e.Name))), enumerateCollection: true);
+            return;
+        }
+        var node = Node;
+        RunAsync(async (writer, ct) =>
+        {
+            try
             {
-                Name = e.Name, Command = [.. e.Command], Available = HerderEnvironments.Locate(e) is not null, BuiltIn = e.BuiltIn, Node = node,
-            });
+                foreach (var e in await HerderRemote.GetEnvironmentsAsync(config, node, ct).ConfigureAwait(false))
+                    if (patterns.Any(p => p.IsMatch(e.Name))) writer.WriteObject(e);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, node, ToolErrorIds.Herder) is { } record)
+            {
+                writer.WriteError(record);
+            }
+        });
     }
 }

@@ -42,6 +42,12 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter Network { get; set; }
 
+    /// <summary>The node whose agent runs it (over NATS, as steward's HerderMinion method); this machine when omitted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completers.StewardNodeCompleter))]
+    public string? Node { get; set; }
+
     /// <summary>A herder token (New-HerderToken): its owner pays herder.credits_per_second for the run's time.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -59,12 +65,14 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
         {
             try
             {
-                var result = await HerderMinionRunner.RunAsync(config, request, ct).ConfigureAwait(false);
+                var result = Node is null
+                    ? await HerderMinionRunner.RunAsync(config, request, ct).ConfigureAwait(false)
+                    : await HerderRemote.RunMinionAsync(config, Node, request, ct).ConfigureAwait(false);
                 if (result.OutputName.Length > 0 && result.Output is null)
                     writer.WriteWarning($"The minion did not leave a regular file '{result.OutputName}' (at most {HerderMinionRunner.MaxOutputFileBytes / (1024 * 1024)} MiB): Output is empty.");
                 writer.WriteObject(result);
             }
-            catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, Environment, ToolErrorIds.Herder) is { } record)
+            catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, Node ?? Environment, ToolErrorIds.Herder) is { } record)
             {
                 writer.WriteError(record);
             }
