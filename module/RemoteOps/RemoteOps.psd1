@@ -49,6 +49,11 @@
         'Remove-StewardGovernor'
         # steward audit log (issue 10)
         'Get-StewardAudit'
+        # herder
+        'Invoke-HerderMinion'
+        'Get-HerderEnvironment'
+        'New-HerderToken'
+        'Get-HerderToken'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

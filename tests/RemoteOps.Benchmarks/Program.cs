@@ -18,6 +18,7 @@ public static class Program
         ["steward-observe"] = StewardBenchmarks.RunObservabilityAsync,
         ["steward-input"] = StewardInputBenchmarks.RunAsync,
         ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
+        ["herder"] = HerderBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

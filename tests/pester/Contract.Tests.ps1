@@ -63,6 +63,20 @@ BeforeDiscovery {
         'Remove-StewardGovernor/Name/ByPropertyName'   = 'Steward governors: piped objects define them; Get-StewardGovernor | Remove-StewardGovernor removes them'
         'Get-StewardMessage/MessageId/ByPropertyName'   = 'Get-StewardMessage: piped StewardMessage and StewardReply objects bind MessageId'
         'Receive-StewardReply/MessageId/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
+        'Invoke-HerderMinion/Environment/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/File/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Output/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Timeout/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/MemoryLimit/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Invoke-HerderMinion/Network/ByPropertyName' = 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name'
+        'Get-HerderEnvironment/Name/ByPropertyName' = 'Get-HerderEnvironment: a piped environment finds it again by its Name'
+        'New-HerderToken/Owner/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'New-HerderToken/Credits/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'New-HerderToken/Expires/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Get-HerderToken/Token/ByValue' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Get-HerderToken/Token/ByPropertyName' = 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped'
+        'Invoke-HerderMinion/Token/ByPropertyName' = 'Invoke-HerderMinion: a piped Token pays for the run'
+        'Invoke-HerderMinion/Node/ByPropertyName' = 'Invoke-HerderMinion: a piped Node that runs no agent is one HerderRemoteFailed error'
         'Receive-StewardReply/AfterSequence/ByPropertyName' = 'Receive-StewardReply: a piped message binds MessageId, a piped StewardOutput its Sequence'
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
@@ -1023,5 +1037,125 @@ Describe 'Error ids and categories: steward governors' {
             $text | Should -Match 'err-view\s+3\s+0'
         }
         finally { Remove-StewardGovernor err-view -Confirm:$false }
+    }
+}
+
+Describe 'Pipeline binding: herder' {
+    BeforeAll {
+        # This config's own identity issues herder tokens.
+        $script:HerderConfig = Join-Path $script:Dir 'herder.yaml'
+        $issuer = (Get-RemoteOpsConfig -ConfigPath $script:Config).Identities[0].PublicKey
+        (Get-Content -Raw $script:Config) + "`nherder:`n  token_issuers: [$issuer]`n  ledger_bucket: ledger$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $script:HerderConfig
+    }
+
+    It 'Invoke-HerderMinion: Environment, File, Output, Timeout, MemoryLimit and Network bind by property name' {
+        $job = [pscustomobject]@{
+            Environment = 'bash'; File = @{ 'main.sh' = 'echo piped > out.txt' }; Output = 'out.txt'; Timeout = '10s'
+            MemoryLimit = 64MB; Network = $true
+        }
+        $r = $job | Invoke-HerderMinion -ConfigPath $script:Config
+        [Text.Encoding]::UTF8.GetString($r.Output) | Should -Be "piped`n"
+        $r.Environment | Should -Be 'bash'
+        $slow = [pscustomobject]@{ Environment = 'bash'; File = @{ 'main.sh' = 'sleep 30' }; Timeout = 1 } | Invoke-HerderMinion -ConfigPath $script:Config
+        $slow.TimedOut | Should -BeTrue
+        $hog = [pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = 'x = bytearray(200 * 1024 * 1024)' }; MemoryLimit = 32MB } | Invoke-HerderMinion -ConfigPath $script:Config
+        $hog.MemoryExceeded | Should -BeTrue
+        $net = "import socket`nsocket.create_connection(('127.0.0.1', $(([uri]$script:Server.Url).Port)), timeout=5)`nprint('up')"
+        ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $true } | Invoke-HerderMinion -ConfigPath $script:Config).Stdout | Should -Be "up`n"
+        ([pscustomobject]@{ Environment = 'python'; File = @{ 'main.py' = $net }; Network = $false } | Invoke-HerderMinion -ConfigPath $script:Config).ExitCode | Should -Not -Be 0
+    }
+
+    It 'New-HerderToken: Owner, Credits and Expires bind by property name, and Get-HerderToken takes the token piped' {
+        $t = [pscustomobject]@{ Owner = 'piped@example.com'; Credits = 40; Expires = '1d' } | New-HerderToken -ConfigPath $script:HerderConfig
+        $t.Credits | Should -Be 40
+        $t.Expires | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddHours(23))
+        ($t | Get-HerderToken -ConfigPath $script:HerderConfig).Owner | Should -Be 'piped@example.com'
+        ($t.Token | Get-HerderToken -ConfigPath $script:HerderConfig).Credits | Should -Be 40
+    }
+
+    It 'Invoke-HerderMinion: a piped Token pays for the run' {
+        $t = New-HerderToken payer -Credits 100 -ConfigPath $script:HerderConfig
+        $r = [pscustomobject]@{ Environment = 'bash'; File = @{ 'main.sh' = 'sleep 1.2' }; Token = $t.Token } | Invoke-HerderMinion -ConfigPath $script:HerderConfig
+        $r.CreditsSpent | Should -BeGreaterOrEqual 2
+        (Get-HerderToken $t.Token -ConfigPath $script:HerderConfig).Credits | Should -Be (100 - $r.CreditsSpent)
+    }
+
+    It 'Invoke-HerderMinion: a piped Node that runs no agent is one HerderRemoteFailed error' {
+        # com.example.db1 is a peer with no agent: the message is never taken, so it ends NoAck after its short window.
+        $job = [pscustomobject]@{ Node = 'com.example.db1'; Environment = 'bash'; File = @{ 'main.sh' = 'true' } }
+        $fast = Join-Path $script:Dir 'herder-fast.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  ack_timeout: 1s`n  retries: 0`n  stream: hs$([guid]::NewGuid().ToString('N').Substring(0, 8))`n  results_bucket: hr$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $fast
+        $out = $job | Invoke-HerderMinion -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e
+        $out | Should -BeNullOrEmpty
+        ($e.Count, ($e[0].FullyQualifiedErrorId -split ',')[0], [string]$e[0].TargetObject) | Should -Be @(1, 'RemoteOps.HerderRemoteFailed', 'com.example.db1')
+        $e[0].Exception.Message | Should -Match 'NoAck'
+        $out = Get-HerderEnvironment -Node com.example.db1 -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e2
+        ($e2.Count, ($e2[0].FullyQualifiedErrorId -split ',')[0]) | Should -Be @(1, 'RemoteOps.HerderRemoteFailed')
+    }
+
+    It 'Get-HerderEnvironment: a piped environment finds it again by its Name' {
+        $found = Get-HerderEnvironment python -ConfigPath $script:Config | Get-HerderEnvironment -ConfigPath $script:Config
+        $found.Name | Should -Be 'python'
+    }
+}
+
+Describe 'Error ids and categories: herder' {
+    It 'Invoke-HerderMinion: an unknown environment is HerderUnknownEnvironment (ObjectNotFound)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion cobol @{ 'main.cob' = 'x' } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category, $r.Count) | Should -Be @('RemoteOps.HerderUnknownEnvironment', 'ObjectNotFound', 1)
+    }
+
+    It 'Invoke-HerderMinion: a file name with a directory part is HerderInvalidFile (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'a/main.sh' = 'x' } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidFile', 'InvalidArgument')
+    }
+
+    It 'Invoke-HerderMinion: a 100 MB file is HerderInvalidFile (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = [byte[]]::new(100MB) } -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidFile', 'InvalidArgument')
+        $r.Record.Exception.Message | Should -Match 'MiB'
+    }
+
+    It 'Invoke-HerderMinion: a memory limit past herder.memory_limit is HerderInvalidLimit (InvalidArgument)' {
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'x' } -MemoryLimit 64GB -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidLimit', 'InvalidArgument')
+    }
+
+    It 'Invoke-HerderMinion: an environment whose program is missing is HerderEnvironmentUnavailable (NotInstalled)' {
+        $missing = Join-Path $script:Dir 'missing-interpreter.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  environments:`n    gone: [no-such-interpreter-here, main.x]`n" | Set-Content -Path $missing
+        $r = Get-ErrorContract { Invoke-HerderMinion gone @{ 'main.x' = 'x' } -ConfigPath $missing -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderEnvironmentUnavailable', 'NotInstalled')
+        $r.Record.Exception.Message | Should -Match 'herder\.environments\.gone'
+    }
+
+    It 'New-HerderToken: an identity not in herder.token_issuers is HerderNotIssuer (PermissionDenied), and nothing is written' {
+        $r = Get-ErrorContract { New-HerderToken nobody -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderNotIssuer', 'PermissionDenied')
+        $r.Record.Exception.Message | Should -Match 'token_issuers'
+    }
+
+    It 'Get-HerderToken: a forged token is HerderInvalidToken (SecurityError)' {
+        $r = Get-ErrorContract { Get-HerderToken 'hrd1.eyJvd25lciI6Im1lIn0.3yZe7d' -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidToken', 'SecurityError')
+    }
+
+    It 'Invoke-HerderMinion: under require_token, an owner with no credits is HerderNoCredits (QuotaExceeded)' {
+        $strict = Join-Path $script:Dir 'herder-strict.yaml'
+        $issuer = (Get-RemoteOpsConfig -ConfigPath $script:Config).Identities[0].PublicKey
+        (Get-Content -Raw $script:Config) + "`nherder:`n  token_issuers: [$issuer]`n  require_token: true`n  ledger_bucket: strict$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $strict
+        $broke = New-HerderToken broke -Credits 0 -ConfigPath $strict
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'true' } -Token $broke.Token -ConfigPath $strict -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderNoCredits', 'QuotaExceeded')
+        $r = Get-ErrorContract { Invoke-HerderMinion bash @{ 'main.sh' = 'true' } -ConfigPath $strict -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidToken', 'SecurityError')
+    }
+
+    It 'Get-HerderEnvironment: a broken herder: section is ConfigInvalid (InvalidData), naming the key' {
+        $broken = Join-Path $script:Dir 'brokenherder.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  sandbox: docker`n" | Set-Content -Path $broken
+        $r = Get-ErrorContract { Get-HerderEnvironment -ConfigPath $broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.ConfigInvalid', 'InvalidData')
+        $r.Record.Exception.Message | Should -Match 'herder\.sandbox'
     }
 }

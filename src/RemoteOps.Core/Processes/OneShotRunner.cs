@@ -31,6 +31,10 @@ public sealed record OneShotOptions(IReadOnlyList<string> Command)
     /// is killed and the result has <see cref="OneShotResult.TimedOut"/>. Null: no limit.
     /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Stops the run early, as a timeout does (the tree is killed), but with a result that says
+    /// <see cref="OneShotResult.Stopped"/>: for a caller's own reason (a budget ran out), unlike a cancellation.</summary>
+    public CancellationToken Stop { get; init; }
 }
 
 /// <summary>How a one-shot command ended.</summary>
@@ -55,8 +59,14 @@ public sealed record OneShotResult
     /// <summary>stderr alone (also in <see cref="Output"/>), at most MaxOutputBytes of it.</summary>
     public string StandardError { get; init; } = "";
 
+    /// <summary>stdout alone (also in <see cref="Output"/>), at most MaxOutputBytes of it.</summary>
+    public string StandardOutput { get; init; } = "";
+
     /// <summary>The timeout ran out: the whole process tree was killed.</summary>
     public bool TimedOut { get; init; }
+
+    /// <summary><see cref="OneShotOptions.Stop"/> fired: the whole process tree was killed.</summary>
+    public bool Stopped { get; init; }
 
     /// <summary>Why the command could not start ("Cannot start 'x': …"); null when it ran.</summary>
     public string? StartFailure { get; init; }
@@ -109,14 +119,16 @@ public static class OneShotRunner
             tree.Process.StandardInput.Close();
             var combined = new CappedBuffer(options.MaxOutputBytes);
             var stderr = new CappedBuffer(options.MaxOutputBytes);
+            var stdout = new CappedBuffer(options.MaxOutputBytes);
             var output = Task.WhenAll(
-                PumpAsync(tree.Process.StandardOutput.BaseStream, combined, null),
+                PumpAsync(tree.Process.StandardOutput.BaseStream, combined, stdout),
                 PumpAsync(tree.Process.StandardError.BaseStream, combined, stderr));
 
             using var timeout = new CancellationTokenSource();
             if (options.Timeout is { } limit) timeout.CancelAfter(limit);
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token, options.Stop);
             var timedOut = false;
+            var stopped = false;
             try
             {
                 await Task.WhenAll(tree.Exited, output).WaitAsync(stop.Token).ConfigureAwait(false);
@@ -126,7 +138,8 @@ public static class OneShotRunner
                 await tree.KillAsync().ConfigureAwait(false);
                 try { await output.WaitAsync(OutputDrainWait).ConfigureAwait(false); } catch (TimeoutException) { }
                 ct.ThrowIfCancellationRequested();
-                timedOut = true;
+                stopped = options.Stop.IsCancellationRequested && !timeout.IsCancellationRequested;
+                timedOut = !stopped;
             }
             return new OneShotResult
             {
@@ -134,7 +147,9 @@ public static class OneShotRunner
                 Output = combined.Text(),
                 DroppedBytes = combined.Dropped,
                 StandardError = stderr.Text(),
+                StandardOutput = stdout.Text(),
                 TimedOut = timedOut,
+                Stopped = stopped,
                 ProcessId = tree.Pid,
             };
         }
@@ -152,7 +167,7 @@ public static class OneShotRunner
         if (options.Timeout <= TimeSpan.Zero) throw new ArgumentException($"Timeout {options.Timeout} is not positive.", nameof(options));
     }
 
-    /// <summary>Reads a pipe to its end into the combined buffer (and <paramref name="alone"/>, for stderr).</summary>
+    /// <summary>Reads a pipe to its end into the combined buffer and <paramref name="alone"/> (that pipe's own).</summary>
     private static async Task PumpAsync(Stream pipe, CappedBuffer combined, CappedBuffer? alone)
     {
         var buffer = new byte[8192];

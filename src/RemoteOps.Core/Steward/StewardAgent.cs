@@ -681,6 +681,9 @@ public sealed partial class StewardAgent : IAsyncDisposable
             case StewardMethod.PwshScript:
                 return await StewardPwsh.RunAsync(PwshPool, c.Args, _runner.OutputCap, timeout, (seq, line, t) => PublishChunkAsync(c, seq, line, t), inAgent.Token).ConfigureAwait(false);
             default:
+                // A tool on the agent (herder) serves it; it ends with the agent, as the methods above do.
+                if (StewardMethodExtensions.TryGet(c.Method, out var extension))
+                    return await extension(new StewardExtensionCall(_config, Name, c.Sender, Who(c), c.MessageId, c.Args, timeout, _runner.OutputCap), inAgent.Token).ConfigureAwait(false);
                 return new MethodOutcome(StewardStatus.Failed, Error: $"{c.Method} is not a method a node runs on request.");
         }
     }

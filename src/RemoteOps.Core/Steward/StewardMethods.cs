@@ -20,6 +20,9 @@ public enum StewardMethod
     /// <summary>A PowerShell scriptblock run in a separate pwsh worker (Invoke-StewardCommand); objects stream back as
     /// CliXml chunks. Last, so the catalogue's existing values keep their numbers.</summary>
     PwshScript,
+    /// <summary>A herder minion (Invoke-HerderMinion -Node): served through <see cref="StewardMethodExtensions"/> by
+    /// herder, which runs on the node agent.</summary>
+    HerderMinion,
 }
 
 /// <summary>The method catalogue: names as the seed spells them, parsed leniently as users of the seed type them.</summary>

@@ -132,3 +132,9 @@ public sealed class StewardGovernorCompleter : RemoteOpsCompleter
     private protected override IEnumerable<CompletionValue> Values(IDictionary bound) =>
         Config(bound) is { } c ? Steward.StewardGovernors.Completions(c) : [];
 }
+
+/// <summary>Herder environments: the built-ins and the config's (Invoke-HerderMinion -Environment).</summary>
+public sealed class HerderEnvironmentCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderCompletions.Environments(Config(bound));
+}

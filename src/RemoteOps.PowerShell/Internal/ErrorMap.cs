@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using RemoteOps.Config;
+using RemoteOps.Herder;
 using RemoteOps.Identity;
 using RemoteOps.Messaging;
 using RemoteOps.Remaphore;
@@ -18,6 +19,7 @@ public sealed record ToolErrorIds(string InvalidArgument, string InvalidPattern,
     public static readonly ToolErrorIds Steward = new("RemoteOps.StewardInvalidArgument", "RemoteOps.StewardInvalidPattern", "RemoteOps.StewardUnavailable", "RemoteOps.StewardTimeout", "Steward");
     /// <summary>Steward's sender cmdlets (Invoke-StewardMethod, Get-StewardMessage, Receive-StewardReply, Remove-StewardMessage): the same ids.</summary>
     public static readonly ToolErrorIds StewardSender = Steward;
+    public static readonly ToolErrorIds Herder = new("RemoteOps.HerderInvalidArgument", "RemoteOps.HerderInvalidPattern", "RemoteOps.HerderUnavailable", "RemoteOps.HerderTimeout", "Herder");
 }
 
 /// <summary>The one map from the core's exceptions to ErrorRecords (stable id, category, target) that every cmdlet
@@ -40,6 +42,16 @@ public static class ErrorMap
         SeaportConflictException => new ErrorRecord(e, "RemoteOps.SeaportConflict", ErrorCategory.ResourceExists, target),
         SeaportNotFoundException => new ErrorRecord(e, "RemoteOps.SeaportNotFound", ErrorCategory.ObjectNotFound, target),
         SeaportRejectedException => new ErrorRecord(e, "RemoteOps.SeaportRejected", ErrorCategory.SecurityError, target),
+        HerderException h => new ErrorRecord(e, h.ErrorId, h.Failure switch
+        {
+            HerderFailure.UnknownEnvironment => ErrorCategory.ObjectNotFound,
+            HerderFailure.EnvironmentUnavailable or HerderFailure.SandboxUnavailable => ErrorCategory.NotInstalled,
+            HerderFailure.InvalidToken => ErrorCategory.SecurityError,
+            HerderFailure.NotIssuer => ErrorCategory.PermissionDenied,
+            HerderFailure.NoCredits => ErrorCategory.QuotaExceeded,
+            HerderFailure.RemoteFailed => ErrorCategory.ResourceUnavailable,
+            _ => ErrorCategory.InvalidArgument,
+        }, target),
         RemoteOpsArgumentException => new ErrorRecord(e, ids.InvalidArgument, ErrorCategory.InvalidArgument, target),
         RemoteOpsUnavailableException => new ErrorRecord(e, ids.Unavailable, ErrorCategory.ConnectionError, target),
         TimeoutException => new ErrorRecord(e, ids.Timeout, ErrorCategory.OperationTimeout, target),

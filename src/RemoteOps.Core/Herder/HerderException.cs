@@ -1,0 +1,33 @@
+namespace RemoteOps.Herder;
+
+/// <summary>Why herder refused or could not do something; each maps to one stable error id.</summary>
+public enum HerderFailure
+{
+    /// <summary>The environment is neither built in nor configured.</summary>
+    UnknownEnvironment,
+    /// <summary>The environment is known but its program is not installed on the node.</summary>
+    EnvironmentUnavailable,
+    /// <summary>A file name or size the minion cannot take.</summary>
+    InvalidFile,
+    /// <summary>A timeout or memory limit outside what the config allows.</summary>
+    InvalidLimit,
+    /// <summary>The sandbox is required but bubblewrap is missing or cannot start.</summary>
+    SandboxUnavailable,
+    /// <summary>A token that is malformed, forged, expired, from an issuer not listed, or missing where one is required.</summary>
+    InvalidToken,
+    /// <summary>The token's owner has no credits left.</summary>
+    NoCredits,
+    /// <summary>The identity that would issue a token is not in herder.token_issuers.</summary>
+    NotIssuer,
+    /// <summary>Steward did not deliver or run a remote request (denied, no ack, timed out, or the node failed).</summary>
+    RemoteFailed,
+}
+
+/// <summary>A request herder refuses, with a message that says how to fix it.</summary>
+public sealed class HerderException(HerderFailure failure, string message) : Exception(message)
+{
+    public HerderFailure Failure { get; } = failure;
+
+    /// <summary>The stable error id cmdlets give it.</summary>
+    public string ErrorId => "RemoteOps.Herder" + Failure;
+}
