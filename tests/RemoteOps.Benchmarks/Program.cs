@@ -14,6 +14,7 @@ public static class Program
         ["seaport"] = SeaportBenchmarks.RunAsync,
         ["seaport-micro"] = SeaportMicroBenchmarks.RunAsync,
         ["steward"] = StewardBenchmarks.RunAsync,
+        ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -44,6 +44,9 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
         return server;
     }
 
+    /// <summary>The server process's id while it runs (the benchmarks read its CPU time from /proc).</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
     /// <summary>Whether the server's process is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
