@@ -19,7 +19,7 @@ namespace RemoteOps.Benchmarks;
 /// <item>Ping to the 1,000 nodes through a 3-server cluster with replicas 3, against a single server.</item>
 /// </list>
 /// <c>STEWARD_BENCH_FLEET</c> sets the fleet's size (default 1,000), <c>STEWARD_BENCH_WINDOW</c> the CPU window in
-/// seconds (default 60).</summary>
+/// seconds (default 60), <c>STEWARD_BENCH_ONLY</c> (hello or ping) one half.</summary>
 public static class StewardFleetBenchmarks
 {
     private static readonly string HostDll = Path.Combine(Repo.Root, "tests", "RemoteOps.StewardNodeHost", "bin", "Release", "net10.0", "RemoteOps.StewardNodeHost.dll");
@@ -29,8 +29,10 @@ public static class StewardFleetBenchmarks
         if (!File.Exists(HostDll)) throw new InvalidOperationException($"{HostDll} missing: dotnet build -c Release tests/RemoteOps.StewardNodeHost");
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_BENCH_FLEET"), out var n) ? n : 1000;
         var window = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("STEWARD_BENCH_WINDOW"), out var w) ? w : 60);
-        await HelloCost(report, size, window);
-        await PingClusterVsSingle(report, size);
+        // STEWARD_BENCH_ONLY=hello or ping runs one half.
+        var only = Environment.GetEnvironmentVariable("STEWARD_BENCH_ONLY");
+        if (only is null or "hello") await HelloCost(report, size, window);
+        if (only is null or "ping") await PingClusterVsSingle(report, size);
     }
 
     // ---- Hello processing ----------------------------------------------------------------------------------------

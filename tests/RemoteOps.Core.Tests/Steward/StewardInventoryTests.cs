@@ -62,35 +62,6 @@ public class StewardInventoryTests(NatsFixture nats) : IClassFixture<NatsFixture
     }
 
     [Fact]
-    public async Task A_node_saying_hello_while_the_registry_is_listed_is_listed_once()
-    {
-        await using var bed = new StewardTestBed(nats.Server.Url);
-        var store = await bed.StoreAsync();
-        var now = DateTimeOffset.UtcNow;
-        using var stop = new CancellationTokenSource();
-        // Two nodes hello as fast as they can while the registry is listed again and again.
-        var writers = new[] { (StewardTestBed.GuestName, bed.GuestKey), (StewardTestBed.SenderName, bed.SenderKey) }.Select(n => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-                await store.PutNodeAsync(Record(n.Item1, n.Item2, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(10)), n.Item2, default);
-        })).ToArray();
-        try
-        {
-            await store.PutNodeAsync(Record(StewardTestBed.NodeName, bed.NodeKey, now, TimeSpan.FromSeconds(10)), bed.NodeKey, default);
-            for (int i = 0; i < 100; i++)
-            {
-                var names = (await store.ListNodesAsync(default)).Select(n => n.Name).ToArray();
-                Assert.Equal(names.Distinct().Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            await Task.WhenAll(writers);
-        }
-    }
-
-    [Fact]
     public async Task A_hello_signed_by_a_stranger_or_by_another_peer_is_dropped()
     {
         await using var bed = new StewardTestBed(nats.Server.Url);
