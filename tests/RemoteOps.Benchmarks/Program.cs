@@ -19,6 +19,7 @@ public static class Program
         ["steward-input"] = StewardInputBenchmarks.RunAsync,
         ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
         ["herder"] = HerderBenchmarks.RunAsync,
+        ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -34,6 +34,25 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
         return server;
     }
 
+    /// <summary>Starts a server on <paramref name="port"/> whose whole config is <paramref name="config"/> given its
+    /// store directory (a cluster member: see <see cref="NatsCluster"/>).</summary>
+    public static async Task<NatsServer> StartWithConfigAsync(int port, Func<string, string> config)
+    {
+        var server = new NatsServer(port, null);
+        File.WriteAllText(server.ConfigFile, config(server.StoreDirectory.Replace("\\", "/")));
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    /// <summary>The server process's id while it runs (the benchmarks read its CPU time from /proc).</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
+    /// <summary>Whether the server's process is running.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts the server again after <see cref="Kill"/>, on the same port, config and store.</summary>
+    public Task StartAgainAsync() => _process is null ? StartProcessAsync() : Task.CompletedTask;
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

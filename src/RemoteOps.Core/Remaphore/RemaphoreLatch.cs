@@ -53,7 +53,7 @@ public static class RemaphoreLatchStore
 
     public static async Task PutAsync(NatsConnection connection, RemoteOpsConfig config, PreparedMessage prepared, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var store = await GetStoreAsync(connection, config.LatchBucket, create: true, cancellationToken).ConfigureAwait(false)
+        var store = await GetStoreAsync(connection, config.LatchBucket, create: true, cancellationToken, config.Replicas).ConfigureAwait(false)
             ?? throw new InvalidOperationException("unreachable");
         var expiry = RemaphoreWire.NowNanos() + (long)Math.Min(ttl.TotalNanoseconds, long.MaxValue / 2);
         var expiryHex = expiry.ToString("x", CultureInfo.InvariantCulture);
@@ -275,12 +275,12 @@ public static class RemaphoreLatchStore
         }
     }
 
-    private static async Task<INatsKVStore?> GetStoreAsync(NatsConnection connection, string bucket, bool create, CancellationToken cancellationToken)
+    private static async Task<INatsKVStore?> GetStoreAsync(NatsConnection connection, string bucket, bool create, CancellationToken cancellationToken, int replicas = 1)
     {
         try
         {
             return await KvBuckets.GetAsync(connection, bucket,
-                create ? () => new NatsKVConfig(bucket) { History = 1, Description = "RemoteOps remaphore latched signals" } : null,
+                create ? () => new NatsKVConfig(bucket) { History = 1, NumberOfReplicas = replicas, Description = "RemoteOps remaphore latched signals" } : null,
                 cancellationToken).ConfigureAwait(false);
         }
         catch (NatsException e) when (create)

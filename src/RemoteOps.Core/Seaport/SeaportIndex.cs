@@ -80,7 +80,7 @@ public sealed class SeaportIndex : IDisposable
     public static async Task<SeaportIndex> GetAsync(RemoteOpsConfig config, CancellationToken ct)
     {
         var connection = await SeaportStore.ConnectAsync(config, ct).ConfigureAwait(false);
-        var store = await SeaportStore.GetAsync(connection, config.Seaport.Bucket, ct).ConfigureAwait(false);
+        var store = await SeaportStore.GetAsync(connection, config.Seaport.Bucket, config.Replicas, ct).ConfigureAwait(false);
         var trust = TrustStore.For(config);
         var authorized = string.Join(",", trust.Granted(SeaportEntryCodec.TrustScope).Order(StringComparer.Ordinal));
         var key = ("seaport-index", config.Seaport.Bucket, authorized);

@@ -27,7 +27,9 @@ internal static class SeaportStore
         }
     }
 
-    public static async Task<INatsKVStore> GetAsync(NatsConnection connection, string bucket, CancellationToken ct)
+    /// <summary>The registry bucket, created when missing with <paramref name="replicas"/> JetStream replicas (the
+    /// top-level <c>replicas</c>: 3 on a cluster, so that losing a server loses no registration).</summary>
+    public static async Task<INatsKVStore> GetAsync(NatsConnection connection, string bucket, int replicas, CancellationToken ct)
     {
         try
         {
@@ -35,6 +37,7 @@ internal static class SeaportStore
             {
                 History = 1,
                 MaxAge = MaxAge,
+                NumberOfReplicas = replicas,
                 Description = "RemoteOps seaport service registry",
             }, ct).ConfigureAwait(false))!;
         }

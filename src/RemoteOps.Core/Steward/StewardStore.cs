@@ -236,16 +236,18 @@ public sealed class StewardStore
     /// <summary>Every node in the registry whose record its own key signed (a configured peer with that destination, or us).</summary>
     public async Task<IReadOnlyList<StewardNodeRecord>> ListNodesAsync(CancellationToken ct)
     {
-        var list = new List<StewardNodeRecord>();
+        // By key, the latest wins: a hello written while the listing runs comes as a second entry of its key (with a
+        // thousand nodes saying hello, a listing sees a few), and a node is listed once.
+        var byKey = new Dictionary<string, StewardNodeRecord>(StringComparer.Ordinal);
         var opts = new NatsKVWatchOpts { IgnoreDeletes = true, OnNoData = _ => ValueTask.FromResult(true) };
         await foreach (var e in Nodes.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
         {
             if (e.Operation == NatsKVOperation.Put && e.Value is { } raw
                 && SignedJson.TryOpen<StewardNodeRecord>(raw, StewardNodeRecord.Domain, 1024 * 1024, out var node, out var signer, out _)
                 && node.PublicKey == signer && IsNodeKey(node.Name, signer) && e.Key == NodeKey(node.Name))
-                list.Add(node);
+                byKey[e.Key] = node;
             if (e.Delta == 0) break;
         }
-        return list;
+        return byKey.Values.ToList();
     }
 }

@@ -98,5 +98,9 @@ public class StewardClientPropertyTests
                 .Concat(targets.Where(t => t.Contains('*')).SelectMany(p => online.Where(n => DestinationPattern.Matches(n, p))))
                 .ToHashSet();
             Assert.Equal(expected.Order(), set.Nodes.Order());
+            // Every registry node a pattern matched and that is not sent to is named offline, exactly once.
+            var matched = nodes.Select(n => n.Name).Where(n => targets.Any(t => t.Contains('*') && DestinationPattern.Matches(n, t))).ToHashSet();
+            Assert.Equal(matched.Except(set.Nodes).Order(StringComparer.Ordinal), set.Offline.Select(o => o.Name));
+            Assert.All(set.Offline, o => Assert.DoesNotContain(o.Name, online));
         }).Check(Cases);
 }

@@ -29,7 +29,8 @@ public sealed class StewardTestBed : IAsyncDisposable
     private readonly List<StewardAgent> _agents = [];
     private StewardStore? _store;
 
-    public StewardTestBed(string serverUrl, Func<StewardConfig, StewardConfig>? change = null)
+    /// <param name="configure">Changes both configs' shared keys (e.g. a cluster's servers and replicas).</param>
+    public StewardTestBed(string serverUrl, Func<StewardConfig, StewardConfig>? change = null, Func<RemoteOpsConfig, RemoteOpsConfig>? configure = null)
     {
         var suffix = Guid.NewGuid().ToString("N")[..10];
         var section = new StewardConfig
@@ -62,6 +63,7 @@ public sealed class StewardTestBed : IAsyncDisposable
             ],
             Sections = [section],
         };
+        if (configure is not null) NodeConfig = configure(NodeConfig);
         SenderConfig = new RemoteOpsConfig
         {
             Servers = [serverUrl], Destination = SenderName,
@@ -74,6 +76,7 @@ public sealed class StewardTestBed : IAsyncDisposable
             ],
             Sections = [section],
         };
+        if (configure is not null) SenderConfig = configure(SenderConfig);
     }
 
     /// <summary>The node's config as a YAML file, for an agent in another process.</summary>

@@ -32,13 +32,13 @@ public sealed class StewardSpace : IDisposable
         return Write(name, yaml.ToString().Replace("peers:\n  []", "peers: []"));
     }
 
-    /// <summary>A node's config: its own identity, the sender a peer.</summary>
-    public string Node(string node)
+    /// <summary>A node's config: its own identity, the sender a peer; <paramref name="extra"/> is added to its steward section.</summary>
+    public string Node(string node, string extra = "")
     {
         if (!Nodes.TryGetValue(node, out var key)) Nodes[node] = key = new TestKeyPair();
         var yaml = Identity(key, node);
         yaml.AppendLine($"peers:\n  - destination: com.acme.central\n    public: {CentralKey.Public}\n    verbs: [\"*\"]");
-        yaml.Append(Stewardsection());
+        yaml.Append(Stewardsection(extra));
         return Write("node-" + node, yaml.ToString());
     }
 

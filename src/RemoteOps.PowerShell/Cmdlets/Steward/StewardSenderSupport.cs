@@ -20,6 +20,8 @@ internal static class StewardErrorIds
     public const string MessageNotFound = "RemoteOps.StewardMessageNotFound";
     public const string NotCancellable = "RemoteOps.StewardNotCancellable";
     public const string NodeNotFound = "RemoteOps.StewardNodeNotFound";
+    /// <summary>A node a -ToNode pattern matched in the registry is offline; nothing was sent to it.</summary>
+    public const string NodeOffline = "RemoteOps.StewardNodeOffline";
 }
 
 /// <summary>A message's outcome for one node as the sender cmdlets count and report it.</summary>
@@ -71,7 +73,7 @@ internal static class StewardSenderSupport
     }
 
     /// <summary>What both Invoke- cmdlets do to send: expand the targets against the registry (-Verbose names each
-    /// pattern's nodes, a pattern matching none is a warning), queue one message per node, and say (-Verbose, the text
+    /// pattern's nodes, a pattern matching none is a warning, each offline node it matched is a NodeOffline error), queue one message per node, and say (-Verbose, the text
     /// <paramref name="queued"/> makes) what was queued.
     /// Failures are written as non-terminating errors (per node where they are one node's); null when nothing was sent.</summary>
     public static async Task<IReadOnlyList<StewardRecord>?> SendAsync(PipelineWriter writer, StewardClient client, StewardRequest request,
@@ -88,6 +90,9 @@ internal static class StewardSenderSupport
             if (nodes.Count == 0)
                 writer.WriteWarning($"'{pattern}' matches no live node; nothing was sent for it.");
         }
+        // The registry's nodes a pattern matched but that are offline: each named, as one error whose target is the node.
+        foreach (var offline in set.Offline)
+            writer.WriteError(new ErrorRecord(new InvalidOperationException(offline.Describe()), StewardErrorIds.NodeOffline, ErrorCategory.ResourceUnavailable, offline.Name));
         if (set.Nodes.Count == 0) return null;
         var sent = await Try(writer, string.Join(", ", set.Nodes), () => client.SendAsync(request, set.Nodes, throttle,
             (node, e) => writer.WriteError(ToErrorRecord(e, node) ?? new ErrorRecord(e, ToolErrorIds.StewardSender.Unavailable, ErrorCategory.ConnectionError, node)),
