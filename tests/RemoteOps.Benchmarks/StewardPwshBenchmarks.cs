@@ -81,7 +81,7 @@ public static class StewardPwshBenchmarks
             await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
             report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
             long t0 = Stopwatch.GetTimestamp();
-            var targets = await fleet.Client.ResolveTargetsAsync(["com.benchp.**"], default);
+            var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
             // Replies only (each carries its object count): the fleet figure is "all answered".
             var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false);
             var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -153,59 +153,20 @@ public static class StewardPwshBenchmarks
         return samples;
     }
 
-    /// <summary>Agents in this process serving PwshScript, each with its own identity, consumer, store and warm workers.</summary>
-    private sealed class PwshFleet : IAsyncDisposable
+    /// <summary>The steward benchmark's fleet (<see cref="StewardBenchmarks.Fleet"/>) serving PwshScript, each agent with
+    /// its own warm workers.</summary>
+    private sealed class PwshFleet(StewardBenchmarks.Fleet fleet) : IAsyncDisposable
     {
-        public required StewardClient Client { get; init; }
-        public required List<StewardAgent> Agents { get; init; }
-        public required string Directory { get; init; }
-        public NatsConnection? AgentConnection { get; init; }
-        public string Node(int i) => $"com.benchp.n{i}";
+        public StewardClient Client => fleet.Client;
+        public List<StewardAgent> Agents => fleet.Agents;
+        public string Node(int i) => fleet.Node(i);
 
-        public static async Task<PwshFleet> StartAsync(string url, int n, string suffix, IReadOnlyList<string> pwsh, int workers)
-        {
-            var dir = System.IO.Directory.CreateTempSubdirectory("steward-pwsh-bench-").FullName;
-            using var sender = SigningKey.Generate();
-            var nodeKeys = Enumerable.Range(0, n).Select(_ => SigningKey.Generate()).ToArray();
-            var section = new StewardConfig
+        public static async Task<PwshFleet> StartAsync(string url, int n, string suffix, IReadOnlyList<string> pwsh, int workers) =>
+            new(await StewardBenchmarks.Fleet.StartAsync(url, n, suffix, s => s with
             {
-                Stream = "bpst_" + suffix, ResultsBucket = "bpsr_" + suffix, NodesBucket = "bpsn_" + suffix, DataDirectory = dir,
-                HelloInterval = TimeSpan.FromSeconds(30), MethodTimeout = TimeSpan.FromSeconds(60), AckTimeout = TimeSpan.FromSeconds(30),
-                PwshCommand = pwsh, PwshWorkers = workers,
+                MethodTimeout = TimeSpan.FromSeconds(60), AckTimeout = TimeSpan.FromSeconds(30), PwshCommand = pwsh, PwshWorkers = workers,
                 Methods = new Dictionary<StewardMethod, IReadOnlyList<string>> { [StewardMethod.PwshScript] = ["*"] },
-            };
-            var senderPeer = new PeerConfig { Destination = "com.benchp.ops", Public = sender.PublicBase58, Verbs = ["*"] };
-            var senderConfig = new RemoteOpsConfig
-            {
-                Servers = [url], Destination = "com.benchp.ops",
-                Identities = [new IdentityConfig { Public = sender.PublicBase58, Private = sender.ExportSeedBase58(), Verbs = ["*"] }],
-                DefaultIdentity = sender.PublicBase58,
-                Peers = nodeKeys.Select((k, i) => new PeerConfig { Destination = $"com.benchp.n{i}", Public = k.PublicBase58, Verbs = ["*"] }).ToArray(),
-                Sections = [section],
-            };
-            var client = await StewardClient.OpenAsync(senderConfig, null, default);
-            NatsConnection? own = null;
-            if (n == 1)
-            {
-                own = new NatsConnection(new NatsOpts { Url = url });
-                await own.ConnectAsync();
-            }
-            var agents = new List<StewardAgent>();
-            for (int i = 0; i < n; i++)
-            {
-                var config = new RemoteOpsConfig
-                {
-                    Servers = [url], Destination = $"com.benchp.n{i}",
-                    Identities = [new IdentityConfig { Public = nodeKeys[i].PublicBase58, Private = nodeKeys[i].ExportSeedBase58(), Verbs = ["*"] }],
-                    DefaultIdentity = nodeKeys[i].PublicBase58,
-                    Peers = [senderPeer],
-                    Sections = [section],
-                };
-                agents.Add(await StewardAgent.StartAsync(config, null, null, default, own));
-            }
-            foreach (var k in nodeKeys) k.Dispose();
-            return new PwshFleet { Client = client, Agents = agents, Directory = dir, AgentConnection = own };
-        }
+            }));
 
         /// <summary>Until every agent's pool is full of ready workers.</summary>
         public async Task ReadyAsync(TimeSpan? within = null)
@@ -238,11 +199,6 @@ public static class StewardPwshBenchmarks
             return (ok, objects);
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Parallel.ForEachAsync(Agents, async (a, _) => await a.DisposeAsync());
-            if (AgentConnection is not null) await AgentConnection.DisposeAsync();
-            try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { }
-        }
+        public ValueTask DisposeAsync() => fleet.DisposeAsync();
     }
 }

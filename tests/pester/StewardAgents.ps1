@@ -32,3 +32,15 @@ function Wait-Agent([string[]] $Name) {
         throw "Agent(s) $Name not serving: $($r | ForEach-Object { "$($_.Node) $($_.Status) $($_.Error)" })"
     }
 }
+
+# The end-to-end files' AfterAll: every agent still running killed with its tree, the shared connection closed, the
+# dev server stopped and the scratch directory removed.
+function Remove-StewardTestBed {
+    $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
+    foreach ($a in $script:Agents.Values) {
+        if (-not $a.Process.HasExited) { $a.Process.Kill($true); $a.Process.WaitForExit() }
+    }
+    Disconnect-RemoteOps -All
+    if ($script:Server) { $script:Server | Stop-RemoteOpsDevServer }
+    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
+}

@@ -53,13 +53,9 @@ BeforeAll {
 }
 
 AfterAll {
-    $PSDefaultParameterValues.Remove('*-Steward*:ConfigPath')
-    foreach ($a in $script:Agents.Values) {
-        if (-not $a.Process.HasExited) { $a.Process.Kill($true); $a.Process.WaitForExit() }
-    }
-    Disconnect-RemoteOps -All
-    if ($script:Server) { $script:Server | Stop-RemoteOpsDevServer }
-    Remove-Item -Recurse -Force $script:Dir -ErrorAction SilentlyContinue
+    # Defined here too: a BeforeAll that failed early never dot-sourced it.
+    . (Join-Path $PSScriptRoot 'StewardAgents.ps1')
+    Remove-StewardTestBed
 }
 
 Describe 'Steward input API: nc -U steward.sock < msg.json' {
