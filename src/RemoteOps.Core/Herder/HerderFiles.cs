@@ -27,6 +27,17 @@ public static class HerderFiles
         }
     }
 
+    /// <summary>A file's content as callers give it: text (written as UTF-8), bytes, a byte sequence, or an existing
+    /// file (its bytes, when it is at most <see cref="MaxTotalBytes"/>). Null for anything else.</summary>
+    public static byte[]? Content(object? value) => value switch
+    {
+        string s => System.Text.Encoding.UTF8.GetBytes(s),
+        byte[] b => b,
+        FileInfo f when f.Exists && f.Length <= MaxTotalBytes => File.ReadAllBytes(f.FullName),
+        IEnumerable<object> items when items.All(x => x is byte) => items.Select(x => (byte)x).ToArray(),
+        _ => null,
+    };
+
     /// <summary>A plain file name: no directory part, not '.' or '..', no control character, at most 255 characters.</summary>
     public static bool TryValidateName(string? name, out string problem)
     {

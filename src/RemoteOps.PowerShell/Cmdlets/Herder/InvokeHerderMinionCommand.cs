@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Management.Automation;
-using System.Text;
 using RemoteOps.Herder;
 using RemoteOps.PowerShell.Internal;
 
@@ -79,21 +78,17 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
         });
     }
 
-    /// <summary>The hashtable's values as bytes: text is UTF-8; a FileInfo is read.</summary>
+    /// <summary>The hashtable's values as bytes (<see cref="HerderFiles.Content"/>).</summary>
     private bool TryReadFiles(out Dictionary<string, byte[]> files)
     {
         files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in File)
         {
             var name = (entry.Key is PSObject k ? k.BaseObject : entry.Key)?.ToString() ?? "";
-            byte[]? bytes = (entry.Value is PSObject v ? v.BaseObject : entry.Value) switch
-            {
-                string s => Encoding.UTF8.GetBytes(s),
-                byte[] b => b,
-                FileInfo f when f.Exists && f.Length <= HerderFiles.MaxTotalBytes => System.IO.File.ReadAllBytes(f.FullName),
-                object[] a when a.All(x => (x is PSObject p ? p.BaseObject : x) is byte) => a.Select(x => (byte)(x is PSObject p ? p.BaseObject : x)).ToArray(),
-                _ => null,
-            };
+            // PowerShell wraps values (and each element of an array it built); the core takes them as they are.
+            var value = entry.Value is PSObject v ? v.BaseObject : entry.Value;
+            if (value is object[] array) value = array.Select(x => x is PSObject p ? p.BaseObject : x).ToArray();
+            var bytes = HerderFiles.Content(value);
             if (bytes is null)
             {
                 WriteError(new ErrorRecord(new ArgumentException(
