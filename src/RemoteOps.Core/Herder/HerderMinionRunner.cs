@@ -43,8 +43,8 @@ public static class HerderMinionRunner
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     /// <summary>Checks the request against the config and this machine, without running anything.</summary>
-    /// <returns>The environment and the program that would run.</returns>
-    public static (HerderEnvironmentSpec Environment, string Program, TimeSpan Timeout, long MemoryLimit) Check(HerderConfig config, HerderMinionRequest request)
+    /// <returns>The environment, the program that would run, its limits, and bubblewrap's path when it runs sandboxed.</returns>
+    public static (HerderEnvironmentSpec Environment, string Program, TimeSpan Timeout, long MemoryLimit, string? Bubblewrap) Check(HerderConfig config, HerderMinionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var environment = HerderEnvironments.Find(config, request.Environment);
@@ -62,11 +62,12 @@ public static class HerderMinionRunner
         var program = HerderEnvironments.Locate(environment)
             ?? throw new HerderException(HerderFailure.EnvironmentUnavailable,
                 $"The environment '{environment.Name}' needs '{environment.Command[0]}', which is not installed here (not in PATH). Install it, or point herder.environments.{environment.Name} at it.");
-        if (config.Sandbox == HerderSandboxKind.Bubblewrap && HerderSandbox.FindBubblewrap() is null)
+        var bubblewrap = config.Sandbox == HerderSandboxKind.Bubblewrap ? HerderSandbox.FindBubblewrap() : null;
+        if (config.Sandbox == HerderSandboxKind.Bubblewrap && bubblewrap is null)
             throw new HerderException(HerderFailure.SandboxUnavailable, OperatingSystem.IsLinux()
                 ? "bubblewrap is not installed, and minions run sandboxed: install it (apt-get install bubblewrap), or set herder.sandbox: none to allow unsandboxed runs explicitly."
                 : "The bubblewrap sandbox exists on Linux only: set herder.sandbox: none to allow unsandboxed runs on this machine explicitly.");
-        return (environment, program, timeout, memory);
+        return (environment, program, timeout, memory, bubblewrap);
     }
 
     /// <summary>Runs the minion to its end.</summary>
@@ -76,7 +77,7 @@ public static class HerderMinionRunner
     {
         ArgumentNullException.ThrowIfNull(config);
         var section = config.Herder;
-        var (environment, program, timeout, memory) = Check(section, request);
+        var (environment, program, timeout, memory, bubblewrap) = Check(section, request);
         await using var meter = await HerderMeter.StartAsync(config, request.Token, ct).ConfigureAwait(false);
         var directory = CreatePrivateDirectory();
         try
@@ -84,10 +85,10 @@ public static class HerderMinionRunner
             foreach (var (name, content) in request.Files)
                 await File.WriteAllBytesAsync(Path.Combine(directory, name), content ?? [], ct).ConfigureAwait(false);
 
-            var sandboxed = section.Sandbox == HerderSandboxKind.Bubblewrap;
+            var sandboxed = bubblewrap is not null;
             var arguments = environment.Command.Skip(1).ToArray();
             var command = sandboxed
-                ? HerderSandbox.Wrap(HerderSandbox.FindBubblewrap()!, program, arguments,
+                ? HerderSandbox.Wrap(bubblewrap!, program, arguments,
                     new HerderSandboxSpec(directory, request.Network, memory, config.SourcePath is { } p ? [Path.GetFullPath(p)] : []))
                 : HerderSandbox.Limited(program, arguments, memory);
             var options = new OneShotOptions(command)
