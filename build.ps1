@@ -108,7 +108,10 @@ function Invoke-XunitTests {
     & dotnet @arguments | ForEach-Object {
         # '  Failed RemoteOps.Core.Tests.X.Y [12 ms]' and its error message (up to 'Stack Trace:') are repeated in the
         # closing summary, since CI logs keep only the tail.
-        if ($_ -match '^\s+Failed\s+(\S+)\s+\[') { $failedNames.Add($Matches[1]); $script:FailureMessages.Add($_); $inMessage = $true }
+        # A theory's name holds its arguments, spaces and all: 'Failed X.Y(name: "a b") [< 1 ms]'.
+        if ($_ -match '^\s+Failed\s+(.+?)\s+\[[^\]]*\]\s*$') { $failedNames.Add($Matches[1]); $script:FailureMessages.Add($_); $inMessage = $true }
+        # xunit's own line for the same failure, kept in case the console logger's format changes.
+        elseif ($_ -match '^\[xUnit\.net [^\]]*\]\s+(.+?)\s+\[FAIL\]\s*$') { $script:FailureMessages.Add($_) }
         elseif ($inMessage -and $_ -match '^\s+Stack Trace:') { $inMessage = $false }
         elseif ($inMessage -and $script:FailureMessages.Count -lt 200) { $script:FailureMessages.Add($_) }
         if ($_ -match '^\s*(Passed|Failed)!\s+-\s+Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+),\s+Total:\s+(\d+)') {
