@@ -87,10 +87,15 @@ public static class HerderMinionRunner
 
             var sandboxed = bubblewrap is not null;
             var arguments = environment.Command.Skip(1).ToArray();
+            // A memory cgroup where this machine lets us make one (the kernel counts the whole tree and kills past
+            // the limit); RLIMIT_DATA per process otherwise.
+            using var cgroup = MemoryCgroup.TryCreate("remoteops-minion-" + Path.GetFileName(directory)["remoteops-minion-".Length..], memory);
+            var rlimit = cgroup is null ? memory : (long?)null;
             var command = sandboxed
                 ? HerderSandbox.Wrap(bubblewrap!, program, arguments,
-                    new HerderSandboxSpec(directory, request.Network, memory, config.SourcePath is { } p ? [Path.GetFullPath(p)] : []))
-                : HerderSandbox.Limited(program, arguments, memory);
+                    new HerderSandboxSpec(directory, request.Network, rlimit, config.SourcePath is { } p ? [Path.GetFullPath(p)] : []))
+                : HerderSandbox.Limited(program, arguments, rlimit);
+            if (cgroup is not null) command = cgroup.Join(command);
             var options = new OneShotOptions(command)
             {
                 WorkingDirectory = directory,
@@ -122,7 +127,7 @@ public static class HerderMinionRunner
                 Output = request.Output is { } output ? ReadOutput(directory, output) : null,
                 Duration = watch.Elapsed,
                 TimedOut = run.TimedOut,
-                MemoryExceeded = !run.TimedOut && run.ExitCode != 0 && OutOfMemory.IsMatch(run.StandardError),
+                MemoryExceeded = cgroup is not null ? cgroup.OutOfMemory() : !run.TimedOut && run.ExitCode != 0 && OutOfMemory.IsMatch(run.StandardError),
                 Sandboxed = sandboxed,
                 CreditsSpent = spent,
                 StopReason = run.Stopped ? $"Stopped: the owner {meter!.Owner} ran out of credits." : run.TimedOut ? $"Timed out after {Duration.Format(timeout)}." : "",
