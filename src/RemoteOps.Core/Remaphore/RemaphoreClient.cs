@@ -45,7 +45,12 @@ public static class RemaphoreClient
         // Validate and sign first (every error is thrown before anything is sent); the hash and the returned object are
         // built once the message is on its way, not in front of it.
         var signed = Sign(config, options, requestReply: false);
+        var signedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var context = await ConnectionPool.GetContextAsync(config, cancellationToken).ConfigureAwait(false);
+        if (options.Latch) await RemaphoreLatchStore.OpenAsync(context.Connection, config, cancellationToken).ConfigureAwait(false);
+        // Connecting, or making the latch bucket, can take seconds on a loaded machine: a message signed before that
+        // would reach receivers older than their allow_skew and be dropped. Signed again, its time is now.
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(signedAt) > ResignAfter) signed = Sign(config, options, requestReply: false);
         CheckFits(context.Connection, signed.Wire.Length);
         if (options.Latch)
         {
@@ -61,6 +66,9 @@ public static class RemaphoreClient
         context.MarkUnconfirmed();
         return Complete(config, options, signed).Message;
     }
+
+    /// <summary>How long a signed message may wait for its connection before it is signed again with a fresh time.</summary>
+    private static readonly TimeSpan ResignAfter = TimeSpan.FromSeconds(1);
 
     /// <summary>Waits until the server has everything sent so far on this config's connection.</summary>
     public static async Task FlushAsync(RemoteOpsConfig config, CancellationToken cancellationToken = default)

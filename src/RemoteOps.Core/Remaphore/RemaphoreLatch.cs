@@ -51,6 +51,10 @@ public static class RemaphoreLatchStore
         return [.. head, .. wire];
     }
 
+    /// <summary>Finds or makes the latch bucket (cached on the connection), so that a later put is one round trip.</summary>
+    public static async Task OpenAsync(NatsConnection connection, RemoteOpsConfig config, CancellationToken cancellationToken) =>
+        await GetStoreAsync(connection, config.LatchBucket, create: true, cancellationToken, config.Replicas).ConfigureAwait(false);
+
     public static async Task PutAsync(NatsConnection connection, RemoteOpsConfig config, PreparedMessage prepared, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var store = await GetStoreAsync(connection, config.LatchBucket, create: true, cancellationToken, config.Replicas).ConfigureAwait(false)
