@@ -66,7 +66,7 @@ public class RemaphoreProcessTests(RemaphoreServerFixture nats) : IClassFixture<
             Assert.True(upCode == 0, string.Join("\n", upErr));
         }
         var (code, lines, err) = await download.ExitAsync();
-        Assert.True(code == 0, string.Join("\n", err));
+        if (code != 0) Assert.Fail(string.Join("\n", err) + await WhatAWaiterSeesNow(downloader.ConfigPath));
         Assert.Equal("uploaded bytes", lines[^1]);
 
         // A downloader started after the upload proceeds too (the latch).
@@ -74,5 +74,14 @@ public class RemaphoreProcessTests(RemaphoreServerFixture nats) : IClassFixture<
         var (lateCode, lateLines, lateErr) = await late.ExitAsync();
         Assert.True(lateCode == 0, string.Join("\n", lateErr));
         Assert.Equal("uploaded bytes", lateLines[^1]);
+    }
+
+    /// <summary>For a failure's message: what a verbose wait for the same signal sees afterwards (the latch lookup's
+    /// notes, and whether the signal is there at all).</summary>
+    private static async Task<string> WhatAWaiterSeesNow(string configPath)
+    {
+        using var probe = new HostProcess($"Wait-Remaphore -Uuid upload_done -Timeout 10 -ConfigPath '{configPath}' -Verbose 4>&1");
+        var (code, lines, err) = await probe.ExitAsync();
+        return $"\nA verbose wait afterwards (exit {code}):\n{string.Join("\n", lines)}\n{string.Join("\n", err)}";
     }
 }
