@@ -103,6 +103,8 @@ public static class HerderMinionRunner
                 MaxOutputBytes = MaxStreamBytes,
                 Environment = sandboxed ? new Dictionary<string, string>() : new Dictionary<string, string> { ["HOME"] = directory, ["TMPDIR"] = directory },
                 Stop = meter?.RanOut ?? CancellationToken.None,
+                // Windows has neither rlimit nor cgroup: the job object that holds the run caps its memory.
+                JobMemoryLimit = OperatingSystem.IsWindows() ? memory : null,
             };
             var watch = Stopwatch.StartNew();
             meter?.Begin();
@@ -127,7 +129,7 @@ public static class HerderMinionRunner
                 Output = request.Output is { } output ? ReadOutput(directory, output) : null,
                 Duration = watch.Elapsed,
                 TimedOut = run.TimedOut,
-                MemoryExceeded = cgroup is not null ? cgroup.OutOfMemory() : !run.TimedOut && run.ExitCode != 0 && OutOfMemory.IsMatch(run.StandardError),
+                MemoryExceeded = cgroup is not null ? cgroup.OutOfMemory() : run.JobMemoryExceeded || !run.TimedOut && run.ExitCode != 0 && OutOfMemory.IsMatch(run.StandardError),
                 Sandboxed = sandboxed,
                 CreditsSpent = spent,
                 StopReason = run.Stopped ? $"Stopped: the owner {meter!.Owner} ran out of credits." : run.TimedOut ? $"Timed out after {Duration.Format(timeout)}." : "",

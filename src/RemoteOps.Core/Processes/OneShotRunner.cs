@@ -35,11 +35,18 @@ public sealed record OneShotOptions(IReadOnlyList<string> Command)
     /// <summary>Stops the run early, as a timeout does (the tree is killed), but with a result that says
     /// <see cref="OneShotResult.Stopped"/>: for a caller's own reason (a budget ran out), unlike a cancellation.</summary>
     public CancellationToken Stop { get; init; }
+
+    /// <summary>Windows: bytes the run's processes may have together, enforced by the job object every one-shot run is
+    /// held in there (Linux limits memory in the command itself). Null: no cap.</summary>
+    public long? JobMemoryLimit { get; init; }
 }
 
 /// <summary>How a one-shot command ended.</summary>
 public sealed record OneShotResult
 {
+    /// <summary>Windows: the run's job object reached <see cref="OneShotOptions.JobMemoryLimit"/>.</summary>
+    public bool JobMemoryExceeded { get; init; }
+
     /// <summary>
     /// The exit code (a process killed by a signal on Unix: 128 + signal). -1 when it could not start
     /// (<see cref="StartFailure"/>) or, after a timeout, did not exit even when killed.
@@ -108,7 +115,8 @@ public static class OneShotRunner
         ProcessTree tree;
         try
         {
-            tree = ProcessTree.Start(psi);
+            // On Windows a job object holds the run: nothing of it outlives the run or this process.
+            tree = ProcessTree.Start(psi, null, inWindowsJob: true, options.JobMemoryLimit);
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
@@ -150,6 +158,7 @@ public static class OneShotRunner
                 StandardOutput = stdout.Text(),
                 TimedOut = timedOut,
                 Stopped = stopped,
+                JobMemoryExceeded = tree.JobMemoryExceeded,
                 ProcessId = tree.Pid,
             };
         }

@@ -79,7 +79,15 @@ public sealed class ProcessTree : IDisposable
     /// </summary>
     /// <param name="beforeStart">Called with the process before it starts (to subscribe to its output events).</param>
     /// <exception cref="Win32Exception">And the other exceptions of <see cref="Process.Start()"/>: it could not start.</exception>
-    public static ProcessTree Start(ProcessStartInfo startInfo, Action<Process>? beforeStart = null)
+    public static ProcessTree Start(ProcessStartInfo startInfo, Action<Process>? beforeStart = null) =>
+        Start(startInfo, beforeStart, inWindowsJob: false, jobMemoryLimit: null);
+
+    /// <inheritdoc cref="Start(ProcessStartInfo, Action{Process}?)"/>
+    /// <param name="inWindowsJob">On Windows, hold the tree in a job object (<see cref="WindowsJob"/>): killed as a whole,
+    /// and when the job closes (the tree is disposed, or this process dies). Only for trees that must not outlive their
+    /// caller. Ignored elsewhere.</param>
+    /// <param name="jobMemoryLimit">With <paramref name="inWindowsJob"/>: bytes the job's processes may have together.</param>
+    public static ProcessTree Start(ProcessStartInfo startInfo, Action<Process>? beforeStart, bool inWindowsJob, long? jobMemoryLimit)
     {
         ArgumentNullException.ThrowIfNull(startInfo);
         if (!string.IsNullOrEmpty(startInfo.Arguments))
@@ -104,8 +112,20 @@ public sealed class ProcessTree : IDisposable
             throw;
         }
         tree.Pid = process.Id;
+        if (inWindowsJob && OperatingSystem.IsWindows())
+        {
+            // Assigned right after the start: a child it spawns in that instant escapes the job, not the tree walk.
+            try { tree._job = WindowsJob.Assign(process, jobMemoryLimit); }
+            catch (Win32Exception) { /* a job the caller's own job forbids nesting in: the tree walk still kills */ }
+        }
         return tree;
     }
+
+    /// <summary>Windows: the job object holding the tree, when <see cref="Start(ProcessStartInfo, Action{Process}?, bool, long?)"/> made one.</summary>
+    private WindowsJob? _job;
+
+    /// <summary>Windows: whether the tree's job reached its memory cap.</summary>
+    public bool JobMemoryExceeded => OperatingSystem.IsWindows() && _job is { } job && job.MemoryExceeded;
 
     /// <summary>Kills the process, its descendants and its process group, and waits (at most <see cref="KillWait"/>
     /// for each step) until they are gone.</summary>
@@ -119,6 +139,7 @@ public sealed class ProcessTree : IDisposable
             if (OwnGroup) victims.UnionWith(table.GroupMembers(Pid));
             victims.Remove(Pid);
         }
+        if (OperatingSystem.IsWindows() && _job is { } job) job.Terminate();
         if (!HasExited)
         {
             try { Process.Kill(entireProcessTree: true); }
@@ -197,7 +218,11 @@ public sealed class ProcessTree : IDisposable
         catch (Win32Exception) { }
     }
 
-    public void Dispose() => Process.Dispose();
+    public void Dispose()
+    {
+        if (OperatingSystem.IsWindows() && _job is { } job) job.Dispose();
+        Process.Dispose();
+    }
 
     private static class Sys
     {
