@@ -121,7 +121,8 @@ public static class HerderProxyRoutes
         return kept.Length == 0 ? "" : "?" + string.Join('&', kept);
     }
 
-    private static bool IsTokenParameter(string pair)
+    /// <summary>Whether a <c>key=value</c> pair is the token (its key, decoded, is <c>token</c> in any case).</summary>
+    internal static bool IsTokenParameter(string pair)
     {
         var eq = pair.IndexOf('=');
         var key = eq < 0 ? pair : pair[..eq];
@@ -129,7 +130,7 @@ public static class HerderProxyRoutes
         return string.Equals(key, TokenQueryParameter, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>Whether the token parameter (any case, any encoding of its name) is in the query.</summary>
+    /// <summary>The value of the query's token parameter (its name in any case or encoding), decoded; null when there is none.</summary>
     public static string? QueryToken(string? query)
     {
         if (string.IsNullOrEmpty(query)) return null;

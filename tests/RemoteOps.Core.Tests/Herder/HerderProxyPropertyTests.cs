@@ -1,0 +1,63 @@
+using FsCheck;
+using FsCheck.Fluent;
+using RemoteOps.Herder;
+
+namespace RemoteOps.Core.Tests.Herder;
+
+/// <summary>The proxy's parsers of what any caller sends: the path, the token's places and the query it strips.</summary>
+public class HerderProxyPropertyTests
+{
+    private static readonly FsCheck.Config Cases = FsCheck.Config.QuickThrowOnFailure.WithMaxTest(500);
+
+    private static Gen<string> Text(params string[] pieces) =>
+        Gen.OneOf(
+            ArbMap.Default.ArbFor<string>().Generator.Select(s => s ?? ""),
+            from parts in Gen.ListOf(Gen.Elements(pieces)) select string.Concat(parts));
+
+    [Fact]
+    public void A_path_either_splits_into_a_daemon_name_and_the_rest_it_came_with_or_is_refused_with_a_reason()
+    {
+        var path = Text("/", "/daemon/", "daemon", "web", "..", ".", "%2F", "a b", "?", ":", "@", "\0", "ü", "x-1");
+        Check.One(Cases, Prop.ForAll(path.ToArbitrary(), p =>
+        {
+            if (!HerderProxyRoutes.TryParsePath(p, out var name, out var rest, out var problem)) return problem.Length > 0;
+            return HerderProxyRoutes.TryValidateDaemonName(name, out _) && rest.StartsWith('/')
+                && (p == HerderProxyRoutes.PathPrefix + name ? rest == "/" : p == HerderProxyRoutes.PathPrefix + name + rest);
+        }));
+    }
+
+    [Fact]
+    public void A_stripped_query_never_carries_a_token_and_keeps_every_other_parameter_in_order()
+    {
+        var query = Text("?", "&", "=", "token", "TOKEN", "to%6Ben", "a", "b=1", "tokens=2", "%", "+", "x");
+        Check.One(Cases, Prop.ForAll(query.ToArbitrary(), q =>
+        {
+            var stripped = HerderProxyRoutes.StripToken(q);
+            var kept = (q.StartsWith('?') ? q[1..] : q).Split('&').Where(p => p.Length > 0 && !HerderProxyRoutes.IsTokenParameter(p)).ToList();
+            return stripped == (kept.Count == 0 ? "" : "?" + string.Join('&', kept))
+                && (stripped.Length == 0 || stripped[1..].Split('&').All(p => !HerderProxyRoutes.IsTokenParameter(p)))
+                && HerderProxyRoutes.StripToken(stripped) == stripped;
+        }));
+    }
+
+    [Fact]
+    public void The_token_is_taken_from_the_header_first_then_the_bearer_then_the_query()
+    {
+        var value = Text("hrd1.", "abc", " ", "Bearer ", "bearer ", "Basic ", "");
+        Check.One(Cases, Prop.ForAll(value.ToArbitrary(), value.ToArbitrary(), value.ToArbitrary(), (header, authorization, query) =>
+        {
+            var token = HerderProxyRoutes.FindToken(header, authorization, query);
+            if (!string.IsNullOrWhiteSpace(header)) return token == header.Trim();
+            if (HerderProxyRoutes.BearerToken(authorization) is { } bearer) return token == bearer && bearer.Length > 0;
+            return string.IsNullOrWhiteSpace(query) ? token is null : token == query.Trim();
+        }));
+    }
+
+    [Fact]
+    public void Any_string_as_a_token_is_refused_with_a_reason_and_never_throws()
+    {
+        var config = new HerderConfig { TokenIssuers = ["11111111111111111111111111111111"] };
+        Check.One(Cases, Prop.ForAll(Text("hrd1.", ".", "e30", "eyJ", "_", "-", "1", "z").ToArbitrary(), t =>
+            HerderProxyRoutes.Authorize(t, config, DateTimeOffset.UtcNow, out var reason) == HerderProxyVerdict.Unauthorized && reason.Length > 0));
+    }
+}
