@@ -93,6 +93,7 @@ public sealed class HerderProxyHost : IAsyncDisposable
 internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwarder forwarder, HttpMessageInvoker client)
 {
     private readonly ForwarderRequestConfig _requestConfig = new() { ActivityTimeout = options.ActivityTimeout };
+    private readonly HerderProxyAuthorizer _authorizer = new(options.Config.Herder);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -101,7 +102,7 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
         var authorization = request.Headers.Authorization.FirstOrDefault();
         var token = HerderProxyRoutes.FindToken(headerToken, authorization, HerderProxyRoutes.QueryToken(request.QueryString.Value));
         // The token first: a caller without one learns nothing, not even which daemons exist.
-        if (HerderProxyRoutes.Authorize(token, options.Config.Herder, DateTimeOffset.UtcNow, out var reason) != HerderProxyVerdict.Forward)
+        if (_authorizer.Authorize(token, DateTimeOffset.UtcNow, out var reason) != HerderProxyVerdict.Forward)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"herder\"";
             await WriteAsync(context, StatusCodes.Status401Unauthorized, reason).ConfigureAwait(false);

@@ -146,3 +146,37 @@ public static class HerderProxyRoutes
         return null;
     }
 }
+
+/// <summary>
+/// The proxy's token check with a memory of the tokens it verified: a token's signature and issuer never change for
+/// a given config, so a token seen before costs a dictionary lookup and its expiry check instead of an Ed25519
+/// verification (about 100 µs, a fifth of a proxied GET here). Refused tokens are not remembered; the memory is bounded.
+/// </summary>
+public sealed class HerderProxyAuthorizer(HerderConfig config, int capacity = 4096)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset?> _verified = new(StringComparer.Ordinal);
+
+    /// <summary>As <see cref="HerderProxyRoutes.Authorize"/>.</summary>
+    public HerderProxyVerdict Authorize(string? token, DateTimeOffset now, out string reason)
+    {
+        if (token is not null && _verified.TryGetValue(token, out var expires))
+        {
+            if (expires is not { } e || e > now) { reason = ""; return HerderProxyVerdict.Forward; }
+            _verified.TryRemove(token, out _);
+        }
+        if (token is null) return HerderProxyRoutes.Authorize(null, config, now, out reason);
+        try
+        {
+            var claims = HerderTokens.Verify(token, config, now);
+            if (_verified.Count >= capacity) _verified.Clear();
+            _verified[token] = claims.Expires;
+            reason = "";
+            return HerderProxyVerdict.Forward;
+        }
+        catch (HerderException e)
+        {
+            reason = e.Message;
+            return HerderProxyVerdict.Unauthorized;
+        }
+    }
+}

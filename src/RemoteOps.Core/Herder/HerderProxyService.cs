@@ -79,15 +79,16 @@ public static class HerderProxyService
 
     /// <summary>Finds the dotnet host, an ASP.NET Core runtime of at least <see cref="MinAspNetCoreMajor"/> beside it,
     /// and the proxy's assembly; null with the reason (what to install) when one is missing.</summary>
-    public static HerderProxyLaunch? Locate(out string problem)
+    public static HerderProxyLaunch? Locate(out string problem) => Locate(FindDotnet(), ProxyAssembly(), out problem);
+
+    /// <summary><see cref="Locate(out string)"/> with the dotnet host and the proxy's assembly given (null: not found).</summary>
+    internal static HerderProxyLaunch? Locate(string? dotnet, string? assembly, out string problem)
     {
-        var assembly = ProxyAssembly();
         if (assembly is null)
         {
             problem = $"{AssemblyName} is not in the module folder (HerderProxy/ beside Dependencies/); rebuild the module with build.ps1.";
             return null;
         }
-        var dotnet = FindDotnet();
         if (dotnet is null)
         {
             problem = $"the dotnet host is not found (PATH, DOTNET_ROOT or the usual install folders). Install the ASP.NET Core runtime {MinAspNetCoreMajor} or later (e.g. apt-get install aspnetcore-runtime-9.0, or dotnet-install.sh --runtime aspnetcore).";

@@ -60,4 +60,26 @@ public class HerderProxyPropertyTests
         Check.One(Cases, Prop.ForAll(Text("hrd1.", ".", "e30", "eyJ", "_", "-", "1", "z").ToArbitrary(), t =>
             HerderProxyRoutes.Authorize(t, config, DateTimeOffset.UtcNow, out var reason) == HerderProxyVerdict.Unauthorized && reason.Length > 0));
     }
+
+    [Fact]
+    public void A_remembered_token_still_expires_and_a_forged_one_is_never_remembered()
+    {
+        using var issuer = RemoteOps.Identity.SigningKey.Generate();
+        var config = new HerderConfig { TokenIssuers = [issuer.PublicBase58] };
+        var now = DateTimeOffset.UtcNow;
+        var token = HerderTokens.Issue("alice", 1, now.AddHours(1), issuer, now);
+        var authorizer = new HerderProxyAuthorizer(config, capacity: 2);
+        Assert.Equal(HerderProxyVerdict.Forward, authorizer.Authorize(token, now, out _));
+        Assert.Equal(HerderProxyVerdict.Forward, authorizer.Authorize(token, now.AddMinutes(59), out _));
+        Assert.Equal(HerderProxyVerdict.Unauthorized, authorizer.Authorize(token, now.AddHours(2), out var reason));
+        Assert.Contains("expired", reason);
+        var forged = token[..^2] + (token[^2] == 'a' ? "b" : "a") + token[^1];
+        for (var i = 0; i < 3; i++) Assert.Equal(HerderProxyVerdict.Unauthorized, authorizer.Authorize(forged, now, out _));
+        Assert.Equal(HerderProxyVerdict.Unauthorized, authorizer.Authorize(null, now, out reason));
+        Assert.Contains("X-Herder-Token", reason);
+        // Past its capacity it forgets, and checks again.
+        foreach (var owner in new[] { "b", "c", "d" })
+            Assert.Equal(HerderProxyVerdict.Forward, authorizer.Authorize(HerderTokens.Issue(owner, 1, null, issuer, now), now, out _));
+        Assert.Equal(HerderProxyVerdict.Forward, authorizer.Authorize(token, now, out _));
+    }
 }

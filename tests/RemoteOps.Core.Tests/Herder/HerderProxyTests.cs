@@ -271,6 +271,31 @@ public sealed class HerderProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_node_without_the_aspnet_core_runtime_or_dotnet_is_told_what_to_install()
+    {
+        using var root = new TempDir();
+        var dotnet = root.File("dotnet");
+        File.WriteAllText(dotnet, "");
+        Directory.CreateDirectory(Path.Combine(root.Path, "shared", "Microsoft.NETCore.App", "10.0.1"));
+        Assert.Null(HerderProxyService.Locate(dotnet, "/x/RemoteOps.HerderProxy.dll", out var problem));
+        Assert.Contains("no ASP.NET Core runtime 9 or later", problem);
+        Assert.Contains("found: none", problem);
+        Assert.Contains("aspnetcore-runtime", problem);
+
+        Directory.CreateDirectory(Path.Combine(root.Path, "shared", "Microsoft.AspNetCore.App", "8.0.11"));
+        Assert.Null(HerderProxyService.Locate(dotnet, "/x/RemoteOps.HerderProxy.dll", out problem));
+        Assert.Contains("found: 8.0.11", problem);
+
+        Directory.CreateDirectory(Path.Combine(root.Path, "shared", "Microsoft.AspNetCore.App", "9.0.3"));
+        Assert.Equal("9.0.3", HerderProxyService.Locate(dotnet, "/x/RemoteOps.HerderProxy.dll", out _)?.AspNetCoreVersion);
+
+        Assert.Null(HerderProxyService.Locate(null, "/x/RemoteOps.HerderProxy.dll", out problem));
+        Assert.Contains("dotnet host is not found", problem);
+        Assert.Null(HerderProxyService.Locate(dotnet, null, out problem));
+        Assert.Contains("HerderProxy/", problem);
+    }
+
+    [Fact]
     public void Proxy_port_is_read_and_a_bad_one_is_refused_with_its_line()
     {
         Assert.Equal(18080, _config.Herder.ProxyPort);
