@@ -42,6 +42,25 @@ public sealed record HerderConfig : ConfigSection
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
     public override int GetHashCode() => HashCode.Combine(Sandbox, MaxTimeout, MemoryLimit, Environments.Count);
+
+    /// <summary>With herder.proxy_port set: whether this machine can run the proxy (the dotnet host, the ASP.NET Core
+    /// runtime, the proxy in the module folder), and whether any token can pass it.</summary>
+    public override IEnumerable<RemoteOpsConfigCheck> Check(RemoteOpsConfig config)
+    {
+        if (ProxyPort == 0) yield break;
+        var launch = HerderProxyService.Locate(out var problem);
+        yield return new RemoteOpsConfigCheck
+        {
+            Path = config.SourcePath, Check = "HerderProxy", Target = $"herder.proxy_port {ProxyPort}", Passed = launch is not null,
+            Message = launch is not null ? $"the node agent can run the proxy: ASP.NET Core {launch.AspNetCoreVersion} beside {launch.Dotnet}." : problem,
+        };
+        if (TokenIssuers.Count == 0)
+            yield return new RemoteOpsConfigCheck
+            {
+                Path = config.SourcePath, Check = "HerderProxy", Target = "herder.token_issuers", Passed = false,
+                Message = "empty: the proxy refuses every request (401) until an issuer is listed.",
+            };
+    }
 }
 
 /// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit, token_issuers, require_token,

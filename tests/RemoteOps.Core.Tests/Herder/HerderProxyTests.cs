@@ -296,6 +296,31 @@ public sealed class HerderProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Test_RemoteOpsConfig_says_whether_the_node_can_run_the_proxy()
+    {
+        var check = Assert.Single(ConfigChecker.Check(_config), c => c.Check == "HerderProxy");
+        Assert.True(check.Passed, check.Message);
+        Assert.Equal("herder.proxy_port 18080", check.Target);
+        Assert.Contains("ASP.NET Core", check.Message);
+        var noIssuers = _config.WithSection(_config.Herder with { TokenIssuers = [] });
+        Assert.Contains(ConfigChecker.Check(noIssuers), c => c is { Check: "HerderProxy", Target: "herder.token_issuers", Passed: false });
+        Assert.DoesNotContain(ConfigChecker.Check(_config.WithSection(_config.Herder with { ProxyPort = 0 })), c => c.Check == "HerderProxy");
+    }
+
+    [Fact]
+    public void The_example_config_documents_proxy_port_and_its_herder_block_loads_uncommented()
+    {
+        using var key = SigningKey.Generate();
+        var text = ExampleConfig.Text(["nats://127.0.0.1:4222"], "local.me", key.PublicBase58, "keys/x.key");
+        Assert.Matches(new System.Text.RegularExpressions.Regex(@"^#   proxy_port ", System.Text.RegularExpressions.RegexOptions.Multiline), text);
+        var start = text.IndexOf("#herder:", StringComparison.Ordinal);
+        var block = text[start..].Split("\n\n")[0].TrimEnd('\n');
+        var config = ConfigLoader.Parse(text.Replace(block, string.Join("\n", block.Split('\n').Select(l => l[1..]))), "/etc/remoteops/config.yaml");
+        Assert.Equal(8080, config.Herder.ProxyPort);
+        Assert.Equal([key.PublicBase58], config.Herder.TokenIssuers);
+    }
+
+    [Fact]
     public void Proxy_port_is_read_and_a_bad_one_is_refused_with_its_line()
     {
         Assert.Equal(18080, _config.Herder.ProxyPort);
