@@ -147,7 +147,8 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
     }
 
     /// <summary>Forwards <c>/rest?query</c> without the token (header, bearer or query parameter), and says where the
-    /// daemon is mounted (X-Forwarded-Prefix), so that it can write links that come back through the proxy.</summary>
+    /// daemon is mounted (X-Forwarded-Prefix, so that it can write links that come back through the proxy) and for
+    /// whom (X-Forwarded-For, -Host, -Proto).</summary>
     private sealed class StripTransformer(string name, string rest, bool usedBearer) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
@@ -159,8 +160,18 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
             proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", HerderProxyRoutes.PathPrefix + name);
             var query = HerderProxyRoutes.StripToken(httpContext.Request.QueryString.Value);
             proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, new PathString(rest), new QueryString(query.Length == 0 ? null : query));
-            // The daemon sees its own address as the Host (as a direct client would send it).
+            // The daemon sees its own address as the Host (as a direct client would send it); who asked, and for
+            // which host and scheme, it reads from the X-Forwarded headers, as behind any reverse proxy.
             proxyRequest.Headers.Host = null;
+            var request = httpContext.Request;
+            var forwardedFor = request.Headers["X-Forwarded-For"].ToString();
+            var client = httpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            proxyRequest.Headers.Remove("X-Forwarded-For");
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor.Length > 0 ? $"{forwardedFor}, {client}" : client);
+            proxyRequest.Headers.Remove("X-Forwarded-Host");
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
+            proxyRequest.Headers.Remove("X-Forwarded-Proto");
+            proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
         }
     }
 }

@@ -103,7 +103,8 @@ public sealed class HerderProxyTests : IAsyncLifetime
             }
             var r = context.Request;
             await context.Response.WriteAsync(
-                $"path={r.Path}{r.QueryString}|auth={r.Headers.Authorization}|xtoken={r.Headers["X-Herder-Token"]}|prefix={r.Headers["X-Forwarded-Prefix"]}|host={r.Host}");
+                $"path={r.Path}{r.QueryString}|auth={r.Headers.Authorization}|xtoken={r.Headers["X-Herder-Token"]}|prefix={r.Headers["X-Forwarded-Prefix"]}|host={r.Host}"
+                + $"|for={r.Headers["X-Forwarded-For"]}|fhost={r.Headers["X-Forwarded-Host"]}|proto={r.Headers["X-Forwarded-Proto"]}");
         });
         await app.StartAsync();
         return app;
@@ -126,7 +127,8 @@ public sealed class HerderProxyTests : IAsyncLifetime
         var token = Token();
         var (status, body) = await GetAsync($"/daemon/{_name}/api/items?x=1&y=two", r => r.Headers.Add("X-Herder-Token", token));
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal($"path=/api/items?x=1&y=two|auth=|xtoken=|prefix=/daemon/{_name}|host=127.0.0.1:{DaemonPort}", body);
+        Assert.Equal($"path=/api/items?x=1&y=two|auth=|xtoken=|prefix=/daemon/{_name}|host=127.0.0.1:{DaemonPort}"
+            + $"|for=127.0.0.1|fhost=127.0.0.1:{_proxy.Port}|proto=http", body);
     }
 
     [Fact]
@@ -143,7 +145,7 @@ public sealed class HerderProxyTests : IAsyncLifetime
         var token = Token();
         var (status, body) = await GetAsync($"/daemon/{_name}/p", r => r.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token));
         Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal($"path=/p|auth=|xtoken=|prefix=/daemon/{_name}|host=127.0.0.1:{DaemonPort}", body);
+        Assert.StartsWith($"path=/p|auth=|xtoken=|prefix=/daemon/{_name}|host=127.0.0.1:{DaemonPort}|", body);
 
         (status, body) = await GetAsync($"/daemon/{_name}/p?a=1&token={Uri.EscapeDataString(token)}&b=2");
         Assert.Equal(HttpStatusCode.OK, status);
@@ -161,6 +163,14 @@ public sealed class HerderProxyTests : IAsyncLifetime
         });
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("|auth=Basic dXNlcjpwdw==|", body);
+    }
+
+    [Fact]
+    public async Task An_earlier_proxys_x_forwarded_for_is_kept_and_this_client_appended()
+    {
+        var token = Token();
+        var (_, body) = await GetAsync($"/daemon/{_name}/", r => { r.Headers.Add("X-Herder-Token", token); r.Headers.Add("X-Forwarded-For", "203.0.113.7"); });
+        Assert.Contains("|for=203.0.113.7, 127.0.0.1|", body);
     }
 
     [Fact]
