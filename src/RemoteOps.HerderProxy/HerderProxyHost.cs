@@ -54,6 +54,8 @@ public sealed class HerderProxyHost : IAsyncDisposable
         {
             k.Listen(options.Address, options.Port);
             k.AddServerHeader = false;
+            // The daemon decides what it accepts: no cap of Kestrel's own (30 MB) on a forwarded upload.
+            k.Limits.MaxRequestBodySize = null;
         });
         builder.Services.AddHttpForwarder();
         var app = builder.Build();
@@ -100,7 +102,7 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
         var request = context.Request;
         var headerToken = request.Headers[HerderProxyRoutes.TokenHeader].FirstOrDefault();
         var authorization = request.Headers.Authorization.FirstOrDefault();
-        var token = HerderProxyRoutes.FindToken(headerToken, authorization, HerderProxyRoutes.QueryToken(request.QueryString.Value));
+        var token = HerderProxyRoutes.FindToken(headerToken, authorization, HerderProxyRoutes.QueryToken(request.QueryString.Value), out var source);
         // The token first: a caller without one learns nothing, not even which daemons exist.
         if (_authorizer.Authorize(token, DateTimeOffset.UtcNow, out var reason) != HerderProxyVerdict.Forward)
         {
@@ -127,9 +129,8 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
             return;
         }
         var destination = $"http://{(endpoint.Host.Contains(':') ? $"[{endpoint.Host}]" : endpoint.Host)}:{endpoint.Port}";
-        var usedBearer = headerToken is null or { Length: 0 } && HerderProxyRoutes.BearerToken(authorization) is not null;
         var error = await forwarder.SendAsync(context, destination, client, _requestConfig,
-            new StripTransformer(name, rest, usedBearer)).ConfigureAwait(false);
+            new StripTransformer(name, rest, source)).ConfigureAwait(false);
         if (error == ForwarderError.None) return;
         var cause = context.GetForwarderErrorFeature()?.Exception?.Message ?? error.ToString();
         options.Log($"{request.Method} /daemon/{name}{rest} -> {destination}: {error}: {cause}");
@@ -146,19 +147,20 @@ internal sealed class HerderProxyHandler(HerderProxyOptions options, IHttpForwar
         return context.Response.WriteAsync(message + "\n", context.RequestAborted);
     }
 
-    /// <summary>Forwards <c>/rest?query</c> without the token (header, bearer or query parameter), and says where the
+    /// <summary>Forwards <c>/rest?query</c> without the token (the X-Herder-Token header always; the bearer or the query
+    /// parameter when the token came from there: a daemon's own are kept), and says where the
     /// daemon is mounted (X-Forwarded-Prefix, so that it can write links that come back through the proxy) and for
     /// whom (X-Forwarded-For, -Host, -Proto).</summary>
-    private sealed class StripTransformer(string name, string rest, bool usedBearer) : HttpTransformer
+    private sealed class StripTransformer(string name, string rest, HerderTokenSource source) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
             proxyRequest.Headers.Remove(HerderProxyRoutes.TokenHeader);
-            if (usedBearer) proxyRequest.Headers.Authorization = null;
+            if (source == HerderTokenSource.Bearer) proxyRequest.Headers.Authorization = null;
             proxyRequest.Headers.Remove("X-Forwarded-Prefix");
             proxyRequest.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", HerderProxyRoutes.PathPrefix + name);
-            var query = HerderProxyRoutes.StripToken(httpContext.Request.QueryString.Value);
+            var query = source == HerderTokenSource.Query ? HerderProxyRoutes.StripToken(httpContext.Request.QueryString.Value) : httpContext.Request.QueryString.Value ?? "";
             proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, new PathString(rest), new QueryString(query.Length == 0 ? null : query));
             // The daemon sees its own address as the Host (as a direct client would send it); who asked, and for
             // which host and scheme, it reads from the X-Forwarded headers, as behind any reverse proxy.

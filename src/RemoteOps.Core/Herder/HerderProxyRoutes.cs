@@ -13,6 +13,9 @@ public interface IHerderDaemonResolver
     ValueTask<HerderDaemonEndpoint?> ResolveAsync(string name, CancellationToken ct);
 }
 
+/// <summary>Where a request's token came from: that place is removed before the request is forwarded.</summary>
+public enum HerderTokenSource { None, Header, Bearer, Query }
+
 /// <summary>What the reverse proxy decides about a request, before anything is forwarded.</summary>
 public enum HerderProxyVerdict
 {
@@ -73,13 +76,24 @@ public static class HerderProxyRoutes
         return true;
     }
 
-    /// <summary>The token a request carries: the header, else a bearer token, else the query parameter.</summary>
-    public static string? FindToken(string? headerToken, string? authorization, string? queryToken)
+    /// <summary>The token a request carries: the <c>X-Herder-Token</c> header; else a bearer token that is a herder token
+    /// (<c>hrd1.</c>…); else the <c>token</c> query parameter; else any other bearer token (which then fails the check with
+    /// its reason). A daemon's own bearer token thus passes through beside a herder token in the query.</summary>
+    public static string? FindToken(string? headerToken, string? authorization, string? queryToken, out HerderTokenSource source)
     {
+        source = HerderTokenSource.Header;
         if (!string.IsNullOrWhiteSpace(headerToken)) return headerToken.Trim();
-        if (BearerToken(authorization) is { } bearer) return bearer;
-        return string.IsNullOrWhiteSpace(queryToken) ? null : queryToken.Trim();
+        var bearer = BearerToken(authorization);
+        source = HerderTokenSource.Bearer;
+        if (bearer is not null && bearer.StartsWith(HerderTokenPrefix, StringComparison.Ordinal)) return bearer;
+        source = HerderTokenSource.Query;
+        if (!string.IsNullOrWhiteSpace(queryToken)) return queryToken.Trim();
+        source = bearer is null ? HerderTokenSource.None : HerderTokenSource.Bearer;
+        return bearer;
     }
+
+    /// <summary>How every herder token starts (<see cref="HerderTokens"/>).</summary>
+    public const string HerderTokenPrefix = "hrd1.";
 
     /// <summary>The token of <c>Authorization: Bearer &lt;token&gt;</c> (scheme case-insensitive), or null.</summary>
     public static string? BearerToken(string? authorization)

@@ -41,15 +41,17 @@ public class HerderProxyPropertyTests
     }
 
     [Fact]
-    public void The_token_is_taken_from_the_header_first_then_the_bearer_then_the_query()
+    public void The_token_is_taken_from_the_header_then_a_herder_bearer_then_the_query_then_any_bearer()
     {
         var value = Text("hrd1.", "abc", " ", "Bearer ", "bearer ", "Basic ", "");
         Check.One(Cases, Prop.ForAll(value.ToArbitrary(), value.ToArbitrary(), value.ToArbitrary(), (header, authorization, query) =>
         {
-            var token = HerderProxyRoutes.FindToken(header, authorization, query);
-            if (!string.IsNullOrWhiteSpace(header)) return token == header.Trim();
-            if (HerderProxyRoutes.BearerToken(authorization) is { } bearer) return token == bearer && bearer.Length > 0;
-            return string.IsNullOrWhiteSpace(query) ? token is null : token == query.Trim();
+            var token = HerderProxyRoutes.FindToken(header, authorization, query, out var source);
+            var bearer = HerderProxyRoutes.BearerToken(authorization);
+            if (!string.IsNullOrWhiteSpace(header)) return token == header.Trim() && source == HerderTokenSource.Header;
+            if (bearer is not null && bearer.StartsWith("hrd1.")) return token == bearer && source == HerderTokenSource.Bearer;
+            if (!string.IsNullOrWhiteSpace(query)) return token == query.Trim() && source == HerderTokenSource.Query;
+            return bearer is null ? token is null && source == HerderTokenSource.None : token == bearer && source == HerderTokenSource.Bearer;
         }));
     }
 

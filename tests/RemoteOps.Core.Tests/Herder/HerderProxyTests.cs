@@ -166,6 +166,25 @@ public sealed class HerderProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_daemons_own_bearer_token_and_token_parameter_pass_through_beside_a_herder_token()
+    {
+        var token = Token();
+        var (status, body) = await GetAsync($"/daemon/{_name}/p?token={Uri.EscapeDataString(token)}", r =>
+            r.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "daemons-own-jwt"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("path=/p|auth=Bearer daemons-own-jwt|", body);
+
+        (status, body) = await GetAsync($"/daemon/{_name}/p?token=daemons-own&x=1", r => r.Headers.Add("X-Herder-Token", token));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("path=/p?token=daemons-own&x=1|", body);
+
+        // A bearer that is not a herder token, and no other: refused with the token check's reason.
+        (status, body) = await GetAsync($"/daemon/{_name}/p", r => r.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "daemons-own-jwt"));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Contains("not a herder token", body);
+    }
+
+    [Fact]
     public async Task An_earlier_proxys_x_forwarded_for_is_kept_and_this_client_appended()
     {
         var token = Token();
