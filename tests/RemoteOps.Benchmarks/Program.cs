@@ -19,6 +19,7 @@ public static class Program
         ["steward-input"] = StewardInputBenchmarks.RunAsync,
         ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
         ["herder"] = HerderBenchmarks.RunAsync,
+        ["herder-proxy"] = HerderProxyBenchmarks.RunAsync,
         ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
     };
 

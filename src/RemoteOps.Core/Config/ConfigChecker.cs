@@ -60,6 +60,9 @@ public static class ConfigChecker
                 Add("TrustedKey", key, SigningKey.TryDecodePublic(key, out _),
                     $"{scope}: " + (SigningKey.TryDecodePublic(key, out _) ? "a base58 Ed25519 public key." : "not 32 bytes of base58."));
 
+        // Each tool checks its own section (only the sections the file has).
+        foreach (var section in config.Sections) checks.AddRange(section.Check(config));
+
         return checks;
     }
 

@@ -15,6 +15,10 @@ public abstract record ConfigSection
     /// <summary>The grants as the whole config resolves them: a section that names peers by destination (steward's
     /// allowed senders) maps them to keys here. <see cref="TrustGrants"/> by default.</summary>
     public virtual IEnumerable<KeyValuePair<string, IReadOnlyList<string>>> TrustGrantsFor(RemoteOpsConfig config) => TrustGrants;
+
+    /// <summary>Test-RemoteOpsConfig's checks of this section beyond what loading refuses (herder: can the node run
+    /// its proxy); none by default. The shared checker knows no tool.</summary>
+    public virtual IEnumerable<RemoteOpsConfigCheck> Check(RemoteOpsConfig config) => [];
 }
 
 /// <summary>Reads one tool's keys: either a nested mapping (<see cref="SectionName"/>, e.g. <c>seaport:</c>) or keys at

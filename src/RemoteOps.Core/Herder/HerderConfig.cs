@@ -30,25 +30,47 @@ public sealed record HerderConfig : ConfigSection
     public int CreditsPerSecond { get; init; } = 1;
     /// <summary>The JetStream key-value bucket of owners' balances.</summary>
     public string LedgerBucket { get; init; } = "herder_ledger";
+    /// <summary>The node agent's reverse proxy to daemons (<c>/daemon/&lt;name&gt;/…</c>) listens here; 0 = off.</summary>
+    public int ProxyPort { get; init; }
 
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
         && TokenIssuers.SequenceEqual(other.TokenIssuers) && RequireToken == other.RequireToken
         && CreditsPerSecond == other.CreditsPerSecond && LedgerBucket == other.LedgerBucket
+        && ProxyPort == other.ProxyPort
         && Environments.Count == other.Environments.Count
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
     public override int GetHashCode() => HashCode.Combine(Sandbox, MaxTimeout, MemoryLimit, Environments.Count);
+
+    /// <summary>With herder.proxy_port set: whether this machine can run the proxy (the dotnet host, the ASP.NET Core
+    /// runtime, the proxy in the module folder), and whether any token can pass it.</summary>
+    public override IEnumerable<RemoteOpsConfigCheck> Check(RemoteOpsConfig config)
+    {
+        if (ProxyPort == 0) yield break;
+        var launch = HerderProxyService.Locate(out var problem);
+        yield return new RemoteOpsConfigCheck
+        {
+            Path = config.SourcePath, Check = "HerderProxy", Target = $"herder.proxy_port {ProxyPort}", Passed = launch is not null,
+            Message = launch is not null ? $"the node agent can run the proxy: ASP.NET Core {launch.AspNetCoreVersion} beside {launch.Dotnet}." : problem,
+        };
+        if (TokenIssuers.Count == 0)
+            yield return new RemoteOpsConfigCheck
+            {
+                Path = config.SourcePath, Check = "HerderProxy", Target = "herder.token_issuers", Passed = false,
+                Message = "empty: the proxy refuses every request (401) until an issuer is listed.",
+            };
+    }
 }
 
 /// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit, token_issuers, require_token,
-/// credits_per_second, ledger_bucket).</summary>
+/// credits_per_second, ledger_bucket, proxy_port).</summary>
 public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
 {
     public override string Tool => "herder";
     public override string? SectionName => "herder";
     public override IReadOnlyList<string> Keys { get; } =
-        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket"];
+        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket", "proxy_port"];
 
     /// <summary>A second is the least a run can be given; a day is far past any short-lived minion.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
@@ -66,6 +88,7 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "herder.require_token" => current with { RequireToken = ReadBool(value, key, reader) },
         "herder.credits_per_second" => current with { CreditsPerSecond = reader.Int(value, key, 0, 1_000_000) },
         "herder.ledger_bucket" => current with { LedgerBucket = reader.BucketName(value, key) ?? current.LedgerBucket },
+        "herder.proxy_port" => current with { ProxyPort = reader.Int(value, key, 0, 65535) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a herder key"),
     };
 

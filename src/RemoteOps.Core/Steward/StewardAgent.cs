@@ -165,6 +165,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         catch { local.Dispose(); throw; }
         agent.Recover();
         agent.StartPwshPool();
+        await agent.StartServicesAsync(ct).ConfigureAwait(false);
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
         agent.Log(StewardLogLevel.Information, $"Steward node {name} ({UntrustedText.Short(agent.PublicKey)}) serving {store.Subjects.Command(name)}; methods: {agent.DescribeHandlers()}; data in {local.Directory}.");
@@ -255,6 +256,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
                 catch (Exception) { }
             try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
             await StopPwshPoolAsync().ConfigureAwait(false);
+            await StopServicesAsync().ConfigureAwait(false);
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
         }

@@ -1,7 +1,7 @@
 namespace RemoteOps;
 
 /// <summary>One check Test-RemoteOpsConfig made: what was checked (Check: Load, Server, Destination, Identity,
-/// File, PeerKey, TrustedKey), on what (Target: a URL, a public key, a path), whether it passed, and why not.</summary>
+/// File, PeerKey, TrustedKey, HerderProxy), on what (Target: a URL, a public key, a path), whether it passed, and why not.</summary>
 public sealed class RemoteOpsConfigCheck
 {
     /// <summary>The config file checked; null for the built-in defaults.</summary>

@@ -45,7 +45,7 @@ public class HerderPropertyTests
         var path = dir.File("c.yaml");
         var value = Gen.OneOf(ArbMap.Default.ArbFor<string>().Generator.Select(s => s ?? ""),
             Gen.Elements("30s", "0", "-1", "1m", "1e9", "268435456", "none", "bubblewrap", "docker", "[a, b]", "{x: [y]}", "{x: []}", "'{'"));
-        var key = Gen.Elements("sandbox", "max_timeout", "memory_limit", "environments");
+        var key = Gen.Elements("sandbox", "max_timeout", "memory_limit", "environments", "proxy_port");
         Check.One(FsCheck.Config.QuickThrowOnFailure.WithMaxTest(200), Prop.ForAll((from k in key from v in value select (k, v)).ToArbitrary(), t =>
         {
             var quoted = "'" + t.v.Replace("'", "''").Replace("\n", " ").Replace("\r", " ") + "'";
