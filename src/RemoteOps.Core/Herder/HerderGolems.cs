@@ -253,7 +253,9 @@ public sealed class HerderGolemHerd
     {
         if (string.IsNullOrWhiteSpace(url))
             throw new HerderException(HerderFailure.InvalidUrl, "Give the page's URL: an absolute http, https or file URL.");
+        // A bare Unix path parses as a file URI: a golem wants the scheme written out.
         if (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "file")
+            || !url.TrimStart().StartsWith(uri.Scheme + ":", StringComparison.OrdinalIgnoreCase)
             || (uri.Scheme != "file" && uri.Host.Length == 0))
             throw new HerderException(HerderFailure.InvalidUrl,
                 $"'{HerderEnvironments.Clean(url)}' is not a page a golem can open: give an absolute http, https or file URL (http://host/page).");

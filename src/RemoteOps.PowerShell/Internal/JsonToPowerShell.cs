@@ -24,7 +24,7 @@ internal static class JsonToPowerShell
         JsonValueKind.Object => asHashtable ? ToHashtable(element) : ToCustomObject(element),
         JsonValueKind.Array => element.EnumerateArray().Select(e => Convert(e, asHashtable)).ToArray(),
         JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetInt64(out var l) ? l : element.GetDouble(),
+        JsonValueKind.Number => element.TryGetInt64(out var l) ? (object)l : element.GetDouble(), // (object): else the ternary makes every number a double
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         _ => null,
