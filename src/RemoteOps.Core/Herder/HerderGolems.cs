@@ -235,6 +235,9 @@ public sealed class HerderGolemHerd
         return cleaned.Length > 0 && TryValidateName(cleaned, out _) ? cleaned : "golem";
     }
 
+    private static readonly System.Buffers.SearchValues<char> NameCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
     /// <summary>A plain name: 1 to 64 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit.</summary>
     public static bool TryValidateName(string name, [NotNullWhen(false)] out string? problem)
     {
@@ -242,8 +245,8 @@ public sealed class HerderGolemHerd
         if (string.IsNullOrEmpty(name)) problem = "A golem needs a name.";
         else if (name.Length > MaxNameLength) problem = $"The golem name is {name.Length} characters long; at most {MaxNameLength} are allowed.";
         else if (!char.IsAsciiLetterOrDigit(name[0])) problem = $"The golem name '{HerderEnvironments.Clean(name)}' must start with a letter or digit.";
-        else if (name.FirstOrDefault(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')) is var bad and not '\0')
-            problem = $"The golem name '{HerderEnvironments.Clean(name)}' has '{(char.IsControl(bad) ? '?' : bad)}': use letters, digits, '.', '_' and '-'.";
+        else if (name.AsSpan().IndexOfAnyExcept(NameCharacters) is var at and >= 0)
+            problem = $"The golem name '{HerderEnvironments.Clean(name)}' has '{(char.IsControl(name[at]) ? '?' : name[at])}': use letters, digits, '.', '_' and '-'.";
         return problem is null;
     }
 
