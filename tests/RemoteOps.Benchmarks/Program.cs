@@ -20,6 +20,7 @@ public static class Program
         ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
         ["herder"] = HerderBenchmarks.RunAsync,
         ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
+        ["herder-golem"] = HerderGolemBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -164,6 +164,9 @@ public sealed class HerderGolemHerd
         }
     }
 
+    /// <summary>The golem's page itself, for the benchmark's raw PuppeteerSharp baseline.</summary>
+    internal IPage PageOf(string name) => Find(name).Browser.Page;
+
     /// <summary>Stops the golem: its browser's whole process tree is killed, and its files removed.</summary>
     /// <exception cref="HerderException">GolemNotFound.</exception>
     public async Task<HerderGolem> StopAsync(string name)
