@@ -100,6 +100,34 @@ Describe 'A golem on a test page' {
         Invoke-HerderGolem pester 'undefined' | Should -BeNullOrEmpty
     }
 
+    It 'converts any JSON value as ConvertFrom-Json does (a property test: 60 random values, seeded)' {
+        $random = [Random]::new(1107)
+        # Whole characters (an emoji is two UTF-16 units: a lone half is no text, and no JSON carries it).
+        $alphabet = @('a', 'b', 'X', '0', '9', ' ', '_', '-', '"', '\', '/', "'", '<', '&', 'é', '€', '😀', [string][char]0x1F, [string][char]0x2028)
+        function New-Text { -join (1..$random.Next(0, 8) | ForEach-Object { $alphabet[$random.Next($alphabet.Count)] }) }
+        function New-Value([int] $Depth) {
+            switch ($random.Next($(if ($Depth -gt 3) { 5 } else { 7 }))) {
+                0 { $null }
+                1 { $random.Next(2) -eq 1 }
+                2 { [long]$random.Next() * ($random.Next(2) * 2 - 1) }
+                3 { $random.Next(-1000, 1000) + 0.25 }
+                4 { New-Text }
+                5 { , @(1..$random.Next(0, 4) | ForEach-Object { New-Value ($Depth + 1) }) }
+                6 {
+                    $o = [ordered]@{}
+                    foreach ($i in 1..$random.Next(0, 4)) { $o["k$i$(New-Text)"] = New-Value ($Depth + 1) }
+                    [pscustomobject]$o
+                }
+            }
+        }
+        foreach ($case in 1..60) {
+            $json = ConvertTo-Json -InputObject (New-Value 0) -Depth 10 -Compress
+            $expected = ConvertTo-Json -InputObject @($json | ConvertFrom-Json) -Depth 10 -Compress
+            $actual = ConvertTo-Json -InputObject @(Invoke-HerderGolem pester "($json)") -Depth 10 -Compress
+            $actual | Should -Be $expected -Because "the value $json"
+        }
+    }
+
     It 'makes a JavaScript exception a non-terminating error for that golem, and goes on' {
         $golems = @([pscustomobject]@{ Name = 'pester' }, [pscustomobject]@{ Name = 'pester' })
         $out = $golems | Invoke-HerderGolem -Script 'throw new Error("boom")' -ErrorAction SilentlyContinue -ErrorVariable failed
