@@ -9,6 +9,7 @@ namespace RemoteOps.Core.Tests.Herder;
 
 /// <summary>Golems on another node: every operation as steward's HerderGolem method to a real agent on a real
 /// nats-server; the agent owns the golem.</summary>
+[Collection(HerderGolemTests.GolemCollection)]
 public sealed class HerderGolemRemoteTests : IAsyncLifetime
 {
     private NatsServer _server = null!;
@@ -75,7 +76,7 @@ public sealed class HerderGolemRemoteTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<HerderException>(() => HerderGolemRemote.StartAsync(guest, StewardTestBed.NodeName, _pages.Url("/page.html"), "guest", CancellationToken.None));
         Assert.Equal(HerderFailure.RemoteFailed, e.Failure);
         Assert.Contains("Denied", e.Message);
-        Assert.Empty(HerderGolemHerd.OfNode(StewardTestBed.NodeName).List().Where(g => g.Name == "guest"));
+        Assert.DoesNotContain(HerderGolemHerd.OfNode(StewardTestBed.NodeName).List(), g => g.Name == "guest");
         // Bad input never leaves the sender.
         Assert.Equal(HerderFailure.InvalidUrl, (await Assert.ThrowsAsync<HerderException>(() => HerderGolemRemote.StartAsync(_bed.SenderConfig, StewardTestBed.NodeName, "nope", null, CancellationToken.None))).Failure);
     }

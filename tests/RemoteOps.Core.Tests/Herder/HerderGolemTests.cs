@@ -7,9 +7,12 @@ using RemoteOps.TestSupport;
 namespace RemoteOps.Core.Tests.Herder;
 
 /// <summary>Golems on pages this test serves on loopback: a real Chromium (Debian's chromium package), driven by
-/// PuppeteerSharp, checked in /proc for leftovers.</summary>
+/// PuppeteerSharp, checked in /proc for leftovers. One collection with the remote tests: no other golem starts while a
+/// test looks for what a golem of this process left.</summary>
+[Collection(GolemCollection)]
 public sealed class HerderGolemTests : IAsyncLifetime
 {
+    public const string GolemCollection = "Herder golems";
     /// <summary>Generous: the machine is shared and Chromium starts slowly under load.</summary>
     private static readonly HerderConfig Config = new() { MaxTimeout = TimeSpan.FromMinutes(2) };
     private static readonly TimeSpan Script = TimeSpan.FromMinutes(1);
@@ -125,6 +128,38 @@ public sealed class HerderGolemTests : IAsyncLifetime
         Assert.Equal(HerderFailure.GolemNotFound, Assert.Throws<HerderException>(() => _herd.Get("no-such-golem")).Failure);
     }
 
+    [Fact]
+    public async Task A_start_cancelled_while_the_page_loads_leaves_nothing()
+    {
+        // A server that accepts and never answers: the page loads until the start is cancelled.
+        var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+            using var cts = new CancellationTokenSource();
+            var start = _herd.StartAsync(Config, $"http://127.0.0.1:{port}/slow.html", "slow", "cancel", cts.Token);
+            using var connection = await silent.AcceptTcpClientAsync().WaitAsync(TimeSpan.FromMinutes(2)); // the browser is up and loading
+            var table = ProcTable.Read();
+            var directories = table.DescendantsOf(Environment.ProcessId)
+                .Select(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0'); } catch (IOException) { return []; } })
+                .SelectMany(args => args.Where(a => a.StartsWith("--user-data-dir=", StringComparison.Ordinal)))
+                .Select(a => Path.GetDirectoryName(a["--user-data-dir=".Length..])!)
+                .Distinct().ToList();
+            Assert.Single(directories);
+            Assert.DoesNotContain(_herd.List(), g => g.Name == "slow");
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => start);
+            Assert.Empty(HerderGolemBrowser.ProcessesNaming(directories[0]));
+            Assert.False(Directory.Exists(directories[0]));
+            Assert.DoesNotContain(_herd.List(), g => g.Name == "slow");
+            // The name was given back.
+            Assert.Equal(HerderFailure.BrowserUnavailable, (await Assert.ThrowsAsync<HerderException>(() =>
+                _herd.StartAsync(Config with { Browser = "/nonexistent/chromium" }, $"http://127.0.0.1:{port}/", "slow", "cancel", CancellationToken.None))).Failure);
+        }
+        finally { silent.Stop(); }
+    }
+
     /// <summary>The golem's directory (from its --user-data-dir) and every process of its tree now.</summary>
     private static (string Directory, HashSet<int> Tree) Snapshot(int pid)
     {
@@ -142,7 +177,7 @@ public sealed class HerderGolemTests : IAsyncLifetime
     private static void AssertGone(string directory, HashSet<int> tree)
     {
         var table = ProcTable.Read();
-        Assert.Empty(tree.Where(table.IsAlive));
+        Assert.DoesNotContain(tree, table.IsAlive);
         Assert.Empty(HerderGolemBrowser.ProcessesNaming(directory));
         Assert.False(Directory.Exists(directory));
     }
