@@ -154,6 +154,8 @@ Describe 'A golem on a test page' {
         @{ Command = 'Start-HerderGolem'; Parameters = @{ Url = 'PAGE'; Name = 'pester' }; Id = 'RemoteOps.HerderGolemExists'; Category = 'ResourceExists' }
         @{ Command = 'Start-HerderGolem'; Parameters = @{ Url = 'PAGE'; Name = 'nobrowser'; ConfigPath = 'NOBROWSER' }; Id = 'RemoteOps.HerderBrowserUnavailable'; Category = 'NotInstalled' }
         @{ Command = 'Invoke-HerderGolem'; Parameters = @{ Name = 'nosuchgolem'; Script = '1' }; Id = 'RemoteOps.HerderGolemNotFound'; Category = 'ObjectNotFound' }
+        @{ Command = 'Invoke-HerderGolem'; Parameters = @{ Name = 'pester'; Script = 'new Promise(() => {})'; Timeout = '1s' }; Id = 'RemoteOps.HerderGolemTimeout'; Category = 'OperationTimeout' }
+        @{ Command = 'Invoke-HerderGolem'; Parameters = @{ Name = 'pester'; Script = '1'; Timeout = 0 }; Id = 'RemoteOps.HerderInvalidLimit'; Category = 'InvalidArgument' }
         @{ Command = 'Get-HerderGolem'; Parameters = @{ Name = 'nosuchgolem' }; Id = 'RemoteOps.HerderGolemNotFound'; Category = 'ObjectNotFound' }
         @{ Command = 'Stop-HerderGolem'; Parameters = @{ Name = 'nosuchgolem' }; Id = 'RemoteOps.HerderGolemNotFound'; Category = 'ObjectNotFound' }
     ) {

@@ -126,7 +126,7 @@ public sealed class InvokeHerderGolemCommand : ConfiguredCmdlet
         var timeout = Timeout ?? config.Herder.MaxTimeout;
         if (timeout <= TimeSpan.Zero)
         {
-            WriteError(new ErrorRecord(new ArgumentException("-Timeout must be more than zero."), ToolErrorIds.Herder.InvalidArgument, ErrorCategory.InvalidArgument, Timeout));
+            WriteError(new ErrorRecord(new ArgumentException("-Timeout must be more than zero."), "RemoteOps.HerderInvalidLimit", ErrorCategory.InvalidArgument, Timeout));
             return;
         }
         RunAsync(async (writer, ct) =>
@@ -148,7 +148,7 @@ public sealed class InvokeHerderGolemCommand : ConfiguredCmdlet
             catch (JsonException e)
             {
                 writer.WriteError(new ErrorRecord(new InvalidDataException($"Golem {name}: the script's value cannot be made into PowerShell objects: {e.Message}", e),
-                    "RemoteOps.HerderScriptError", ErrorCategory.InvalidResult, name));
+                    "RemoteOps.HerderScriptError", ErrorCategory.InvalidOperation, name));
                 return;
             }
             // An array is written element by element, as ConvertFrom-Json does.
