@@ -68,7 +68,8 @@ internal sealed class HerderGolemBrowser : IAsyncDisposable
     {
         var program = Locate(browser) ?? throw new HerderException(HerderFailure.BrowserUnavailable,
             $"The browser '{browser}' is not installed here. Install Debian's chromium package (apt-get install chromium), or set herder.browser to a Chromium's path.");
-        var directory = Directory.CreateTempSubdirectory("remoteops-golem-").FullName;
+        SweepOrphanedDirectories();
+        var directory = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
         var arguments = new List<string>
         {
             "--headless", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
@@ -189,6 +190,41 @@ internal sealed class HerderGolemBrowser : IAsyncDisposable
         }
         tree.Dispose();
         TryDelete(directory);
+    }
+
+    private const string DirectoryPrefix = "remoteops-golem-";
+    /// <summary>Older than this, a golem directory no process names is an orphan; younger, it may be a golem starting.</summary>
+    internal static readonly TimeSpan OrphanAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>Removes the directories of golems whose owner was killed outright (nothing ran to remove them): those
+    /// no live process names and that have not changed for <see cref="OrphanAge"/>. Best effort.</summary>
+    internal static void SweepOrphanedDirectories()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            var candidates = new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories(DirectoryPrefix + "*")
+                .Where(d => DateTime.UtcNow - d.LastWriteTimeUtc > OrphanAge).ToList();
+            if (candidates.Count == 0) return;
+            var commandLines = LiveCommandLines();
+            foreach (var d in candidates)
+                if (!commandLines.Any(c => c.Contains(d.FullName, StringComparison.Ordinal))) TryDelete(d.FullName);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private static List<string> LiveCommandLines()
+    {
+        var lines = new List<string>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out _)) continue;
+            try { lines.Add(File.ReadAllText(Path.Combine(entry, "cmdline"))); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return lines;
     }
 
     /// <summary>Live processes whose command line names <paramref name="directory"/> (Linux; none elsewhere).</summary>

@@ -37,7 +37,15 @@ public sealed class HerderGolemTests : IAsyncLifetime
     [Fact]
     public async Task A_golem_runs_the_pages_bootstrap_evaluates_scripts_and_leaves_nothing_when_stopped()
     {
+        // What a killed owner left: an old golem directory no process names goes at the next start; a fresh one may
+        // be a golem starting, and stays.
+        var orphan = Directory.CreateTempSubdirectory("remoteops-golem-").FullName;
+        var fresh = Directory.CreateTempSubdirectory("remoteops-golem-").FullName;
+        Directory.SetLastWriteTimeUtc(orphan, DateTime.UtcNow - HerderGolemBrowser.OrphanAge - TimeSpan.FromMinutes(1));
         var golem = await _herd.StartAsync(Config, _pages.Url("/page.html"), null, "test-a", CancellationToken.None);
+        Assert.False(Directory.Exists(orphan));
+        Assert.True(Directory.Exists(fresh));
+        Directory.Delete(fresh);
         var (directory, tree) = Snapshot(golem.ProcessId);
         try
         {
