@@ -54,6 +54,11 @@
         'Get-HerderEnvironment'
         'New-HerderToken'
         'Get-HerderToken'
+        # herder golems
+        'Start-HerderGolem'
+        'Get-HerderGolem'
+        'Invoke-HerderGolem'
+        'Stop-HerderGolem'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

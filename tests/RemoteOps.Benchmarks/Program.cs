@@ -21,6 +21,7 @@ public static class Program
         ["herder"] = HerderBenchmarks.RunAsync,
         ["herder-proxy"] = HerderProxyBenchmarks.RunAsync,
         ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
+        ["herder-golem"] = HerderGolemBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -81,6 +81,15 @@ BeforeDiscovery {
         'Invoke-StewardCommand/InputObject/ByValue'     = 'Invoke-StewardCommand: piped objects are collected into one message per node ($input)'
         'Remove-StewardMessage/MessageId/ByPropertyName' = 'Get-StewardMessage | Remove-StewardMessage cancels what was found'
         'Get-StewardAudit/Path/ByPropertyName' = 'Get-StewardAudit: files bind Path by FullName, and a record pipes into Invoke-StewardMethod to send it again'
+        # herder golems
+        'Start-HerderGolem/Url/ByValue' = 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node'
+        'Start-HerderGolem/Url/ByPropertyName' = 'Start-HerderGolem: an object''s Url binds by property name'
+        'Get-HerderGolem/Name/ByPropertyName' = 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node'
+        'Get-HerderGolem/Node/ByPropertyName' = 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each'
+        'Invoke-HerderGolem/Name/ByPropertyName' = 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node'
+        'Invoke-HerderGolem/Node/ByPropertyName' = 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each'
+        'Stop-HerderGolem/Name/ByPropertyName' = 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node'
+        'Stop-HerderGolem/Node/ByPropertyName' = 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each'
     }
     $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
     $pipelineParameters = foreach ($command in Get-Command -Module RemoteOps) {
@@ -1157,5 +1166,80 @@ Describe 'Error ids and categories: herder' {
         $r = Get-ErrorContract { Get-HerderEnvironment -ConfigPath $broken -ErrorAction SilentlyContinue -ErrorVariable e; $e }
         ($r.Id, $r.Category) | Should -Be @('RemoteOps.ConfigInvalid', 'InvalidData')
         $r.Record.Exception.Message | Should -Match 'herder\.sandbox'
+    }
+}
+
+Describe 'Pipeline binding: herder golems' {
+    BeforeAll {
+        $script:GolemPage = Join-Path $script:Dir 'golem-contract.html'
+        Set-Content $script:GolemPage '<!doctype html><title>Contract</title><div class="golem">window.ran = "yes"</div>'
+        $script:GolemUrl = [Uri]::new($script:GolemPage, [UriKind]::Absolute).AbsoluteUri
+        $script:GolemConfig = Join-Path $script:Dir 'golem.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  max_timeout: 2m`n" | Set-Content -Path $script:GolemConfig
+    }
+
+    It 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node' {
+        $golem = $script:GolemUrl | Start-HerderGolem -ConfigPath $script:GolemConfig
+        try {
+            $golem.Name | Should -Be 'golem-contract'
+            ($golem | Get-HerderGolem).ProcessId | Should -Be $golem.ProcessId
+            $golem | Invoke-HerderGolem -Script 'window.ran' | Should -Be 'yes'
+            ($golem | Stop-HerderGolem -PassThru -Confirm:$false).Name | Should -Be 'golem-contract'
+            (Get-HerderGolem).Name | Should -Not -Contain 'golem-contract'
+        }
+        finally { Get-HerderGolem golem-contract* | Stop-HerderGolem -Confirm:$false }
+    }
+
+    It 'Start-HerderGolem: an object''s Url binds by property name' {
+        $out = [pscustomobject]@{ Url = 'not a url' } | Start-HerderGolem -ConfigPath $script:GolemConfig -ErrorAction SilentlyContinue -ErrorVariable e
+        $out | Should -BeNullOrEmpty
+        ($e.Count, ($e[0].FullyQualifiedErrorId -split ',')[0], [string]$e[0].TargetObject) | Should -Be @(1, 'RemoteOps.HerderInvalidUrl', 'not a url')
+    }
+
+    It 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each' {
+        # com.example.db1 is a peer with no agent: the message is never taken, so it ends NoAck after its short window.
+        $fast = Join-Path $script:Dir 'golem-fast.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  ack_timeout: 1s`n  retries: 0`n  stream: gs$([guid]::NewGuid().ToString('N').Substring(0, 8))`n  results_bucket: gr$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" | Set-Content -Path $fast
+        $far = [pscustomobject]@{ Name = 'faraway'; Node = 'com.example.db1' }
+        $calls = @(
+            { $far | Get-HerderGolem -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+            { $far | Invoke-HerderGolem -Script '1' -ConfigPath $fast -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+            { $far | Stop-HerderGolem -ConfigPath $fast -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        )
+        foreach ($call in $calls) {
+            $e = @(& $call)
+            ($e.Count, ($e[0].FullyQualifiedErrorId -split ',')[0]) | Should -Be @(1, 'RemoteOps.HerderRemoteFailed')
+            $e[0].Exception.Message | Should -Match 'NoAck'
+        }
+    }
+}
+
+Describe 'Error ids and categories: herder golems' {
+    It 'Start-HerderGolem: a URL that is not absolute http, https or file is HerderInvalidUrl (InvalidArgument)' {
+        $r = Get-ErrorContract { Start-HerderGolem -Url 'ftp://example.org/x' -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category, $r.Count) | Should -Be @('RemoteOps.HerderInvalidUrl', 'InvalidArgument', 1)
+    }
+
+    It 'Start-HerderGolem: a missing Chromium is HerderBrowserUnavailable (NotInstalled)' {
+        $nobrowser = Join-Path $script:Dir 'nobrowser.yaml'
+        (Get-Content -Raw $script:Config) + "`nherder:`n  browser: /nonexistent/chromium`n" | Set-Content -Path $nobrowser
+        $r = Get-ErrorContract { Start-HerderGolem -Url 'http://127.0.0.1/' -ConfigPath $nobrowser -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderBrowserUnavailable', 'NotInstalled')
+        $r.Record.Exception.Message | Should -Match 'apt-get install chromium'
+    }
+
+    It 'Get-HerderGolem: an unknown golem is HerderGolemNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Get-HerderGolem no-such-golem -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderGolemNotFound', 'ObjectNotFound')
+    }
+
+    It 'Invoke-HerderGolem: an unknown golem is HerderGolemNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Invoke-HerderGolem no-such-golem '1' -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderGolemNotFound', 'ObjectNotFound')
+    }
+
+    It 'Stop-HerderGolem: an unknown golem is HerderGolemNotFound (ObjectNotFound)' {
+        $r = Get-ErrorContract { Stop-HerderGolem no-such-golem -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderGolemNotFound', 'ObjectNotFound')
     }
 }

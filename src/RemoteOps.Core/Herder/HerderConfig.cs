@@ -32,12 +32,16 @@ public sealed record HerderConfig : ConfigSection
     public string LedgerBucket { get; init; } = "herder_ledger";
     /// <summary>The node agent's reverse proxy to daemons (<c>/daemon/&lt;name&gt;/…</c>) listens here; 0 = off.</summary>
     public int ProxyPort { get; init; }
+    /// <summary>The Chromium golems run: a program name looked up in PATH, or a path (Debian's chromium package by default).</summary>
+    public string Browser { get; init; } = DefaultBrowser;
+    public const string DefaultBrowser = "chromium";
 
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
         && TokenIssuers.SequenceEqual(other.TokenIssuers) && RequireToken == other.RequireToken
         && CreditsPerSecond == other.CreditsPerSecond && LedgerBucket == other.LedgerBucket
         && ProxyPort == other.ProxyPort
+        && Browser == other.Browser
         && Environments.Count == other.Environments.Count
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
@@ -70,7 +74,8 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
     public override string Tool => "herder";
     public override string? SectionName => "herder";
     public override IReadOnlyList<string> Keys { get; } =
-        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket", "proxy_port"];
+        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket", "proxy_port",
+         "browser"];
 
     /// <summary>A second is the least a run can be given; a day is far past any short-lived minion.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
@@ -89,6 +94,7 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "herder.credits_per_second" => current with { CreditsPerSecond = reader.Int(value, key, 0, 1_000_000) },
         "herder.ledger_bucket" => current with { LedgerBucket = reader.BucketName(value, key) ?? current.LedgerBucket },
         "herder.proxy_port" => current with { ProxyPort = reader.Int(value, key, 0, 65535) },
+        "herder.browser" => current with { Browser = reader.String(value, key) ?? HerderConfig.DefaultBrowser },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a herder key"),
     };
 

@@ -21,6 +21,23 @@ public enum HerderFailure
     NotIssuer,
     /// <summary>Steward did not deliver or run a remote request (denied, no ack, timed out, or the node failed).</summary>
     RemoteFailed,
+    // Golems.
+    /// <summary>No golem of that name (on that node).</summary>
+    GolemNotFound,
+    /// <summary>A golem of that name already runs for the same owner.</summary>
+    GolemExists,
+    /// <summary>A golem name that is not a plain name.</summary>
+    InvalidGolemName,
+    /// <summary>A -Url that is not an absolute http, https or file URL.</summary>
+    InvalidUrl,
+    /// <summary>Chromium is not installed (or herder.browser names nothing executable).</summary>
+    BrowserUnavailable,
+    /// <summary>The browser started but did not come up, could not load the page, or died.</summary>
+    GolemFailed,
+    /// <summary>The script a golem evaluated threw (a JavaScript exception).</summary>
+    ScriptError,
+    /// <summary>A golem's script (or page load) did not finish within its timeout.</summary>
+    GolemTimeout,
 }
 
 /// <summary>A request herder refuses, with a message that says how to fix it.</summary>

@@ -23,6 +23,9 @@ public enum StewardMethod
     /// <summary>A herder minion (Invoke-HerderMinion -Node): served through <see cref="StewardMethodExtensions"/> by
     /// herder, which runs on the node agent.</summary>
     HerderMinion,
+    /// <summary>Every herder golem operation (Start-/Get-/Invoke-/Stop-HerderGolem -Node): served through
+    /// <see cref="StewardMethodExtensions"/> by herder.</summary>
+    HerderGolem,
 }
 
 /// <summary>The method catalogue: names as the seed spells them, parsed leniently as users of the seed type them.</summary>

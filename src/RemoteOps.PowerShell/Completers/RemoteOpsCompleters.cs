@@ -138,3 +138,13 @@ public sealed class HerderEnvironmentCompleter : RemoteOpsCompleter
 {
     private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderCompletions.Environments(Config(bound));
 }
+
+/// <summary>Herder golems: this session's, or with -Node already bound that node agent's (asked for at most 2 s).</summary>
+public sealed class HerderGolemCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound)
+    {
+        var node = bound["Node"] is { } n ? (n is PSObject p ? p.BaseObject : n)?.ToString() : null;
+        return Herder.HerderGolemRemote.Completions(string.IsNullOrEmpty(node) ? null : Config(bound), string.IsNullOrEmpty(node) ? null : node);
+    }
+}

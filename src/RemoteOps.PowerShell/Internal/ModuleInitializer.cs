@@ -26,6 +26,8 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     {
         // Keep the hook while any runspace of this process may still use the module's types:
         // removing it would break a second runspace that imported the module too.
+        // The golems this session started go with the module (Start-HerderGolem without -Node).
+        SessionGolems.StopForCurrentRunspace();
     }
 
     private static Assembly? ResolveIntoModuleContext(AssemblyLoadContext defaultContext, AssemblyName name)

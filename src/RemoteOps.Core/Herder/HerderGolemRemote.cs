@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RemoteOps.Config;
+using RemoteOps.Steward;
+
+namespace RemoteOps.Herder;
+
+/// <summary>What a golem operation asks of a herd: start, list, invoke or stop.</summary>
+public enum HerderGolemOperation { Start, List, Invoke, Stop }
+
+/// <summary>
+/// Golems on another node: every golem operation travels as steward's HerderGolem method (signed, allowed senders,
+/// durable delivery, audit); the node's agent owns the golems it starts (they live as long as the agent, not the
+/// session that asked), and answers with JSON.
+/// </summary>
+public static class HerderGolemRemote
+{
+    /// <summary>Beyond the operation's own timeout, what the node may take to pick it up and report.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
+    private const string FailurePrefix = "RemoteOps.Herder";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+        Converters = { new JsonStringEnumConverter() },
+        MaxDepth = 8,
+    };
+
+    private sealed record Wire
+    {
+        public HerderGolemOperation Operation { get; init; }
+        public string? Name { get; init; }
+        public string? Url { get; init; }
+        public string? Script { get; init; }
+        public double? TimeoutSeconds { get; init; }
+    }
+
+#pragma warning disable CA2255 // a library's module initializer is exactly what this is for
+    [ModuleInitializer]
+    internal static void Register() => StewardMethodExtensions.Register(StewardMethod.HerderGolem, ServeAsync);
+#pragma warning restore CA2255
+
+    /// <summary>The node's side: one JSON request in, JSON out (a golem, a list of golems, or a script's value).</summary>
+    internal static async Task<MethodOutcome> ServeAsync(StewardExtensionCall call, CancellationToken ct)
+    {
+        Wire? wire;
+        try { wire = call.Args.Count == 1 ? JsonSerializer.Deserialize<Wire>(call.Args[0], Json) : null; }
+        catch (JsonException) { wire = null; }
+        if (wire is null)
+            return new MethodOutcome(StewardStatus.Failed, Error: "HerderGolem takes one argument: the golem request (JSON), as the *-HerderGolem cmdlets send it with -Node.");
+        var herd = HerderGolemHerd.OfNode(call.Node);
+        try
+        {
+            string output = wire.Operation switch
+            {
+                HerderGolemOperation.Start => JsonSerializer.Serialize(
+                    await herd.StartAsync(call.Config.Herder, wire.Url ?? "", wire.Name, owner: null, ct).ConfigureAwait(false), Json),
+                HerderGolemOperation.List => JsonSerializer.Serialize(herd.List(), Json),
+                HerderGolemOperation.Invoke => await herd.EvaluateAsync(wire.Name ?? "", wire.Script ?? "",
+                    wire.TimeoutSeconds is { } s && double.IsFinite(s) && s > 0 && s < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(s) : call.Timeout,
+                    ct).ConfigureAwait(false),
+                HerderGolemOperation.Stop => JsonSerializer.Serialize(await herd.StopAsync(wire.Name ?? "").ConfigureAwait(false), Json),
+                _ => throw new HerderException(HerderFailure.GolemFailed, $"'{wire.Operation}' is not a golem operation."),
+            };
+            if (Encoding.UTF8.GetByteCount(output) > call.OutputCap)
+                return new MethodOutcome(StewardStatus.Failed,
+                    Error: $"RemoteOps.Herder{HerderFailure.ScriptError}: the result ({Encoding.UTF8.GetByteCount(output)} bytes of JSON) does not fit the node's steward.max_output ({call.OutputCap} bytes).");
+            return new MethodOutcome(StewardStatus.Succeeded, output);
+        }
+        catch (HerderException e)
+        {
+            return new MethodOutcome(StewardStatus.Failed, Error: $"{e.ErrorId}: {e.Message}");
+        }
+    }
+
+    /// <summary>Starts a golem on <paramref name="node"/>, owned by its agent.</summary>
+    public static async Task<HerderGolem> StartAsync(RemoteOpsConfig config, string node, string url, string? name, CancellationToken ct)
+    {
+        HerderGolemHerd.ValidateUrl(url);
+        if (name is not null && !HerderGolemHerd.TryValidateName(name, out var problem)) throw new HerderException(HerderFailure.InvalidGolemName, problem);
+        var output = await CallAsync(config, node, new Wire { Operation = HerderGolemOperation.Start, Url = url, Name = name }, config.Herder.MaxTimeout * 2, ct).ConfigureAwait(false);
+        return Parse<HerderGolem>(output, node);
+    }
+
+    /// <summary>The golems <paramref name="node"/>'s agent runs.</summary>
+    public static async Task<IReadOnlyList<HerderGolem>> ListAsync(RemoteOpsConfig config, string node, CancellationToken ct) =>
+        Parse<List<HerderGolem>>(await CallAsync(config, node, new Wire { Operation = HerderGolemOperation.List }, HerderConfig.DefaultMaxTimeout, ct).ConfigureAwait(false), node);
+
+    /// <summary>Evaluates a script in a golem on <paramref name="node"/>; its value as JSON text.</summary>
+    public static Task<string> EvaluateAsync(RemoteOpsConfig config, string node, string name, string script, TimeSpan timeout, CancellationToken ct) =>
+        CallAsync(config, node, new Wire { Operation = HerderGolemOperation.Invoke, Name = name, Script = script, TimeoutSeconds = timeout.TotalSeconds }, timeout, ct);
+
+    /// <summary>Stops a golem on <paramref name="node"/>.</summary>
+    public static async Task<HerderGolem> StopAsync(RemoteOpsConfig config, string node, string name, CancellationToken ct) =>
+        Parse<HerderGolem>(await CallAsync(config, node, new Wire { Operation = HerderGolemOperation.Stop, Name = name }, HerderConfig.DefaultMaxTimeout, ct).ConfigureAwait(false), node);
+
+    /// <summary>What Tab offers for -Name: this process's session golems, or <paramref name="node"/>'s (at most 2 s).</summary>
+    public static IEnumerable<CompletionValue> Completions(RemoteOpsConfig? config, string? node)
+    {
+        IReadOnlyList<HerderGolem> golems;
+        if (node is null) golems = HerderGolemHerd.Session.List();
+        else if (config is null) return [];
+        else
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try { golems = ListAsync(config, node, cts.Token).WaitAsync(cts.Token).GetAwaiter().GetResult(); }
+            catch (Exception) { return []; } // completion is best effort
+        }
+        return golems.Select(g => new CompletionValue(g.Name, g.Url));
+    }
+
+    private static T Parse<T>(string output, string node)
+    {
+        try { return JsonSerializer.Deserialize<T>(output, Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} answered with a result that does not parse: {e.Message}"); }
+    }
+
+    /// <summary>Sends one HerderGolem message to <paramref name="node"/> and waits for its end: the output when it
+    /// succeeded, else the node's herder refusal (its own error id) or steward's status. (HerderRemote's HerderMinion
+    /// call does the same for minions.)</summary>
+    private static async Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct)
+    {
+        var client = await StewardClient.OpenAsync(config, null, ct).ConfigureAwait(false);
+        var steward = new StewardRequest
+        {
+            ToNodes = [node], Method = StewardMethod.HerderGolem, MethodArgs = [JsonSerializer.Serialize(wire, Json)], MethodTimeout = timeout,
+        };
+        var (ack, retries, _) = StewardClient.Check(steward, client.Section);
+        Exception? failure = null;
+        var sent = await client.SendAsync(steward, [node], 1, (_, e) => failure = e, ct).ConfigureAwait(false);
+        if (failure is not null) throw failure;
+        StewardRecord? final = null;
+        await foreach (var e in client.WaitAsync(sent, null, streamOutput: false, ack * (retries + 1) + timeout + Slack + Slack, ct).ConfigureAwait(false))
+            if (e.Reply is not null) final = e.Record;
+        if (final is null) throw new HerderException(HerderFailure.RemoteFailed, $"No result from node {node}.");
+        if (final.Status == StewardStatus.Succeeded) return final.Output;
+        if (final.Status == StewardStatus.Failed && final.Error.StartsWith(FailurePrefix, StringComparison.Ordinal)
+            && final.Error.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0
+            && Enum.TryParse<HerderFailure>(final.Error[FailurePrefix.Length..colon], out var kind))
+            throw new HerderException(kind, $"Node {node}: {final.Error[(colon + 2)..]}");
+        throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} did not serve the request: {final.Status}. {final.Error}".TrimEnd());
+    }
+}
