@@ -17,7 +17,8 @@ namespace RemoteOps.Herder;
 /// the golem's directory, such as the crash handler Chromium re-parents to init) and get a parent-death signal
 /// (<c>setpriv --pdeathsig KILL</c>), so a killed owner (pwsh, the agent) leaves no browser behind.</para>
 /// <para>The parent-death signal fires when the <em>thread</em> that forked the child ends, and thread-pool threads
-/// retire when idle: every browser is therefore forked from one dedicated thread that lives as long as the process.</para>
+/// retire when idle: every browser is therefore forked from <see cref="ProcessLauncher"/>'s thread, which lives as long
+/// as the process.</para>
 /// <para>Chromium's own sandbox needs user namespaces or a setuid helper; as root (a container) it refuses to start
 /// without <c>--no-sandbox</c>, which is passed only then. Every file it writes (profile, cache, config, crash
 /// reports) goes under the golem's own temporary directory, removed when it stops.</para>
@@ -28,17 +29,6 @@ internal sealed class HerderGolemBrowser : IAsyncDisposable
     private static readonly string? Setpriv = OperatingSystem.IsLinux()
         ? new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(File.Exists)
         : null;
-
-    private static readonly BlockingCollection<Action> LaunchQueue = new();
-    private static readonly Lazy<Thread> LaunchThread = new(() =>
-    {
-        var thread = new Thread(() => { foreach (var launch in LaunchQueue.GetConsumingEnumerable()) launch(); })
-        {
-            IsBackground = true, Name = "RemoteOps golem launcher",
-        };
-        thread.Start();
-        return thread;
-    });
 
     private readonly ProcessTree _tree;
     private readonly string _directory;
@@ -147,17 +137,8 @@ internal sealed class HerderGolemBrowser : IAsyncDisposable
         }
     }
 
-    private static Task<ProcessTree> StartOnLauncherThreadAsync(ProcessStartInfo startInfo, Action<Process> beforeStart)
-    {
-        var started = new TaskCompletionSource<ProcessTree>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = LaunchThread.Value;
-        LaunchQueue.Add(() =>
-        {
-            try { started.SetResult(ProcessTree.Start(startInfo, beforeStart)); }
-            catch (Exception e) { started.SetException(e); }
-        });
-        return started.Task;
-    }
+    private static Task<ProcessTree> StartOnLauncherThreadAsync(ProcessStartInfo startInfo, Action<Process> beforeStart) =>
+        ProcessLauncher.StartAsync(startInfo, beforeStart);
 
     /// <summary>Kills the browser's whole tree, waits until none of it is left, and removes its directory.</summary>
     public async ValueTask DisposeAsync()

@@ -115,8 +115,9 @@ public static class OneShotRunner
         ProcessTree tree;
         try
         {
-            // On Windows a job object holds the run: nothing of it outlives the run or this process.
-            tree = ProcessTree.Start(psi, null, inWindowsJob: true, options.JobMemoryLimit);
+            // On Windows a job object holds the run: nothing of it outlives the run or this process. Started from the
+            // launcher thread, so a sandbox's die-with-parent follows this process, not a retiring pool thread.
+            tree = await ProcessLauncher.StartAsync(psi, null, inWindowsJob: true, options.JobMemoryLimit).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

@@ -31,6 +31,23 @@ public class OneShotRunnerTests
         Assert.True(result.ProcessId > 0);
     }
 
+    /// <summary>A parent-death signal (bubblewrap's --die-with-parent, setpriv --pdeathsig) follows the thread that
+    /// forked the child. A run started from a thread that ends at once must live on: it is forked from the launcher's
+    /// thread, which lives as long as the process.</summary>
+    [Fact]
+    public async Task A_child_with_a_parent_death_signal_outlives_the_thread_that_asked_for_it()
+    {
+        var setpriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.First(File.Exists);
+        Task<OneShotResult>? run = null;
+        var starter = new Thread(() => run = OneShotRunner.RunAsync(new OneShotOptions(
+            [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "sleep 1; echo survived"])));
+        starter.Start();
+        starter.Join();
+        var result = await run!.WaitAsync(Bound);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("survived\n", result.StandardOutput);
+    }
+
     [Fact]
     public async Task Arguments_reach_the_program_unchanged_and_stdin_is_closed()
     {
