@@ -30,11 +30,15 @@ public sealed record HerderConfig : ConfigSection
     public int CreditsPerSecond { get; init; } = 1;
     /// <summary>The JetStream key-value bucket of owners' balances.</summary>
     public string LedgerBucket { get; init; } = "herder_ledger";
+    /// <summary>How long a daemon's rotated logs (and the logs of a daemon that ended) are kept.</summary>
+    public TimeSpan LogRetention { get; init; } = DefaultLogRetention;
+    public static readonly TimeSpan DefaultLogRetention = TimeSpan.FromDays(7);
 
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
         && TokenIssuers.SequenceEqual(other.TokenIssuers) && RequireToken == other.RequireToken
         && CreditsPerSecond == other.CreditsPerSecond && LedgerBucket == other.LedgerBucket
+        && LogRetention == other.LogRetention
         && Environments.Count == other.Environments.Count
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
@@ -42,18 +46,20 @@ public sealed record HerderConfig : ConfigSection
 }
 
 /// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit, token_issuers, require_token,
-/// credits_per_second, ledger_bucket).</summary>
+/// credits_per_second, ledger_bucket, log_retention).</summary>
 public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
 {
     public override string Tool => "herder";
     public override string? SectionName => "herder";
     public override IReadOnlyList<string> Keys { get; } =
-        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket"];
+        ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket", "log_retention"];
 
     /// <summary>A second is the least a run can be given; a day is far past any short-lived minion.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxMaxTimeout = TimeSpan.FromDays(1);
     /// <summary>Less than 16 MiB and no interpreter starts; past 1 TiB is a typo.</summary>
+    /// <summary>Less than a minute of logs helps nobody; past ten years is a typo.</summary>
+    public static readonly TimeSpan MinLogRetention = TimeSpan.FromMinutes(1), MaxLogRetention = TimeSpan.FromDays(3650);
     public const long MinMemoryLimit = 16L * 1024 * 1024, MaxMemoryLimit = 1L << 40;
 
     protected override HerderConfig Read(HerderConfig current, string key, YamlNode value, ConfigReader reader) => key switch
@@ -66,6 +72,7 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "herder.require_token" => current with { RequireToken = ReadBool(value, key, reader) },
         "herder.credits_per_second" => current with { CreditsPerSecond = reader.Int(value, key, 0, 1_000_000) },
         "herder.ledger_bucket" => current with { LedgerBucket = reader.BucketName(value, key) ?? current.LedgerBucket },
+        "herder.log_retention" => current with { LogRetention = reader.Duration(value, key, MinLogRetention, MaxLogRetention) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a herder key"),
     };
 

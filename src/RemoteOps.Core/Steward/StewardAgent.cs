@@ -64,6 +64,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
     private readonly StewardErrorOutbox? _errors;
     /// <summary>The seed's input API (socket, TCP, HTTP), when configured.</summary>
     private StewardInputListener? _input;
+    /// <summary>Services other tools run for the agent's life (StewardMethodExtensions.RegisterAgentService).</summary>
+    private IReadOnlyList<IAsyncDisposable> _services = [];
 
     /// <summary>The node's name: the subject it serves and the name in its records.</summary>
     public string Name { get; }
@@ -164,6 +166,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         try { agent._input = await StewardInputListener.StartAsync(config, name, agent.DataDirectory, store, key, agent.Log, ct).ConfigureAwait(false); }
         catch { local.Dispose(); throw; }
         agent.Recover();
+        agent._services = await StewardMethodExtensions.StartServicesAsync(new StewardAgentServiceContext(config, name, agent.DataDirectory), w => agent.Log(StewardLogLevel.Warning, w)).ConfigureAwait(false);
         agent.StartPwshPool();
         var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, agent._stopTaking.Token);
         agent._completion = agent.ServeAsync(consumer, linked);
@@ -255,6 +258,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
                 catch (Exception) { }
             try { await replies.ConfigureAwait(false); } catch (Exception) { /* stopping */ }
             await StopPwshPoolAsync().ConfigureAwait(false);
+            await StewardMethodExtensions.StopServicesAsync(_services).ConfigureAwait(false);
             linked.Dispose();
             Log(StewardLogLevel.Information, $"Steward node {Name} stopped.");
         }

@@ -22,4 +22,38 @@ public static class StewardMethodExtensions
 
     public static bool TryGet(StewardMethod method, out Func<StewardExtensionCall, CancellationToken, Task<MethodOutcome>> handler) =>
         Handlers.TryGetValue(method, out handler!);
+
+    // ---- services a tool runs for the agent's whole life (herder's daemons) ----
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<StewardAgentServiceContext, Task<IAsyncDisposable>>> Services = new();
+
+    /// <summary>Registers a service started with every agent (after it recovered its commands) and disposed when the
+    /// agent stops; registering the same name again replaces it.</summary>
+    public static void RegisterAgentService(string name, Func<StewardAgentServiceContext, Task<IAsyncDisposable>> start) =>
+        Services[name] = start ?? throw new ArgumentNullException(nameof(start));
+
+    /// <summary>Starts every registered service for an agent; one that fails is logged and left out.</summary>
+    internal static async Task<IReadOnlyList<IAsyncDisposable>> StartServicesAsync(StewardAgentServiceContext context, Action<string> warn)
+    {
+        var started = new List<IAsyncDisposable>();
+        foreach (var (name, start) in Services)
+        {
+            try { started.Add(await start(context).ConfigureAwait(false)); }
+            catch (Exception e) { warn($"Agent service {name} did not start: {e.Message}"); }
+        }
+        return started;
+    }
+
+    internal static async Task StopServicesAsync(IReadOnlyList<IAsyncDisposable> services)
+    {
+        foreach (var service in services)
+            try { await service.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* stopping: nothing left to tell */ }
+    }
+
+    /// <summary>The local store directory of <paramref name="node"/>'s agent under this config (where its services keep their state).</summary>
+    public static string AgentDataDirectory(RemoteOpsConfig config, string node) =>
+        Path.Combine(config.Steward.EffectiveDataDirectory, StewardAgent.LocalFolder(node));
 }
+
+/// <summary>What an agent service is given: the agent's config, its node name and its local store directory.</summary>
+public sealed record StewardAgentServiceContext(RemoteOpsConfig Config, string Node, string DataDirectory);

@@ -23,6 +23,9 @@ public enum StewardMethod
     /// <summary>A herder minion (Invoke-HerderMinion -Node): served through <see cref="StewardMethodExtensions"/> by
     /// herder, which runs on the node agent.</summary>
     HerderMinion,
+    /// <summary>Herder daemons (Start-/Get-/Stop-/Connect-HerderDaemon, Receive-HerderDaemonLog -Node): every daemon
+    /// operation, served through <see cref="StewardMethodExtensions"/> by herder.</summary>
+    HerderDaemon,
 }
 
 /// <summary>The method catalogue: names as the seed spells them, parsed leniently as users of the seed type them.</summary>
