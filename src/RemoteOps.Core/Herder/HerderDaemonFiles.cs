@@ -148,7 +148,9 @@ internal sealed class HerderDaemonFiles(string directory)
     {
         var name = Path.GetFileName(Log(stream));
         if (!System.IO.Directory.Exists(Directory)) return [];
-        return System.IO.Directory.EnumerateFiles(Directory, name + ".*").Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+        // "out.log.*" also matches "out.log" itself (the pattern's DOS heritage): the names are checked again.
+        return System.IO.Directory.EnumerateFiles(Directory, name + ".*")
+            .Where(f => Path.GetFileName(f).StartsWith(name + ".", StringComparison.Ordinal) && !f.EndsWith(".tmp", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
     }
 
     /// <summary>Copies the log aside and truncates it (the daemon holds it open with O_APPEND, so it goes on writing
