@@ -54,6 +54,12 @@
         'Get-HerderEnvironment'
         'New-HerderToken'
         'Get-HerderToken'
+        # herder daemons
+        'Start-HerderDaemon'
+        'Get-HerderDaemon'
+        'Stop-HerderDaemon'
+        'Connect-HerderDaemon'
+        'Receive-HerderDaemonLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -82,6 +82,10 @@ public static class HerderDaemons
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException) { return false; }
     }
 
+    /// <summary>The node a session's daemons report: the config's destination, else the machine's name.</summary>
+    public static string SessionNode(RemoteOpsConfig config) =>
+        !string.IsNullOrEmpty(config.Destination) ? config.Destination : Environment.MachineName;
+
     /// <summary>The identity name a session's daemons belong to when no token is given: the config's destination, else
     /// the user's name.</summary>
     public static string SessionOwner(RemoteOpsConfig config) =>
@@ -91,8 +95,11 @@ public static class HerderDaemons
     /// runs, else this session's host.</summary>
     public static async Task<HerderDaemonTarget> ResolveAsync(RemoteOpsConfig config, string? node)
     {
-        if (node is not null) return new HerderDaemonTarget(node, null, "");
-        if (LocalAgentRunning(config)) return new HerderDaemonTarget(config.Destination, null, "");
+        var agent = LocalAgentRunning(config);
+        // A session daemon piped back in names this machine as its node: it stays with the session when no agent runs.
+        var here = node is not null && !agent && string.Equals(node, SessionNode(config), StringComparison.OrdinalIgnoreCase);
+        if (node is not null && !here) return new HerderDaemonTarget(node, null, "");
+        if (agent) return new HerderDaemonTarget(config.Destination, null, "");
         return new HerderDaemonTarget(null, await SessionHostAsync(config).ConfigureAwait(false), SessionOwner(config));
     }
 
@@ -103,8 +110,7 @@ public static class HerderDaemons
         var root = SessionRoot(config);
         if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
             AppDomain.CurrentDomain.ProcessExit += (_, _) => StopSessionDaemons("its session ended", TimeSpan.FromSeconds(10));
-        var node = !string.IsNullOrEmpty(config.Destination) ? config.Destination : Environment.MachineName;
-        return SessionHosts.GetOrAdd(root, r => HerderDaemonHost.OpenAsync(config, r, node, adopts: false));
+        return SessionHosts.GetOrAdd(root, r => HerderDaemonHost.OpenAsync(config, r, SessionNode(config), adopts: false));
     }
 
     /// <summary>Stops every session daemon of this process (the session or process is ending), waiting at most <paramref name="budget"/>.</summary>

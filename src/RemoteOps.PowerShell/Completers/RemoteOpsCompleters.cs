@@ -138,3 +138,9 @@ public sealed class HerderEnvironmentCompleter : RemoteOpsCompleter
 {
     private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderCompletions.Environments(Config(bound));
 }
+
+/// <summary>Herder daemons of this machine (this session's, or this machine's agent's): Stop-/Connect-/Get-HerderDaemon -Name.</summary>
+public sealed class HerderDaemonCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderDaemons.Completions(Config(bound));
+}

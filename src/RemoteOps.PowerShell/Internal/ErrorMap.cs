@@ -50,6 +50,8 @@ public static class ErrorMap
             HerderFailure.NotIssuer => ErrorCategory.PermissionDenied,
             HerderFailure.NoCredits => ErrorCategory.QuotaExceeded,
             HerderFailure.RemoteFailed => ErrorCategory.ResourceUnavailable,
+            HerderFailure.DaemonExists => ErrorCategory.ResourceExists,
+            HerderFailure.DaemonNotFound => ErrorCategory.ObjectNotFound,
             _ => ErrorCategory.InvalidArgument,
         }, target),
         RemoteOpsArgumentException => new ErrorRecord(e, ids.InvalidArgument, ErrorCategory.InvalidArgument, target),
