@@ -198,8 +198,10 @@ public sealed class ConnectHerderDaemonCommand : HerderDaemonCmdlet
         // Where the logs end now: every line from here on is written, also those the piped input causes.
         Run(name, async (_, ct) =>
         {
-            _target = await TargetAsync(_config, node).ConfigureAwait(false);
-            _from = (await HerderDaemons.ReadLogAsync(_config, _target, name, 0, ct).ConfigureAwait(false)).Position;
+            var target = await TargetAsync(_config, node).ConfigureAwait(false);
+            _from = (await HerderDaemons.ReadLogAsync(_config, target, name, 0, ct).ConfigureAwait(false)).Position;
+            _target = target; // only once the daemon is known: an unknown one is one error, not one per stage
+
         });
     }
 
