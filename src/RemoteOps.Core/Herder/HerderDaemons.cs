@@ -110,7 +110,10 @@ public static class HerderDaemons
         var root = SessionRoot(config);
         if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
             AppDomain.CurrentDomain.ProcessExit += (_, _) => StopSessionDaemons("its session ended", TimeSpan.FromSeconds(10));
-        return SessionHosts.GetOrAdd(root, r => HerderDaemonHost.OpenAsync(config, r, SessionNode(config), adopts: false));
+        var opening = SessionHosts.GetOrAdd(root, r => HerderDaemonHost.OpenAsync(config, r, SessionNode(config), adopts: false));
+        // A host that could not open (a folder not writable) is tried again next time, not remembered as failed.
+        if (opening.IsFaulted) SessionHosts.TryRemove(new KeyValuePair<string, Task<HerderDaemonHost>>(root, opening));
+        return opening;
     }
 
     /// <summary>Stops every session daemon of this process (the session or process is ending), waiting at most <paramref name="budget"/>.</summary>

@@ -246,4 +246,33 @@ public sealed class HerderDaemonTests : IAsyncLifetime
         var tree = RemoteOps.Processes.ProcessTree.Start(psi);
         return tree.Pid;
     }
+
+    private RemoteOpsConfig TokenConfig() => Config($"""
+          token_issuers: [{_key.PublicBase58}]
+          require_token: true
+          credits_per_second: 1
+          ledger_bucket: dl{Guid.NewGuid():N}
+        """);
+
+    [Fact]
+    public async Task Under_require_token_a_daemon_needs_credits_and_is_stopped_with_the_reason_in_its_log_when_its_owner_runs_out()
+    {
+        var config = TokenConfig();
+        var host = await Host(config, root: Path.Combine(_dir.Path, "paid"));
+        Assert.Equal("RemoteOps.HerderInvalidToken", (await Assert.ThrowsAsync<HerderException>(() => host.StartAsync(Bash("free", "sleep 300"), "ada", CancellationToken.None))).ErrorId);
+        var broke = (await HerderTokenService.IssueAsync(config, "broke@example.com", 0, null, CancellationToken.None)).Token;
+        var refused = await Assert.ThrowsAsync<HerderException>(() => host.StartAsync(Bash("poor", "sleep 300") with { Token = broke }, "ada", CancellationToken.None));
+        Assert.Equal("RemoteOps.HerderNoCredits", refused.ErrorId);
+        Assert.Empty(host.List(null, null));
+
+        var token = (await HerderTokenService.IssueAsync(config, "cleo@example.com", 2, null, CancellationToken.None)).Token;
+        var daemon = await host.StartAsync(Bash("paid", "sleep 300") with { Token = token }, "ada", CancellationToken.None);
+        // The token's owner owns it; who started it still finds it by name.
+        Assert.Equal("cleo@example.com", daemon.Owner);
+        await Until(() => host.Get("ada", "paid").State == HerderDaemonState.Stopped, "stopped when the credits ran out");
+        Assert.Contains("ran out of credits", host.Get("ada", "paid").StopReason, StringComparison.Ordinal);
+        Assert.Contains(HerderDaemonLogReader.Read("paid", host.DirectoryOf("ada", "paid"), null).Lines,
+            l => l.Stream == HerderDaemonStream.Error && l.Line.Contains("ran out of credits", StringComparison.Ordinal));
+        Assert.True((await HerderTokenService.InspectAsync(config, token, CancellationToken.None)).Credits <= 0);
+    }
 }
