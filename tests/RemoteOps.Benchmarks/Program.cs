@@ -20,6 +20,8 @@ public static class Program
         ["steward-pwsh"] = StewardPwshBenchmarks.RunAsync,
         ["herder"] = HerderBenchmarks.RunAsync,
         ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
+        // Also part of "herder"; alone for a quick look at attach latency.
+        ["herder-daemon"] = HerderDaemonBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

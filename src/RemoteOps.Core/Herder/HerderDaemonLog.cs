@@ -9,7 +9,7 @@ public sealed record HerderDaemonLogPosition(long Output, long Error);
 /// Follows a daemon's two log files as they grow (attach, -Follow): each call returns the complete lines written since
 /// the last one. A file that shrank was rotated (copied aside and truncated): reading starts again at its beginning.
 /// </summary>
-public sealed class HerderDaemonTail
+public sealed class HerderDaemonTail : IDisposable
 {
     /// <summary>A line longer than this is cut into pieces rather than held back for ever.</summary>
     public const int MaxLineBytes = 64 * 1024;
@@ -17,6 +17,8 @@ public sealed class HerderDaemonTail
     private readonly string[] _paths;
     private readonly long[] _offsets = new long[2];
     private readonly List<byte>[] _partial = [[], []];
+    private readonly SemaphoreSlim _changed = new(0, 1);
+    private FileSystemWatcher? _watcher;
 
     private HerderDaemonTail(string name, string directory, HerderDaemonLogPosition? from)
     {
@@ -32,6 +34,34 @@ public sealed class HerderDaemonTail
     public static HerderDaemonTail Open(string name, string directory, HerderDaemonLogPosition? from) => new(name, directory, from);
 
     public HerderDaemonLogPosition Position => new(_offsets[0], _offsets[1]);
+
+    /// <summary>Waits until a log file changes (inotify, through FileSystemWatcher) or <paramref name="most"/> passed:
+    /// a follower wakes as the daemon writes instead of on the next tick of a poll.</summary>
+    public async Task WaitAsync(TimeSpan most, CancellationToken ct)
+    {
+        if (_watcher is null)
+        {
+            try
+            {
+                _watcher = new FileSystemWatcher(Path.GetDirectoryName(_paths[0])!) { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size };
+                _watcher.Filters.Add(Path.GetFileName(_paths[0]));
+                _watcher.Filters.Add(Path.GetFileName(_paths[1]));
+                _watcher.Changed += (_, _) => { if (_changed.CurrentCount == 0) try { _changed.Release(); } catch (SemaphoreFullException) { } };
+                _watcher.EnableRaisingEvents = true;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+            {
+                _watcher = null; // no watcher (out of inotify instances): the poll alone
+            }
+        }
+        await _changed.WaitAsync(most, ct).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _changed.Dispose();
+    }
 
     /// <summary>The complete lines written since the last call, stdout's first.</summary>
     public List<HerderDaemonOutput> ReadNew()

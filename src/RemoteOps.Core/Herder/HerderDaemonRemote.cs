@@ -114,7 +114,7 @@ public static class HerderDaemonRemote
     /// <summary>Waits (at most <paramref name="wait"/>) for lines from <paramref name="from"/> on.</summary>
     private static async Task<ReadAnswer> ReadAsync(HerderDaemonHost host, string owner, string name, HerderDaemonLogPosition? from, TimeSpan wait, CancellationToken ct)
     {
-        var tail = HerderDaemonTail.Open(name, host.DirectoryOf(owner, name), from);
+        using var tail = HerderDaemonTail.Open(name, host.DirectoryOf(owner, name), from);
         var deadline = DateTimeOffset.UtcNow + wait;
         while (true)
         {
@@ -122,7 +122,9 @@ public static class HerderDaemonRemote
             var lines = tail.ReadNew();
             if (lines.Count > 0 || !running || DateTimeOffset.UtcNow >= deadline)
                 return new ReadAnswer { Lines = lines, Position = tail.Position, Running = running };
-            await Task.Delay(HerderDaemons.FollowPoll, ct).ConfigureAwait(false);
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (left < TimeSpan.Zero) left = TimeSpan.Zero;
+            await tail.WaitAsync(left < HerderDaemons.FollowPoll ? left : HerderDaemons.FollowPoll, ct).ConfigureAwait(false);
         }
     }
 

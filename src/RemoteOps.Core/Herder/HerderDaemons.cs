@@ -160,8 +160,9 @@ public static class HerderDaemons
         return HerderDaemonLogReader.Read(name, target.SessionHost!.DirectoryOf(target.Owner, name), tail);
     }
 
-    /// <summary>How often a local follower looks at the log files: the attach latency's floor.</summary>
-    public static readonly TimeSpan FollowPoll = TimeSpan.FromMilliseconds(20);
+    /// <summary>How often a follower looks at the log files when no change was signalled (inotify wakes it at once;
+    /// this catches what a watcher misses).</summary>
+    public static readonly TimeSpan FollowPoll = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The lines a daemon writes from <paramref name="from"/> on (its current end when null), as they come,
     /// until <paramref name="ct"/> is cancelled or the daemon no longer runs (its last lines read).</summary>
@@ -174,13 +175,13 @@ public static class HerderDaemons
             yield break;
         }
         var host = target.SessionHost!;
-        var tail = HerderDaemonTail.Open(name, host.DirectoryOf(target.Owner, name), from);
+        using var tail = HerderDaemonTail.Open(name, host.DirectoryOf(target.Owner, name), from);
         while (true)
         {
             var running = host.Get(target.Owner, name).State is HerderDaemonState.Running or HerderDaemonState.Restarting;
             foreach (var line in tail.ReadNew()) yield return line;
             if (!running) yield break;
-            try { await Task.Delay(FollowPoll, ct).ConfigureAwait(false); }
+            try { await tail.WaitAsync(FollowPoll, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { yield break; }
         }
     }
