@@ -192,6 +192,9 @@ Describe 'Daemons on a node agent' {
         # The agent owns it (its sender identity is the node's own): it is not this session's.
         (Get-HerderDaemon -Node $script:Node -ConfigPath $script:Config[$script:Node]).Name | Should -Contain 'local-to-agent'
         @(Get-HerderDaemon local-to-agent -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+        # Tab reads this machine's agent's folder for its daemon names.
+        $line = "Stop-HerderDaemon -ConfigPath '$($script:Config[$script:Node])' -Name local-to"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'local-to-agent'
         Stop-HerderDaemon local-to-agent -ConfigPath $script:Config[$script:Node] -Confirm:$false | Out-Null
     }
 

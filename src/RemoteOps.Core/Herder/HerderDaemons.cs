@@ -193,13 +193,18 @@ public static class HerderDaemons
         else target.SessionHost!.WriteInput(target.Owner, name, lines);
     }
 
-    /// <summary>Names for Tab: this session's daemons (best effort: an agent is asked only by Get-HerderDaemon).</summary>
+    /// <summary>Names for Tab, read from this machine's folders (no request is sent): this machine's agent's daemons
+    /// when it runs, else the sessions' daemons of this config's owner.</summary>
     public static IEnumerable<CompletionValue> Completions(RemoteOpsConfig? config)
     {
-        if (config is null || !Directory.Exists(SessionRoot(config))) return [];
-        var root = Path.Combine(SessionRoot(config), HerderDaemonFiles.OwnerFolder(SessionOwner(config)));
+        if (config is null) return [];
+        var root = LocalAgentRunning(config)
+            ? AgentRoot(StewardMethodExtensions.AgentDataDirectory(config, config.Destination!))
+            : Path.Combine(SessionRoot(config), HerderDaemonFiles.OwnerFolder(SessionOwner(config)));
         if (!Directory.Exists(root)) return [];
-        return Directory.EnumerateDirectories(root).Select(d => new HerderDaemonFiles(d).Read()).OfType<HerderDaemonRecord>()
+        var folders = LocalAgentRunning(config) ? Directory.EnumerateDirectories(root).SelectMany(Directory.EnumerateDirectories) : Directory.EnumerateDirectories(root);
+        return folders.Select(d => new HerderDaemonFiles(d).Read()).OfType<HerderDaemonRecord>()
+            .DistinctBy(r => r.Name).OrderBy(r => r.Name, StringComparer.OrdinalIgnoreCase)
             .Select(r => new CompletionValue(r.Name, $"{r.State}{(r.Ports.Count > 0 ? " " + string.Join(", ", r.Ports.Select(p => $"{p.Key}={p.Value}")) : "")}"));
     }
 }
