@@ -425,7 +425,8 @@ public sealed class HerderDaemonHost : IAsyncDisposable
                 {
                     case SupervisorEventKind.Started:
                         var start = DetachedCommand.ReadStartTime(e.ProcessId);
-                        run.Update(r => { r.State = HerderDaemonState.Running; r.Pid = e.ProcessId; r.PidStart = start; r.Started = DateTimeOffset.UtcNow; r.ExitCode = null; });
+                        // ExitCode stays the last run's: with Restarts it says why it was started again.
+                        run.Update(r => { r.State = HerderDaemonState.Running; r.Pid = e.ProcessId; r.PidStart = start; r.Started = DateTimeOffset.UtcNow; });
                         await RegisterAsync(run, reRegister: false).ConfigureAwait(false);
                         run.FirstStart.TrySetResult();
                         break;

@@ -40,7 +40,8 @@ public sealed class HerderDaemon
     public DateTimeOffset Started { get; set; }
     /// <summary>How many times it was started again after an exit.</summary>
     public int Restarts { get; set; }
-    /// <summary>The last exit code; null while none is known (running, or it ended while nobody watched).</summary>
+    /// <summary>The last exit code (kept across restarts: with Restarts it says why it was started again); null while
+    /// none is known (its first run, or a run that ended while nobody watched).</summary>
     public int? ExitCode { get; set; }
     /// <summary>The restart policy it runs under.</summary>
     public HerderDaemonRestart Restart { get; set; }
