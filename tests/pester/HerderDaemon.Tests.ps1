@@ -198,9 +198,10 @@ Describe 'Daemons on a node agent' {
         Stop-HerderDaemon local-to-agent -ConfigPath $script:Config[$script:Node] -Confirm:$false | Out-Null
     }
 
-    It 'leaves no orphan when the agent is killed with SIGKILL, and adopts the daemon when it restarts' {
+    It 'leaves no orphan when the agent is killed with SIGKILL, and adopts the daemon (and its seaport registration) when it restarts' {
         $agent = $script:Agents[$script:Node]
-        $d = Start-HerderDaemon survivor -Environment bash -File @{ 'main.sh' = $script:Echo } -Node $script:Node
+        $d = Start-HerderDaemon survivor -Environment bash -File @{ 'main.sh' = $script:Echo } -Port http -Node $script:Node
+        (Get-SeaportService 'survivor@0.0.0').Port | Should -Be $d.Ports.http
         $daemonTree = @($d.ProcessId) + (Get-Descendant $d.ProcessId)
         # A minion that would run for two minutes, started from a thread job (its call waits for its end).
         $operatorConfig = $script:Config[$script:Operator]
@@ -227,6 +228,8 @@ Describe 'Daemons on a node agent' {
         $out = @('after the crash' | Connect-HerderDaemon survivor -Node $script:Node -Timeout 8s)
         $out.Line | Should -Contain 'got after the crash'
         (Receive-HerderDaemonLog survivor -Node $script:Node | Where-Object Stream -EQ Error).Line -join "`n" | Should -Match 'Adopted'
+        # Registered again by the new agent, with the same port.
+        Wait-Until { @(Get-SeaportService 'survivor@0.0.0' -ErrorAction SilentlyContinue | Where-Object Port -EQ $d.Ports.http).Count -eq 1 } 'the adopted daemon registered again'
 
         Stop-HerderDaemon survivor -Node $script:Node -Confirm:$false | Out-Null
         @($daemonTree | Where-Object { Test-Alive $_ }) | Should -BeNullOrEmpty
