@@ -59,6 +59,12 @@
         'Get-HerderGolem'
         'Invoke-HerderGolem'
         'Stop-HerderGolem'
+        # herder daemons
+        'Start-HerderDaemon'
+        'Get-HerderDaemon'
+        'Stop-HerderDaemon'
+        'Connect-HerderDaemon'
+        'Receive-HerderDaemonLog'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -46,6 +46,9 @@ public static class HerderBenchmarks
             }
         }));
         report.Add($"bash minions per second, sandboxed, {Environment.ProcessorCount} at once", $"{done / watch.Elapsed.TotalSeconds:0}/s");
+
+        // Daemons: attach latency.
+        await HerderDaemonBenchmarks.RunAsync(report);
     }
 
     private static RemoteOpsConfig Config(TempDir dir, string sandbox)

@@ -22,6 +22,8 @@ public static class Program
         ["herder-proxy"] = HerderProxyBenchmarks.RunAsync,
         ["steward-fleet"] = StewardFleetBenchmarks.RunAsync,
         ["herder-golem"] = HerderGolemBenchmarks.RunAsync,
+        // Also part of "herder"; alone for a quick look at attach latency.
+        ["herder-daemon"] = HerderDaemonBenchmarks.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

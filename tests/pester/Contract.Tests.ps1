@@ -90,6 +90,22 @@ BeforeDiscovery {
         'Invoke-HerderGolem/Node/ByPropertyName' = 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each'
         'Stop-HerderGolem/Name/ByPropertyName' = 'Start-HerderGolem: a piped URL starts a golem; Get-, Invoke- and Stop-HerderGolem take it by Name and Node'
         'Stop-HerderGolem/Node/ByPropertyName' = 'Get-, Invoke- and Stop-HerderGolem: a piped Node that runs no agent is one HerderRemoteFailed error each'
+        # herder daemons
+        'Start-HerderDaemon/Name/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Command/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Environment/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/File/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Port/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Restart/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Token/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Start-HerderDaemon/Node/ByPropertyName' = 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name'
+        'Get-HerderDaemon/Name/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Get-HerderDaemon/Node/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Stop-HerderDaemon/Name/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Stop-HerderDaemon/Node/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Receive-HerderDaemonLog/Name/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Receive-HerderDaemonLog/Node/ByPropertyName' = 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node'
+        'Connect-HerderDaemon/InputObject/ByValue' = "Connect-HerderDaemon: piped strings go to the daemon's stdin"
     }
     $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
     $pipelineParameters = foreach ($command in Get-Command -Module RemoteOps) {
@@ -1241,5 +1257,85 @@ Describe 'Error ids and categories: herder golems' {
     It 'Stop-HerderGolem: an unknown golem is HerderGolemNotFound (ObjectNotFound)' {
         $r = Get-ErrorContract { Stop-HerderGolem no-such-golem -ConfigPath $script:Config -ErrorAction SilentlyContinue -ErrorVariable e; $e }
         ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderGolemNotFound', 'ObjectNotFound')
+    }
+}
+
+Describe 'Pipeline binding: herder daemons' {
+    BeforeAll {
+        # Daemons of this session (no agent runs for its destination), kept in the test's own data directory; this
+        # config's identity issues tokens.
+        $script:DaemonConfig = Join-Path $script:Dir 'daemons.yaml'
+        $issuer = (Get-RemoteOpsConfig -ConfigPath $script:Config).Identities[0].PublicKey
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  data_directory: $(Join-Path $script:Dir 'daemon-data')`nherder:`n  token_issuers: [$issuer]`n  ledger_bucket: dledger$([guid]::NewGuid().ToString('N').Substring(0, 8))`n" |
+            Set-Content -Path $script:DaemonConfig
+        $PSDefaultParameterValues['*-HerderDaemon*:ConfigPath'] = $script:DaemonConfig
+    }
+
+    AfterAll {
+        Get-HerderDaemon -ErrorAction SilentlyContinue | Where-Object State -In Running, Restarting | Stop-HerderDaemon -Confirm:$false -ErrorAction SilentlyContinue
+        $PSDefaultParameterValues.Remove('*-HerderDaemon*:ConfigPath')
+    }
+
+    It 'Start-HerderDaemon: Name, Command, Environment, File, Port, Restart, Token and Node bind by property name' {
+        $t = New-HerderToken daemon-payer -Credits 1000 -ConfigPath $script:DaemonConfig
+        $byCommand = [pscustomobject]@{ Name = 'by-command'; Command = @('bash', '-c', 'echo "port $PORT"; exec sleep 300'); Port = @('http'); Restart = 'Never'; Token = $t.Token } |
+            Start-HerderDaemon
+        ($byCommand.Name, $byCommand.Owner, $byCommand.Restart, $byCommand.Ports.Keys) | Should -Be @('by-command', 'daemon-payer', 'Never', 'http')
+        $byEnvironment = [pscustomobject]@{ Name = 'by-env'; Environment = 'bash'; File = @{ 'main.sh' = 'exec sleep 300' }; Node = 'com.example.web1' } | Start-HerderDaemon
+        ($byEnvironment.Name, $byEnvironment.State, $byEnvironment.Node) | Should -Be @('by-env', 'Running', 'com.example.web1')
+        Stop-HerderDaemon by-command -Confirm:$false | Out-Null
+        Stop-HerderDaemon by-env -Confirm:$false | Out-Null
+        (Get-HerderToken $t.Token -ConfigPath $script:DaemonConfig).Credits | Should -BeLessThan 1000
+    }
+
+    It 'Get-HerderDaemon | Receive-HerderDaemonLog | Stop-HerderDaemon: a daemon binds Name and Node' {
+        Start-HerderDaemon piped -Command bash, -c, 'echo hello; exec sleep 300' | Out-Null
+        $found = [pscustomobject]@{ Name = 'piped'; Node = 'com.example.web1' } | Get-HerderDaemon
+        $found.Name | Should -Be 'piped'
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while (-not @($found | Receive-HerderDaemonLog).Count -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        ($found | Receive-HerderDaemonLog).Line | Should -Be 'hello'
+        ($found | Stop-HerderDaemon -Confirm:$false).State | Should -Be 'Stopped'
+    }
+
+    It "Connect-HerderDaemon: piped strings go to the daemon's stdin" {
+        Start-HerderDaemon reader -Command bash, -c, 'while read l; do echo "read $l"; done' | Out-Null
+        $out = 'one', 'two' | Connect-HerderDaemon reader -Timeout 5s
+        ($out | Where-Object Line -Like 'read *').Line | Should -Be @('read one', 'read two')
+        Stop-HerderDaemon reader -Confirm:$false | Out-Null
+    }
+}
+
+Describe 'Error ids and categories: herder daemons' {
+    BeforeAll {
+        $script:DaemonErrors = Join-Path $script:Dir 'daemon-errors.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  data_directory: $(Join-Path $script:Dir 'daemon-errors')`nherder:`n  require_token: true`n" | Set-Content -Path $script:DaemonErrors
+        $script:DaemonOk = Join-Path $script:Dir 'daemon-ok.yaml'
+        (Get-Content -Raw $script:Config) + "`nsteward:`n  data_directory: $(Join-Path $script:Dir 'daemon-ok')`n" | Set-Content -Path $script:DaemonOk
+    }
+
+    It 'Start-HerderDaemon: a name that runs already is HerderDaemonExists (ResourceExists); a bad name HerderInvalidDaemon; no token where one is required HerderInvalidToken' {
+        Start-HerderDaemon once -Command sleep, 300 -ConfigPath $script:DaemonOk | Out-Null
+        $r = Get-ErrorContract { Start-HerderDaemon once -Command sleep, 300 -ConfigPath $script:DaemonOk -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category, $r.Count) | Should -Be @('RemoteOps.HerderDaemonExists', 'ResourceExists', 1)
+        Stop-HerderDaemon once -ConfigPath $script:DaemonOk -Confirm:$false | Out-Null
+        $r = Get-ErrorContract { Start-HerderDaemon 'a/b' -Command sleep, 300 -ConfigPath $script:DaemonOk -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidDaemon', 'InvalidArgument')
+        $r = Get-ErrorContract { Start-HerderDaemon paid -Command sleep, 300 -ConfigPath $script:DaemonErrors -ErrorAction SilentlyContinue -ErrorVariable e; $e }
+        ($r.Id, $r.Category) | Should -Be @('RemoteOps.HerderInvalidToken', 'SecurityError')
+    }
+
+    It '<Cmdlet>: an unknown daemon is HerderDaemonNotFound (ObjectNotFound)' -ForEach @(
+        @{ Cmdlet = 'Get-HerderDaemon'; Call = { Get-HerderDaemon nope -ConfigPath $script:DaemonOk -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Cmdlet = 'Stop-HerderDaemon'; Call = { Stop-HerderDaemon nope -ConfigPath $script:DaemonOk -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Cmdlet = 'Connect-HerderDaemon'; Call = { Connect-HerderDaemon nope -Timeout 1s -ConfigPath $script:DaemonOk -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+        @{ Cmdlet = 'Receive-HerderDaemonLog'; Call = { Receive-HerderDaemonLog nope -ConfigPath $script:DaemonOk -ErrorAction SilentlyContinue -ErrorVariable e; $e } }
+    ) {
+        $r = Get-ErrorContract $Call
+        ($r.Id, $r.Category, $r.Count) | Should -Be @('RemoteOps.HerderDaemonNotFound', 'ObjectNotFound', 1)
+    }
+
+    It 'Get-HerderDaemon: a wildcard that matches nothing is no error' {
+        @(Get-HerderDaemon 'nothing-*' -ConfigPath $script:DaemonOk -ErrorAction Stop) | Should -BeNullOrEmpty
     }
 }

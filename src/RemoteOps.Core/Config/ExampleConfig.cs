@@ -171,6 +171,29 @@ peers:
 #  pwsh_workers: 2
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
+# ---- Herder (sandboxed minions and daemons on the steward node agent) ----------------------
+# herder: served on a node under steward.methods (HerderMinion, HerderDaemon), and for this session.
+#   environments        name -> command run in the minion's or daemon's directory (built-ins: bash,
+#                       python, node, ruby, pwsh, latex)
+#   sandbox             bubblewrap, or none to allow unsandboxed runs explicitly
+#   max_timeout         the longest a minion may run, and its default timeout
+#   memory_limit        bytes a minion or daemon may have
+#   token_issuers       public keys whose herder tokens are believed (and who may issue them)
+#   require_token       every run needs a token whose owner has credits
+#   credits_per_second  what a running minion or daemon costs its owner per second
+#   ledger_bucket       the key-value bucket of owners' credit balances
+#   log_retention       how long a daemon's rotated logs (and an ended daemon's folder) are kept
+#herder:
+#  environments: { python: [python3, main.py] }
+#  sandbox: bubblewrap
+#  max_timeout: 30s
+#  memory_limit: 268435456
+#  token_issuers: [{{s(publicKey)}}]
+#  require_token: false
+#  credits_per_second: 1
+#  ledger_bucket: herder_ledger
+#  log_retention: 7d
+
 """);
         sb.Append($$"""
 # ---- Herder (sandboxed minions and daemons, on the node agent) ------------------------------

@@ -35,6 +35,9 @@ public sealed record HerderConfig : ConfigSection
     /// <summary>The Chromium golems run: a program name looked up in PATH, or a path (Debian's chromium package by default).</summary>
     public string Browser { get; init; } = DefaultBrowser;
     public const string DefaultBrowser = "chromium";
+    /// <summary>How long a daemon's rotated logs (and the logs of a daemon that ended) are kept.</summary>
+    public TimeSpan LogRetention { get; init; } = DefaultLogRetention;
+    public static readonly TimeSpan DefaultLogRetention = TimeSpan.FromDays(7);
 
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
@@ -42,6 +45,7 @@ public sealed record HerderConfig : ConfigSection
         && CreditsPerSecond == other.CreditsPerSecond && LedgerBucket == other.LedgerBucket
         && ProxyPort == other.ProxyPort
         && Browser == other.Browser
+        && LogRetention == other.LogRetention
         && Environments.Count == other.Environments.Count
         && Environments.All(kv => other.Environments.TryGetValue(kv.Key, out var c) && c.SequenceEqual(kv.Value));
 
@@ -68,19 +72,21 @@ public sealed record HerderConfig : ConfigSection
 }
 
 /// <summary>Reads <c>herder:</c> (environments, sandbox, max_timeout, memory_limit, token_issuers, require_token,
-/// credits_per_second, ledger_bucket, proxy_port).</summary>
+/// credits_per_second, ledger_bucket, proxy_port, browser, log_retention).</summary>
 public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
 {
     public override string Tool => "herder";
     public override string? SectionName => "herder";
     public override IReadOnlyList<string> Keys { get; } =
         ["environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second", "ledger_bucket", "proxy_port",
-         "browser"];
+         "browser", "log_retention"];
 
     /// <summary>A second is the least a run can be given; a day is far past any short-lived minion.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxMaxTimeout = TimeSpan.FromDays(1);
     /// <summary>Less than 16 MiB and no interpreter starts; past 1 TiB is a typo.</summary>
+    /// <summary>Less than a minute of logs helps nobody; past ten years is a typo.</summary>
+    public static readonly TimeSpan MinLogRetention = TimeSpan.FromMinutes(1), MaxLogRetention = TimeSpan.FromDays(3650);
     public const long MinMemoryLimit = 16L * 1024 * 1024, MaxMemoryLimit = 1L << 40;
 
     protected override HerderConfig Read(HerderConfig current, string key, YamlNode value, ConfigReader reader) => key switch
@@ -95,6 +101,7 @@ public sealed class HerderConfigReader : ConfigSectionReader<HerderConfig>
         "herder.ledger_bucket" => current with { LedgerBucket = reader.BucketName(value, key) ?? current.LedgerBucket },
         "herder.proxy_port" => current with { ProxyPort = reader.Int(value, key, 0, 65535) },
         "herder.browser" => current with { Browser = reader.String(value, key) ?? HerderConfig.DefaultBrowser },
+        "herder.log_retention" => current with { LogRetention = reader.Duration(value, key, MinLogRetention, MaxLogRetention) },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "not a herder key"),
     };
 

@@ -38,6 +38,12 @@ public enum HerderFailure
     ScriptError,
     /// <summary>A golem's script (or page load) did not finish within its timeout.</summary>
     GolemTimeout,
+    /// <summary>A daemon of that name already runs for that owner on that node.</summary>
+    DaemonExists,
+    /// <summary>No daemon of that name for that owner on that node.</summary>
+    DaemonNotFound,
+    /// <summary>A daemon request herder cannot take: a bad name or port names, no command, both a command and an environment.</summary>
+    InvalidDaemon,
 }
 
 /// <summary>A request herder refuses, with a message that says how to fix it.</summary>

@@ -6,7 +6,14 @@ namespace RemoteOps.Herder;
 /// <param name="MemoryLimit">Bytes of data memory the run may have (RLIMIT_DATA); null for none.</param>
 /// <param name="Hidden">Files the run must not read even though they sit in a system directory it sees (the node's
 /// config file with its private keys).</param>
-public sealed record HerderSandboxSpec(string Directory, bool Network, long? MemoryLimit, IReadOnlyList<string> Hidden);
+public sealed record HerderSandboxSpec(string Directory, bool Network, long? MemoryLimit, IReadOnlyList<string> Hidden)
+{
+    /// <summary>Whether it dies with the process that started it (a minion); a daemon outlives a crashed agent, which
+    /// adopts it again on restart.</summary>
+    public bool DieWithParent { get; init; } = true;
+    /// <summary>Variables set inside, on top of the clean environment (a daemon's PORT and PORT_&lt;NAME&gt;).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Builds the command line that runs a program isolated. With bubblewrap: its own PID, IPC, UTS, user (and, unless
@@ -35,7 +42,9 @@ public static class HerderSandbox
     /// <summary>The bubblewrap command line that runs <paramref name="program"/> under <paramref name="spec"/>.</summary>
     public static IReadOnlyList<string> Wrap(string bubblewrap, string program, IReadOnlyList<string> arguments, HerderSandboxSpec spec)
     {
-        var args = new List<string> { bubblewrap, "--die-with-parent", "--new-session", "--unshare-all" };
+        var args = new List<string> { bubblewrap };
+        if (spec.DieWithParent) args.Add("--die-with-parent");
+        args.AddRange(["--new-session", "--unshare-all"]);
         if (spec.Network) args.Add("--share-net");
         var bound = new List<string>();
         foreach (var root in SystemRoots)
@@ -56,6 +65,7 @@ public static class HerderSandbox
         // A clean environment: nothing of the agent's (credentials, config paths) leaks in.
         args.AddRange(["--clearenv", "--setenv", "PATH", Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin",
             "--setenv", "HOME", spec.Directory, "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8"]);
+        foreach (var (name, value) in spec.Environment) args.AddRange(["--setenv", name, value]);
         args.Add("--");
         args.AddRange(Limited(program, arguments, spec.MemoryLimit));
         return args;

@@ -22,4 +22,8 @@ public static class StewardMethodExtensions
 
     public static bool TryGet(StewardMethod method, out Func<StewardExtensionCall, CancellationToken, Task<MethodOutcome>> handler) =>
         Handlers.TryGetValue(method, out handler!);
+
+    /// <summary>The local store directory of <paramref name="node"/>'s agent under this config (where its services keep their state).</summary>
+    public static string AgentDataDirectory(RemoteOpsConfig config, string node) =>
+        Path.Combine(config.Steward.EffectiveDataDirectory, StewardAgent.LocalFolder(node));
 }

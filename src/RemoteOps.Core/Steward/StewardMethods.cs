@@ -23,6 +23,9 @@ public enum StewardMethod
     /// <summary>A herder minion (Invoke-HerderMinion -Node): served through <see cref="StewardMethodExtensions"/> by
     /// herder, which runs on the node agent.</summary>
     HerderMinion,
+    /// <summary>Herder daemons (Start-/Get-/Stop-/Connect-HerderDaemon, Receive-HerderDaemonLog -Node): every daemon
+    /// operation, served through <see cref="StewardMethodExtensions"/> by herder.</summary>
+    HerderDaemon,
     /// <summary>Every herder golem operation (Start-/Get-/Invoke-/Stop-HerderGolem -Node): served through
     /// <see cref="StewardMethodExtensions"/> by herder.</summary>
     HerderGolem,

@@ -148,3 +148,9 @@ public sealed class HerderGolemCompleter : RemoteOpsCompleter
         return Herder.HerderGolemRemote.Completions(string.IsNullOrEmpty(node) ? null : Config(bound), string.IsNullOrEmpty(node) ? null : node);
     }
 }
+
+/// <summary>Herder daemons of this machine (this session's, or this machine's agent's): Stop-/Connect-/Get-HerderDaemon -Name.</summary>
+public sealed class HerderDaemonCompleter : RemoteOpsCompleter
+{
+    private protected override IEnumerable<CompletionValue> Values(IDictionary bound) => Herder.HerderDaemons.Completions(Config(bound));
+}

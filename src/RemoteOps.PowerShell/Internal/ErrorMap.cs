@@ -56,6 +56,8 @@ public static class ErrorMap
             HerderFailure.GolemFailed => ErrorCategory.ResourceUnavailable,
             HerderFailure.ScriptError => ErrorCategory.InvalidOperation,
             HerderFailure.GolemTimeout => ErrorCategory.OperationTimeout,
+            HerderFailure.DaemonExists => ErrorCategory.ResourceExists,
+            HerderFailure.DaemonNotFound => ErrorCategory.ObjectNotFound,
             _ => ErrorCategory.InvalidArgument,
         }, target),
         RemoteOpsArgumentException => new ErrorRecord(e, ids.InvalidArgument, ErrorCategory.InvalidArgument, target),

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using RemoteOps.Config;
+using RemoteOps.Herder;
 using RemoteOps.Identity;
 using RemoteOps.Remaphore;
 using RemoteOps.Seaport;
@@ -16,6 +17,8 @@ public class ExampleConfigTests
         "servers", "credentials", "nkey_seed_file", "user", "password", "token", "tls", "ca", "cert", "key",
         "subject", "inbox_prefix", "destination", "allow_skew", "default_identity", "identities", "public", "private", "private_file",
         "verbs", "peers", "latch_bucket", "max_payload", "seaport", "bucket", "heartbeat", "timeout", "range", "authorized",
+        "herder", "environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second",
+        "ledger_bucket", "log_retention",
     ];
 
     [Fact]
@@ -67,6 +70,7 @@ public class ExampleConfigTests
         Assert.Equal(65536, c.MaxPayload);
         Assert.Equal(TimeSpan.FromSeconds(45), c.Seaport.EffectiveTimeout);
         Assert.Equal([k.PublicBase58], c.Seaport.Authorized);
+        Assert.Equal(TimeSpan.FromDays(7), c.Herder.LogRetention);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public class OneShotRunnerTests
         var setpriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.First(File.Exists);
         Task<OneShotResult>? run = null;
         var starter = new Thread(() => run = OneShotRunner.RunAsync(new OneShotOptions(
-            [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "sleep 1; echo survived"])));
+            [setpriv, "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "sleep 1; echo survived"]), default));
         starter.Start();
         starter.Join();
         var result = await run!.WaitAsync(Bound);

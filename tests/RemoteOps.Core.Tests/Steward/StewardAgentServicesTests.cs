@@ -25,14 +25,17 @@ public class StewardAgentServicesTests
         StewardAgentServices.Register(prefix + ".d", (_, _) => Task.FromResult<IAsyncDisposable?>(null));
 
         var log = new List<(StewardLogLevel Level, string Text)>();
-        var context = new StewardAgentServiceContext(new RemoteOpsConfig(), node, "/nonexistent", (l, t) => { lock (log) log.Add((l, t)); });
+        var data = Directory.CreateTempSubdirectory("agent-services").FullName;
+        var context = new StewardAgentServiceContext(new RemoteOpsConfig(), node, data, (l, t) => { lock (log) log.Add((l, t)); });
         var running = await StewardAgentServices.StartAllAsync(context, default);
-        Assert.Equal(2, running.Count);
+        // The tools' own services (herder's daemon host) run for every agent too; these are the test's.
+        Assert.Equal(2, running.OfType<Recorder>().Count());
         var warning = Assert.Single(log, e => e.Text.Contains(prefix + ".b"));
         Assert.Equal(StewardLogLevel.Warning, warning.Level);
         Assert.Contains("port taken", warning.Text);
 
         await StewardAgentServices.StopAllAsync(running, context.Log);
         Assert.Equal(["c", "a"], stopped);
+        Directory.Delete(data, recursive: true);
     }
 }

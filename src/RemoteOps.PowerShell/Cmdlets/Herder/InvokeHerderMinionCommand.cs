@@ -55,7 +55,7 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
     protected override void ProcessRecord()
     {
         var config = LoadConfigCached();
-        if (!TryReadFiles(out var files)) return;
+        if (!HerderFileArguments.TryRead(this, File, out var files)) return;
         var request = new HerderMinionRequest
         {
             Environment = Environment, Files = files, Output = Output, Timeout = Timeout, MemoryLimit = MemoryLimit, Network = Network, Token = Token,
@@ -76,28 +76,5 @@ public sealed class InvokeHerderMinionCommand : ConfiguredCmdlet
                 writer.WriteError(record);
             }
         });
-    }
-
-    /// <summary>The hashtable's values as bytes (<see cref="HerderFiles.Content"/>).</summary>
-    private bool TryReadFiles(out Dictionary<string, byte[]> files)
-    {
-        files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in File)
-        {
-            var name = (entry.Key is PSObject k ? k.BaseObject : entry.Key)?.ToString() ?? "";
-            // PowerShell wraps values (and each element of an array it built); the core takes them as they are.
-            var value = entry.Value is PSObject v ? v.BaseObject : entry.Value;
-            if (value is object[] array) value = array.Select(x => x is PSObject p ? p.BaseObject : x).ToArray();
-            var bytes = HerderFiles.Content(value);
-            if (bytes is null)
-            {
-                WriteError(new ErrorRecord(new ArgumentException(
-                    $"-File '{name}': give its content as a string, a byte array, or a FileInfo (Get-Item) of an existing file of at most {HerderFiles.MaxTotalBytes / (1024 * 1024)} MiB."),
-                    "RemoteOps.HerderInvalidFile", ErrorCategory.InvalidArgument, name));
-                return false;
-            }
-            files[name] = bytes;
-        }
-        return true;
     }
 }
