@@ -470,7 +470,9 @@ public static class StewardPwsh
             try {
                 $__stewardArgXml = [System.Collections.Generic.List[string]]::new()
                 $__stewardInputXml = [System.Collections.Generic.List[string]]::new()
-                foreach ($__stewardField in $__stewardFields) {
+                # Fields 0-2 are the nonce, the script and the input flag; the tagged ones follow.
+                for ($__stewardAt = 3; $__stewardAt -lt $__stewardFields.Length; $__stewardAt++) {
+                    $__stewardField = $__stewardFields[$__stewardAt]
                     if ($__stewardField.StartsWith('a')) { $__stewardArgXml.Add([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardField.Substring(1)))) }
                     elseif ($__stewardField.StartsWith('i')) { $__stewardInputXml.Add([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardField.Substring(1)))) }
                     elseif ($__stewardField.StartsWith('u')) {
