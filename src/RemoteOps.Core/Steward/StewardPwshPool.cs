@@ -41,26 +41,21 @@ internal sealed class PwshWorker
         psi.StandardInputEncoding = new UTF8Encoding(false);
         psi.StandardOutputEncoding = Encoding.UTF8;
         psi.StandardErrorEncoding = Encoding.UTF8;
-        PwshWorker? worker = null;
-        var tree = ProcessTree.Start(psi, p =>
-        {
-            p.OutputDataReceived += (_, e) =>
-            {
-                var w = worker!;
-                if (e.Data is null) { w.Lines.Writer.TryComplete(); w._ready.TrySetResult(false); return; }
-                if (w._isReady) w.Lines.Writer.TryWrite(e.Data);
-                else if (e.Data == ReadyLine) { w._isReady = true; w._ready.TrySetResult(true); }
-            };
-            p.ErrorDataReceived += (_, e) =>
-            {
-                var w = worker!;
-                lock (w._stderr) if (e.Data is not null && w._stderr.Length < 4096) w._stderr.AppendLine(e.Data);
-            };
-        });
-        worker = new PwshWorker(tree);
+        var tree = ProcessTree.Start(psi);
+        var worker = new PwshWorker(tree);
         tree.Exited.ContinueWith(_ => worker._ready.TrySetResult(false), TaskScheduler.Default);
-        tree.Process.BeginOutputReadLine();
-        tree.Process.BeginErrorReadLine();
+        // Each pipe is read by a thread of its own: on Unix an anonymous pipe's async read (BeginOutputReadLine) holds a
+        // thread-pool thread for as long as it waits, so a hundred idle workers would starve the agent's own work.
+        StartReader(tree.Process.StandardOutput, line =>
+        {
+            if (line is null) { worker.Lines.Writer.TryComplete(); worker._ready.TrySetResult(false); return; }
+            if (worker._isReady) worker.Lines.Writer.TryWrite(line);
+            else if (line == ReadyLine) { worker._isReady = true; worker._ready.TrySetResult(true); }
+        });
+        StartReader(tree.Process.StandardError, line =>
+        {
+            lock (worker._stderr) if (line is not null && worker._stderr.Length < 4096) worker._stderr.AppendLine(line);
+        });
         if (warm)
         {
             // The warm jobs wait in the pipe (a few KiB: never blocks) for the worker to read them before its real one.
@@ -72,6 +67,19 @@ internal sealed class PwshWorker
             catch (IOException) { /* it died at once: its exit says so */ }
         }
         return worker;
+    }
+
+    private static void StartReader(StreamReader reader, Action<string?> onLine)
+    {
+        new Thread(() =>
+        {
+            try
+            {
+                while (reader.ReadLine() is { } line) onLine(line);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { /* killed and disposed: its end */ }
+            onLine(null);
+        }) { IsBackground = true, Name = "pwsh worker pipe" }.Start();
     }
 
     /// <summary>Hands the worker its job (one line, <see cref="StewardPwsh.JobLine"/>), then closes its stdin, so a
