@@ -24,10 +24,10 @@ public static class StewardPwshBenchmarks
         var pwsh = PwshCommand();
         Console.WriteLine($"  pwsh worker: {string.Join(' ', pwsh)}");
 
-        // STEWARD_PWSH_BENCH_ONLY=fleet runs the fleet measure alone.
-        var fleetOnly = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ONLY") == "fleet";
-        if (!fleetOnly) await SingleNodeAsync(report, server.Url, raw, pwsh);
-        await FleetAsync(report, server.Url, pwsh);
+        // STEWARD_PWSH_BENCH_ONLY=fleet runs the fleet measure alone; =warm the single-node measures alone.
+        var only = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ONLY");
+        if (only != "fleet") await SingleNodeAsync(report, server.Url, raw, pwsh);
+        if (only != "warm") await FleetAsync(report, server.Url, pwsh);
     }
 
     private static async Task SingleNodeAsync(Report report, string url, NatsConnection raw, IReadOnlyList<string> pwsh)
@@ -82,10 +82,16 @@ public static class StewardPwshBenchmarks
             report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
             long t0 = Stopwatch.GetTimestamp();
             var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
+            var resolved = Stopwatch.GetElapsedTime(t0);
             // Replies only (each carries its object count): the fleet figure is "all answered".
-            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false);
+            var answers = new Samples();
+            var sentAt = TimeSpan.Zero;
+            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false, answered: () => answers.AddTicks(Stopwatch.GetTimestamp() - t0),
+                sentAction: () => sentAt = Stopwatch.GetElapsedTime(t0));
             var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             report.Add($"Invoke PwshScript `{{ Get-Date }}` on '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} Succeeded, {objects} objects)", "", null, "≤ 3 s");
+            report.Add("  targets resolved / all sent, from the start", $"{resolved.TotalMilliseconds:0} ms / {sentAt.TotalMilliseconds:0} ms");
+            report.Add("  its answers from the start: first / p50 / p90", $"{Samples.Micros(answers.Percentile(0))} / {Samples.Micros(answers.Percentile(50))} / {Samples.Micros(answers.Percentile(90))}");
         }
         var perCall = PwshPerCall(pwsh, "Get-Date", 5);
         report.Add($"stand-in: {size} × a new `pwsh -c Get-Date` (p50 {Samples.Micros(perCall.Percentile(50))}) on 2 cores, estimated", $"{perCall.Percentile(50) * size / 2 / 1e6:0} s");
@@ -180,16 +186,18 @@ public static class StewardPwshBenchmarks
         }
 
         /// <summary>Sends the script, waits for every reply and its streamed objects; (succeeded, objects).</summary>
-        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true)
+        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true, Action? answered = null, Action? sentAction = null)
         {
             var request = StewardPwsh.Request(nodes, script, [], new Dictionary<string, string>(), [], false, null, null, null);
             var sent = await Client.SendAsync(request, nodes, throttle, null, default);
+            sentAction?.Invoke();
             int ok = 0, objects = 0;
             await foreach (var e in Client.WaitAsync(sent, null, streamOutput, TimeSpan.FromSeconds(120), default))
             {
                 if (e.Output is { Line: ['O', ':', ..] }) objects++;
                 if (e.Reply is { } r)
                 {
+                    answered?.Invoke();
                     if (!streamOutput && r.Output.StartsWith("1 object", StringComparison.Ordinal)) objects++;
                     if (r.Status == StewardStatus.Succeeded) ok++;
                     else if (nodes.Count == 1) throw new InvalidOperationException($"{r.Node}: {r.Status} {r.Error}");

@@ -616,11 +616,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
             _local.MarkStarted(c.MessageId, started, _bootId);
             // Best effort: NATS may be away (a server restart); the method runs regardless and its result is written later.
             // Methods that answer at once go from Delivered to their result: a Running nobody could see is a round trip.
-            if (!AnswersAtOnce(c.Method))
-                try { await MoveAsync(c, r => r with { Status = StewardStatus.Running, Started = started }, ct).ConfigureAwait(false); }
-                catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"{c.MessageId}: Running not written ({e.Message})."); }
+            var running = AnswersAtOnce(c.Method) ? Task.CompletedTask : MarkRunningAsync(c, started, ct);
+            // PwshScript's warm worker takes the script while Running is written (its result is written after it).
+            if (c.Method != StewardMethod.PwshScript) await running.ConfigureAwait(false);
             Log(StewardLogLevel.Verbose, $"{c.MessageId} {c.Method} from {Who(c)}: running.");
             outcome = await RunMethodAsync(c, started, timeout, ct).ConfigureAwait(false);
+            await running.ConfigureAwait(false);
         }
         var finished = DateTimeOffset.UtcNow;
         var record = BaseRecord(c) with
@@ -639,6 +640,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
         await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
         Log(outcome.Status is StewardStatus.Succeeded ? StewardLogLevel.Verbose : StewardLogLevel.Information,
             $"{c.MessageId} {c.Method} from {Who(c)}: {outcome.Status}{(outcome.ExitCode is { } code ? $" (exit code {code})" : "")}{(outcome.Error.Length > 0 && outcome.Status != StewardStatus.Succeeded ? ": " + FirstLine(outcome.Error) : "")}.");
+    }
+
+    private async Task MarkRunningAsync(StewardCommand c, DateTimeOffset started, CancellationToken ct)
+    {
+        try { await MoveAsync(c, r => r with { Status = StewardStatus.Running, Started = started }, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException) { Log(StewardLogLevel.Verbose, $"{c.MessageId}: Running not written ({e.Message})."); }
     }
 
     private static bool AnswersAtOnce(StewardMethod m) =>

@@ -120,13 +120,15 @@ public static class StewardPwsh
         if (args.Count is 0 or > 2 || string.IsNullOrWhiteSpace(args[0]))
             return new MethodOutcome(StewardStatus.Failed, Error: "PwshScript needs the script text (methodArgs[0]) and optionally its serialized arguments (methodArgs[1]).");
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        if (JobLine(nonce, args[0], args.Count > 1 ? args[1] : null, out var badPayload) is not { } job)
+            return new MethodOutcome(StewardStatus.Failed, Error: badPayload);
+        StewardPwshPool.NoteActivity();
         if (pool.Take(out var problem) is not { } worker)
             return new MethodOutcome(StewardStatus.Failed, Error: problem, ExitCode: 127);
         var recycled = false;
         try
         {
-            var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-            var job = JsonSerializer.Serialize(new Dictionary<string, string?> { ["nonce"] = nonce, ["script"] = args[0], ["payload"] = args.Count > 1 ? args[1] : null });
             var records = new Records(nonce, cap, publishChunk);
             var readyOrEnd = await WaitReadyAsync(worker, Remaining(deadline), ct).ConfigureAwait(false);
             if (readyOrEnd is false && !worker.Tree.HasExited)
@@ -148,8 +150,7 @@ public static class StewardPwsh
             }
             try
             {
-                // Base64, so the worker reads it the same whatever its console's input encoding (Windows code pages).
-                await worker.SendJobAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(job))).ConfigureAwait(false);
+                await worker.SendJobAsync(job).ConfigureAwait(false);
             }
             catch (IOException) { /* the worker died meanwhile; its exit code says so below */ }
             // The end line (Z, or M and T for a terminating error) answers at once; the worker's own exit (and its
@@ -199,6 +200,7 @@ public static class StewardPwsh
         }
         finally
         {
+            StewardPwshPool.NoteActivity();
             if (!recycled) pool.Recycle(worker);
         }
     }
@@ -342,17 +344,97 @@ public static class StewardPwsh
         return x[(x.IndexOf("<S>", StringComparison.Ordinal) + 3)..x.LastIndexOf("</S>", StringComparison.Ordinal)];
     }
 
-    /// <summary>The worker's script: reads the job (base64 JSON on stdin), defines the $using: values, runs the script
-    /// with its arguments (and $input when piped), and writes each record as it comes, one line each:
-    /// &lt;nonce&gt;&lt;tag&gt;:&lt;base64 of UTF-8 CliXml&gt;. M carries the terminating error's message; Z the end.</summary>
-    public const string Bootstrap = """
-        $__stewardOut = [IO.TextWriter]::Null
-        $__stewardEmit = {
-            param([string] $Tag, $Value, [switch] $Raw)
-            $xml = if ($Raw) { [string] $Value } else { [System.Management.Automation.PSSerializer]::Serialize($Value) }
-            $__stewardOut.WriteLine($__stewardJob.nonce + $Tag + ':' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($xml)))
-            $__stewardOut.Flush()
+    /// <summary>The line a worker reads for one job (see <see cref="JobLine"/>) for <paramref name="script"/> and its
+    /// payload (args[1], JSON as <see cref="Request"/> writes it; null or empty: no arguments); null with the problem when
+    /// the payload is not that JSON.</summary>
+    /// <remarks>The agent reads the payload's JSON (System.Text.Json, in process) and hands the worker space-separated
+    /// base64 fields, which it splits without a JSON parser: <c>&lt;nonce&gt; &lt;script&gt; &lt;I|-&gt;</c> then
+    /// <c>a&lt;arg&gt;</c>, <c>u&lt;name&gt;.&lt;value&gt;</c> and <c>i&lt;input&gt;</c> tokens (CliXml, UTF-8).</remarks>
+    public static string? JobLine(string nonce, string script, string? payload, out string problem)
+    {
+        problem = "";
+        var line = new StringBuilder(nonce).Append(' ').Append(B64(script));
+        var tokens = new StringBuilder();
+        var hasInput = false;
+        if (!string.IsNullOrEmpty(payload))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(payload);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new FormatException("not a JSON object");
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    switch (p.Name)
+                    {
+                        case "args":
+                            foreach (var a in Array(p.Value))
+                                if (a.ValueKind != JsonValueKind.Null) tokens.Append(" a").Append(B64(Text(a)));
+                            break;
+                        case "using":
+                            if (p.Value.ValueKind == JsonValueKind.Null) break;
+                            if (p.Value.ValueKind != JsonValueKind.Object) throw new FormatException("'using' is not an object");
+                            foreach (var u in p.Value.EnumerateObject())
+                                tokens.Append(" u").Append(B64(u.Name)).Append('.').Append(B64(Text(u.Value)));
+                            break;
+                        case "input":
+                            foreach (var i in Array(p.Value)) tokens.Append(" i").Append(B64(Text(i)));
+                            break;
+                        case "hasInput":
+                            hasInput = p.Value.ValueKind switch
+                            {
+                                JsonValueKind.True => true, JsonValueKind.False or JsonValueKind.Null => false,
+                                _ => throw new FormatException("'hasInput' is not true or false"),
+                            };
+                            break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is JsonException or FormatException)
+            {
+                problem = $"PwshScript's methodArgs[1] is not its payload (JSON: {{ \"args\": [CliXml...], \"using\": {{ name: CliXml }}, \"input\": [CliXml...], \"hasInput\": bool }}): {e.Message}";
+                return null;
+            }
         }
+        return line.Append(hasInput ? " I" : " -").Append(tokens).ToString();
+
+        static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+        static JsonElement.ArrayEnumerator Array(JsonElement e) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray()
+            : e.ValueKind == JsonValueKind.Null ? default : throw new FormatException("'args' and 'input' are arrays of CliXml strings");
+        static string Text(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw new FormatException($"a {e.ValueKind} where CliXml (a string) was expected");
+    }
+
+    /// <summary>The throwaway jobs a new worker runs before it says it is ready (sent on its stdin ahead of the real job,
+    /// read by the same code): every branch the job path takes (arguments, $using:, $input, each stream, a terminating
+    /// error, the plain <c>{ 1 }</c>), so that PowerShell has parsed, compiled and bound it all for the types a job meets.
+    /// Their output is written before the ready line and never read.</summary>
+    public static IReadOnlyList<string> WarmJobs { get; } = BuildWarmJobs();
+
+    private static string[] BuildWarmJobs()
+    {
+        const string one = "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><I32>1</I32></Objs>";
+        var full = JsonSerializer.Serialize(new { args = new[] { one }, @using = new Dictionary<string, string> { ["w"] = one }, input = System.Array.Empty<string>(), hasInput = false });
+        var piped = JsonSerializer.Serialize(new { args = System.Array.Empty<string>(), @using = new Dictionary<string, string>(), input = new[] { one, one }, hasInput = true });
+        var none = JsonSerializer.Serialize(new { args = System.Array.Empty<string>(), @using = new Dictionary<string, string>(), input = System.Array.Empty<string>(), hasInput = false });
+        return
+        [
+            JobLine("warm", "param($a) $a; $" + UsingPrefix + "w; [pscustomobject]@{ A = $a; T = [datetime]::UtcNow }; 'text'; Write-Warning w; Write-Verbose v -Verbose; Write-Debug d -Debug; Write-Information i; Write-Error e; Get-Date", full, out _)!,
+            JobLine("warm", "$input; [Console]::WriteLine('stray')", piped, out _)!,
+            JobLine("warm", "throw 'x'", none, out _)!,
+            JobLine("warm", "1", none, out _)!,
+            JobLine("warm", "1", none, out _)!,
+        ];
+    }
+
+    /// <summary>The worker's script (<c>$__stewardWarm</c>, the number of warm jobs, is set ahead of it): runs the warm
+    /// jobs, says it is ready, reads one job line (<see cref="JobLine"/>), defines the $using: values, runs the script
+    /// with its arguments (and $input when piped), and writes each record as it comes, one line each:
+    /// &lt;nonce&gt;&lt;tag&gt;:&lt;base64 of UTF-8 CliXml&gt;. M carries the terminating error's message; Z the end.
+    /// Warm and real jobs go through the same code with objects of the same types: PowerShell binds each call site to
+    /// the types it first meets there, and every new binding is a compile the real job would wait for. After its end
+    /// line the worker only waits to be killed (the agent kills it once the answer is out), so no teardown competes
+    /// with the answer.</summary>
+    public const string Bootstrap = """
+        $__stewardOut = [Console]::Out
         $__stewardError = {
             param($r)
             $m = if ($r.ErrorDetails -and $r.ErrorDetails.Message) { $r.ErrorDetails.Message } else { [string] $r.Exception.Message }
@@ -362,63 +444,76 @@ public static class StewardPwsh
                 ScriptStackTrace = [string] $r.ScriptStackTrace; PositionMessage = [string] $r.InvocationInfo.PositionMessage
             }
         }
-        $__stewardRecord = {
-            param($r)
-            if ($r -is [System.Management.Automation.ErrorRecord]) { & $__stewardEmit 'E' (& $__stewardError $r) }
-            elseif ($r -is [System.Management.Automation.WarningRecord]) { & $__stewardEmit 'W' $r.Message }
-            elseif ($r -is [System.Management.Automation.VerboseRecord]) { & $__stewardEmit 'V' $r.Message }
-            elseif ($r -is [System.Management.Automation.DebugRecord]) { & $__stewardEmit 'D' $r.Message }
-            elseif ($r -is [System.Management.Automation.InformationRecord]) {
-                & $__stewardEmit 'I' ([pscustomobject] @{ MessageData = [string] $r.MessageData; Tags = [string[]] @($r.Tags); Source = [string] $r.Source })
+        $__stewardSink = {
+            process {
+                $__stewardTag = 'O'
+                $__stewardValue = $_
+                if ($_ -is [System.Management.Automation.ErrorRecord]) { $__stewardTag = 'E'; $__stewardValue = & $__stewardError $_ }
+                elseif ($_ -is [System.Management.Automation.WarningRecord]) { $__stewardTag = 'W'; $__stewardValue = $_.Message }
+                elseif ($_ -is [System.Management.Automation.VerboseRecord]) { $__stewardTag = 'V'; $__stewardValue = $_.Message }
+                elseif ($_ -is [System.Management.Automation.DebugRecord]) { $__stewardTag = 'D'; $__stewardValue = $_.Message }
+                elseif ($_ -is [System.Management.Automation.InformationRecord]) {
+                    $__stewardTag = 'I'; $__stewardValue = [pscustomobject] @{ MessageData = [string] $_.MessageData; Tags = [string[]] @($_.Tags); Source = [string] $_.Source }
+                }
+                $__stewardOut.WriteLine($__stewardNonce + $__stewardTag + ':' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes([System.Management.Automation.PSSerializer]::Serialize($__stewardValue))))
+                $__stewardOut.Flush()
             }
-            else { & $__stewardEmit 'O' $r }
         }
-        $__stewardRun = {
-        $__stewardCode = 0
-        try {
-            $__stewardPayload = if ($__stewardJob.payload) { $__stewardJob.payload | ConvertFrom-Json -AsHashtable } else { @{} }
-            if ($__stewardPayload.using) {
-                foreach ($__stewardName in @($__stewardPayload.using.Keys)) {
-                    Set-Variable -Name ('__steward_using_' + $__stewardName) -Value ([System.Management.Automation.PSSerializer]::Deserialize($__stewardPayload.using[$__stewardName]))
+        $__stewardServe = {
+            param([IO.TextReader] $Reader)
+            $__stewardLine = $Reader.ReadLine()
+            # The agent is gone (its end of the pipe closed): nothing to run.
+            if ($null -eq $__stewardLine) { return -1 }
+            $__stewardFields = $__stewardLine.Split(' ')
+            $__stewardNonce = $__stewardFields[0]
+            $__stewardCode = 0
+            try {
+                $__stewardArgXml = [System.Collections.Generic.List[string]]::new()
+                $__stewardInputXml = [System.Collections.Generic.List[string]]::new()
+                # Fields 0-2 are the nonce, the script and the input flag; the tagged ones follow.
+                for ($__stewardAt = 3; $__stewardAt -lt $__stewardFields.Length; $__stewardAt++) {
+                    $__stewardField = $__stewardFields[$__stewardAt]
+                    if ($__stewardField.StartsWith('a')) { $__stewardArgXml.Add([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardField.Substring(1)))) }
+                    elseif ($__stewardField.StartsWith('i')) { $__stewardInputXml.Add([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardField.Substring(1)))) }
+                    elseif ($__stewardField.StartsWith('u')) {
+                        $__stewardPair = $__stewardField.Substring(1).Split('.')
+                        Set-Variable -Name ('__steward_using_' + [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardPair[0]))) -Value ([System.Management.Automation.PSSerializer]::Deserialize([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardPair[1]))))
+                    }
+                }
+                $__stewardArgs = @(foreach ($__stewardItem in $__stewardArgXml) { [System.Management.Automation.PSSerializer]::Deserialize($__stewardItem) })
+                $__stewardScript = [scriptblock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardFields[1])))
+                if ($__stewardFields[2] -eq 'I') {
+                    $__stewardInput = @(foreach ($__stewardItem in $__stewardInputXml) { [System.Management.Automation.PSSerializer]::Deserialize($__stewardItem) })
+                    $__stewardInput | & $__stewardScript @__stewardArgs 2>&1 3>&1 4>&1 5>&1 6>&1 | & $__stewardSink
+                }
+                else {
+                    & $__stewardScript @__stewardArgs 2>&1 3>&1 4>&1 5>&1 6>&1 | & $__stewardSink
                 }
             }
-            $__stewardArgs = @(foreach ($__stewardItem in @($__stewardPayload.args)) { if ($null -ne $__stewardItem) { [System.Management.Automation.PSSerializer]::Deserialize($__stewardItem) } })
-            $__stewardScript = [scriptblock]::Create($__stewardJob.script)
-            if ($__stewardPayload.hasInput) {
-                $__stewardInput = @(foreach ($__stewardItem in @($__stewardPayload.input)) { [System.Management.Automation.PSSerializer]::Deserialize($__stewardItem) })
-                $__stewardInput | & $__stewardScript @__stewardArgs 2>&1 3>&1 4>&1 5>&1 6>&1 | ForEach-Object { & $__stewardRecord $_ }
+            catch {
+                $__stewardOut.WriteLine($__stewardNonce + 'M:' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes([string] $_.Exception.Message)))
+                $__stewardOut.WriteLine($__stewardNonce + 'T:' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes([System.Management.Automation.PSSerializer]::Serialize((& $__stewardError $_)))))
+                $__stewardCode = 1
             }
-            else {
-                & $__stewardScript @__stewardArgs 2>&1 3>&1 4>&1 5>&1 6>&1 | ForEach-Object { & $__stewardRecord $_ }
-            }
+            $__stewardOut.WriteLine($__stewardNonce + 'Z:')
+            $__stewardOut.Flush()
+            $__stewardCode
         }
-        catch {
-            & $__stewardEmit 'M' $_.Exception.Message -Raw
-            & $__stewardEmit 'T' (& $__stewardError $_)
-            $__stewardCode = 1
+        # The jobs come on stdin, read as UTF-8 whatever the console's encoding: the warm ones first, then the real one.
+        $__stewardReader = [IO.StreamReader]::new([Console]::OpenStandardInput(), [Text.UTF8Encoding]::new($false), $false, 65536)
+        for ($__stewardWarmed = 0; $__stewardWarmed -lt $__stewardWarm; $__stewardWarmed++) {
+            if ((& $__stewardServe $__stewardReader) -eq -1) { exit 0 }
         }
-        & $__stewardEmit 'Z' '' -Raw
-        $__stewardCode
-        }
-        if ($__stewardWarm) {
-            # The first-command path run once on a throwaway job, its output thrown away: the parser, the serializer,
-            # the stream merging and the emitter are compiled before a real script comes.
-            $__stewardJob = @{ nonce = 'warm'; payload = '{"args":["<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><I32>1</I32></Objs>"],"using":{},"input":[],"hasInput":false}'
-                script = 'param($a) $a; [pscustomobject]@{ A = $a; T = [datetime]::UtcNow }; Write-Warning w; Write-Verbose v -Verbose; Write-Information i; Write-Error e; Get-Date' }
-            $null = & $__stewardRun
-            $__stewardJob = @{ nonce = 'warm'; script = 'throw "x"'; payload = $null }
-            $null = & $__stewardRun
-            $Error.Clear()
-        }
-        [Console]::Out.WriteLine('remoteops-steward-worker-ready')
-        [Console]::Out.Flush()
-        $__stewardLine = [Console]::In.ReadLine()
-        # The agent is gone (its end of the pipe closed): nothing to run.
-        if ($null -eq $__stewardLine) { exit 0 }
-        $__stewardJob = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__stewardLine.Trim())) | ConvertFrom-Json -AsHashtable
-        # The job was the only input: a script that reads the console sees its end, not a wait until methodTimeout.
+        $Error.Clear()
+        $__stewardOut.WriteLine('remoteops-steward-worker-ready')
+        $__stewardOut.Flush()
+        # The job is the only input: a script that reads the console sees its end, not a wait until methodTimeout.
         [Console]::SetIn([IO.TextReader]::Null)
-        $__stewardOut = [Console]::Out
-        exit ([int] @(& $__stewardRun)[-1])
+        $__stewardCode = & $__stewardServe $__stewardReader
+        if ($__stewardCode -eq -1) { exit 0 }
+        # Answered: the agent kills this worker (and what its script left running) now; a worker whose agent is gone
+        # ends by itself.
+        [Threading.Thread]::Sleep(60000)
+        exit $__stewardCode
         """;
 }

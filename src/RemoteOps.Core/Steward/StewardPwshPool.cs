@@ -34,41 +34,59 @@ internal sealed class PwshWorker
     /// <exception cref="System.ComponentModel.Win32Exception">And the other exceptions of Process.Start.</exception>
     public static PwshWorker Start(string program, IReadOnlyList<string> workerArgs, bool warm)
     {
-        var bootstrap = (warm ? "$__stewardWarm = $true\n" : "$__stewardWarm = $false\n") + StewardPwsh.Bootstrap;
+        var bootstrap = $"$__stewardWarm = {(warm ? StewardPwsh.WarmJobs.Count : 0)}\n" + StewardPwsh.Bootstrap;
         var psi = ProcessTree.StartInfo(program,
             [.. workerArgs, "-NoLogo", "-NoProfile", "-NonInteractive", "-EncodedCommand", Convert.ToBase64String(Encoding.Unicode.GetBytes(bootstrap))],
             null, new Dictionary<string, string>());
         psi.StandardInputEncoding = new UTF8Encoding(false);
         psi.StandardOutputEncoding = Encoding.UTF8;
         psi.StandardErrorEncoding = Encoding.UTF8;
-        PwshWorker? worker = null;
-        var tree = ProcessTree.Start(psi, p =>
-        {
-            p.OutputDataReceived += (_, e) =>
-            {
-                var w = worker!;
-                if (e.Data is null) { w.Lines.Writer.TryComplete(); w._ready.TrySetResult(false); return; }
-                if (w._isReady) w.Lines.Writer.TryWrite(e.Data);
-                else if (e.Data == ReadyLine) { w._isReady = true; w._ready.TrySetResult(true); }
-            };
-            p.ErrorDataReceived += (_, e) =>
-            {
-                var w = worker!;
-                lock (w._stderr) if (e.Data is not null && w._stderr.Length < 4096) w._stderr.AppendLine(e.Data);
-            };
-        });
-        worker = new PwshWorker(tree);
+        var tree = ProcessTree.Start(psi);
+        var worker = new PwshWorker(tree);
         tree.Exited.ContinueWith(_ => worker._ready.TrySetResult(false), TaskScheduler.Default);
-        tree.Process.BeginOutputReadLine();
-        tree.Process.BeginErrorReadLine();
+        // Each pipe is read by a thread of its own: on Unix an anonymous pipe's async read (BeginOutputReadLine) holds a
+        // thread-pool thread for as long as it waits, so a hundred idle workers would starve the agent's own work.
+        StartReader(tree.Process.StandardOutput, line =>
+        {
+            if (line is null) { worker.Lines.Writer.TryComplete(); worker._ready.TrySetResult(false); return; }
+            if (worker._isReady) worker.Lines.Writer.TryWrite(line);
+            else if (line == ReadyLine) { worker._isReady = true; worker._ready.TrySetResult(true); }
+        });
+        StartReader(tree.Process.StandardError, line =>
+        {
+            lock (worker._stderr) if (line is not null && worker._stderr.Length < 4096) worker._stderr.AppendLine(line);
+        });
+        if (warm)
+        {
+            // The warm jobs wait in the pipe (a few KiB: never blocks) for the worker to read them before its real one.
+            try
+            {
+                foreach (var job in StewardPwsh.WarmJobs) tree.Process.StandardInput.WriteLine(job);
+                tree.Process.StandardInput.Flush();
+            }
+            catch (IOException) { /* it died at once: its exit says so */ }
+        }
         return worker;
     }
 
-    /// <summary>Hands the worker its job (one line of base64: the worker reads one line), then closes its stdin, so a
-    /// script that reads the console sees its end rather than waiting for methodTimeout.</summary>
-    public async Task SendJobAsync(string base64Job)
+    private static void StartReader(StreamReader reader, Action<string?> onLine)
     {
-        await Tree.Process.StandardInput.WriteLineAsync(base64Job).ConfigureAwait(false);
+        new Thread(() =>
+        {
+            try
+            {
+                while (reader.ReadLine() is { } line) onLine(line);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException) { /* killed and disposed: its end */ }
+            onLine(null);
+        }) { IsBackground = true, Name = "pwsh worker pipe" }.Start();
+    }
+
+    /// <summary>Hands the worker its job (one line, <see cref="StewardPwsh.JobLine"/>), then closes its stdin, so a
+    /// script, or a program it runs, that reads stdin sees its end rather than waiting for methodTimeout.</summary>
+    public async Task SendJobAsync(string jobLine)
+    {
+        await Tree.Process.StandardInput.WriteLineAsync(jobLine).ConfigureAwait(false);
         Tree.Process.StandardInput.Close();
     }
 
@@ -84,6 +102,10 @@ internal sealed class PwshWorker
 /// <summary>The agent's warm pwsh workers (<c>steward.pwsh_workers</c>): that many are started ahead and wait, so a
 /// short script costs a message round trip rather than a pwsh start. A worker is taken for one script and replaced in
 /// the background once that script is done; one that dies while idle is replaced too. With size 0 every script starts its own worker (cold).
+/// <para>A pwsh start takes a core for a second or more, and the scripts' answers come first: a used worker is killed,
+/// and its replacement started, once this process has seen no script start or end for <see cref="QuietPeriod"/> (at
+/// most <see cref="MaxDeferral"/> later), and at most <see cref="ConcurrentStarts"/> warm workers start at a time in
+/// this process (all its agents' pools together). A script that finds no worker starts one at once.</para>
 /// <see cref="DisposeAsync"/> kills the idle workers and the ones being recycled, so none outlives the agent (and a
 /// worker whose agent died reads the end of its stdin and exits).</summary>
 public sealed class StewardPwshPool : IAsyncDisposable
@@ -93,8 +115,21 @@ public sealed class StewardPwshPool : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<PwshWorker> _idle = [];
     private readonly HashSet<Task> _background = [];
+    private readonly CancellationTokenSource _disposing = new();
     private int _failedStarts;
+    private int _queued;
     private bool _disposed;
+
+    /// <summary>How long this process must have seen no script start or end before a used worker is killed and
+    /// replacements start.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(200);
+    /// <summary>The longest a kill or replacement waits for a quiet moment (scripts that never stop coming).</summary>
+    public static readonly TimeSpan MaxDeferral = TimeSpan.FromSeconds(5);
+    /// <summary>How many warm workers start at a time in this process (its cores: more only share them).</summary>
+    public static int ConcurrentStarts { get; } = Math.Max(1, Environment.ProcessorCount);
+    private static readonly SemaphoreSlim StartGate = new(ConcurrentStarts, ConcurrentStarts);
+    private static long _lastActivity;
+    private static TaskCompletionSource _activity = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="size">How many workers wait (0: none; each script starts its own).</param>
     /// <param name="pwshCommand">steward.pwsh_command (null: located as <see cref="StewardPwsh.TryLocateWorker"/> says).</param>
@@ -116,7 +151,8 @@ public sealed class StewardPwshPool : IAsyncDisposable
     /// <summary>How many workers are waiting and ready now.</summary>
     public int ReadyCount { get { lock (_lock) return _idle.Count(w => w.IsReady && !w.Tree.HasExited); } }
 
-    /// <summary>Starts workers until <see cref="Size"/> are waiting or starting (in the background; never throws).</summary>
+    /// <summary>Starts workers until <see cref="Size"/> are waiting or starting (in the background, through the
+    /// process's start gate; never throws).</summary>
     public void Fill()
     {
         if (Size == 0) return;
@@ -126,9 +162,26 @@ public sealed class StewardPwshPool : IAsyncDisposable
             // A worker that cannot start (a broken pwsh_command) is not started again and again: a script's own start
             // then says why.
             if (_disposed || _failedStarts >= 3) return;
-            while (_idle.Count < Size)
+            for (; _idle.Count + _queued < Size; _queued++)
+                Track(Task.Run(() => StartWarmAsync(program, args)));
+        }
+    }
+
+    /// <summary>One warm worker, started when the gate lets it (after a quiet moment); the gate is held until it is
+    /// warm, since its warm-up is what takes the core.</summary>
+    private async Task StartWarmAsync(string program, IReadOnlyList<string> args)
+    {
+        var entered = false;
+        try
+        {
+            await WhenQuietAsync(_disposing.Token).ConfigureAwait(false);
+            await StartGate.WaitAsync(_disposing.Token).ConfigureAwait(false);
+            entered = true;
+            PwshWorker worker;
+            lock (_lock)
             {
-                PwshWorker worker;
+                _queued--;
+                if (_disposed || _failedStarts >= 3 || _idle.Count >= Size) return;
                 try { worker = PwshWorker.Start(program, args, warm: true); }
                 catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
                 {
@@ -139,6 +192,42 @@ public sealed class StewardPwshPool : IAsyncDisposable
                 _idle.Add(worker);
                 Watch(worker);
             }
+            // A worker that hangs in its warm-up does not hold the gate for ever.
+            try { await worker.Ready.WaitAsync(TimeSpan.FromMinutes(2), _disposing.Token).ConfigureAwait(false); }
+            catch (TimeoutException) { _log($"A warm pwsh worker (pid {worker.Tree.Pid}) is not ready after 2 minutes; starting others meanwhile."); }
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_lock) if (!entered) _queued--;
+        }
+        finally
+        {
+            if (entered) StartGate.Release();
+        }
+    }
+
+    /// <summary>A script started or ended in this process (it defers kills and starts, see <see cref="QuietPeriod"/>).</summary>
+    internal static void NoteActivity()
+    {
+        Volatile.Write(ref _lastActivity, Stopwatch.GetTimestamp());
+        Interlocked.Exchange(ref _activity, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>Until no script has started or ended in this process for <see cref="QuietPeriod"/>, or
+    /// <see cref="MaxDeferral"/> has passed.</summary>
+    private static async Task WhenQuietAsync(CancellationToken ct)
+    {
+        var giveUp = Stopwatch.GetTimestamp() + (long)(MaxDeferral.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var signal = Volatile.Read(ref _activity).Task;
+            var now = Stopwatch.GetTimestamp();
+            var quietAt = Volatile.Read(ref _lastActivity) + (long)(QuietPeriod.TotalSeconds * Stopwatch.Frequency);
+            if (now >= quietAt || now >= giveUp) return;
+            var wait = TimeSpan.FromSeconds((Math.Min(quietAt, giveUp) - now) / (double)Stopwatch.Frequency);
+            // Woken by new activity too: the quiet moment then starts again.
+            await Task.WhenAny(signal, Task.Delay(wait, ct)).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
         }
     }
 
@@ -203,14 +292,17 @@ public sealed class StewardPwshPool : IAsyncDisposable
         return taken;
     }
 
-    /// <summary>Kills a used worker and what it started, then starts its replacement, in the background (the script's
-    /// answer does not wait for either).</summary>
+    /// <summary>Kills a used worker and what it started, then starts its replacement, in the background once the
+    /// process is quiet (the script's answer, and the other scripts of a burst, do not wait for either; the used worker
+    /// only waits meanwhile, never to run again).</summary>
     /// <remarks>On a thread of its own: the kill's first steps (reading /proc, Kill(entireProcessTree)) are synchronous
     /// and take tens of milliseconds on a busy machine.</remarks>
     internal void Recycle(PwshWorker worker) => Track(Task.Run(() => RecycleAsync(worker)));
 
     private async Task RecycleAsync(PwshWorker worker)
     {
+        try { await WhenQuietAsync(_disposing.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { /* the pool is going: killed now */ }
         await worker.KillAsync().ConfigureAwait(false);
         Fill();
     }
@@ -225,6 +317,7 @@ public sealed class StewardPwshPool : IAsyncDisposable
             idle = [.. _idle];
             _idle.Clear();
         }
+        _disposing.Cancel();
         await Task.WhenAll(idle.Select(w => w.KillAsync())).ConfigureAwait(false);
         Task[] background;
         lock (_lock) background = [.. _background];
