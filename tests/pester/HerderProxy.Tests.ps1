@@ -2,7 +2,8 @@
 # herder.proxy_port set starts the proxy process from the module folder; a daemon stand-in (python's http.server under
 # Start-SeaportService, registered as files@0.0.0 on this host, in its own pwsh process) is reached through
 # http://127.0.0.1:<proxy_port>/daemon/files/… with a token from New-HerderToken. The agent owns the proxy: it restarts
-# it when it dies, stops it on SIGTERM, and a SIGKILLed agent's proxy exits by itself. nats-server: PATH or /usr/sbin.
+# it when it dies, stops it on SIGTERM, and a SIGKILLed agent's proxy exits by itself. A real herder daemon the agent
+# runs (Start-HerderDaemon -Node) is reached through the proxy too. nats-server: PATH or /usr/sbin.
 
 BeforeAll {
     $script:Manifest = (Resolve-Path (Join-Path $PSScriptRoot '..' '..' 'out' 'RemoteOps' 'RemoteOps.psd1')).Path
@@ -21,7 +22,7 @@ BeforeAll {
     $free.Start(); $script:ProxyPort = $free.LocalEndpoint.Port; $free.Stop()
     $suffix = [guid]::NewGuid().ToString('N').Substring(0, 8)
     $data = Join-Path $script:Dir 'node' 'data'
-    Add-Content -Path $created.Path -Value ("`nsteward:`n  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  data_directory: $data`n  methods:`n    Ping: { allowed: ['*'] }`n" +
+    Add-Content -Path $created.Path -Value ("`nsteward:`n  stream: st$suffix`n  results_bucket: sr$suffix`n  nodes_bucket: sn$suffix`n  data_directory: $data`n  methods:`n    Ping: { allowed: ['*'] }`n    HerderDaemon: { allowed: ['*'] }`n" +
         "herder:`n  token_issuers: [$($created.PublicKey)]`n  ledger_bucket: hl$suffix`n  proxy_port: $script:ProxyPort`n")
     $script:Config = @{ $script:Node = $created.Path }
     $script:ConfigPath = $created.Path
@@ -91,6 +92,30 @@ Describe 'The herder proxy on a node agent' {
         $r = Get-Through '/daemon/nosuch/' @{ 'X-Herder-Token' = $script:Token }
         $r.StatusCode | Should -Be 404
         $r.Content | Should -Match "No daemon 'nosuch' is registered on node $([regex]::Escape($script:Node))"
+    }
+
+    It 'serves a GET through to a herder daemon the agent runs (Start-HerderDaemon -Node: its first port), and 404 once it is stopped' {
+        $main = @'
+import http.server, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ('daemon web saw ' + self.path).encode()
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), Handler).serve_forever()
+'@
+        $daemon = Start-HerderDaemon -Name web -Environment python -File @{ 'main.py' = $main } -Port http -Node $script:Node -ConfigPath $script:ConfigPath
+        $daemon.State | Should -Be 'Running'
+        $headers = @{ 'X-Herder-Token' = $script:Token }
+        Wait-Until { (Get-Through '/daemon/web/' $headers).StatusCode -eq 200 } 60 "the daemon web on port $($daemon.Ports['http']) through the proxy"
+        $r = Get-Through '/daemon/web/status?verbose=1' $headers
+        $r.Content | Should -Be 'daemon web saw /status?verbose=1'
+        Stop-HerderDaemon web -Node $script:Node -ConfigPath $script:ConfigPath -Confirm:$false | Out-Null
+        (Get-Through '/daemon/web/' $headers).StatusCode | Should -Be 404
     }
 
     It 'is restarted by the agent when it dies' {
