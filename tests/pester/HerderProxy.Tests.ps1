@@ -101,6 +101,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = ('daemon web saw ' + self.path).encode()
         self.send_response(200)
+        self.send_header('Content-Type', 'text/plain; charset=utf-8')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -171,18 +171,22 @@ peers:
 #  pwsh_workers: 2
 #  methods: { Ping: { allowed: ['*'] }, OpProcessList: { allowed: ['*'] } }
 
-# ---- Herder (sandboxed minions and daemons on the steward node agent) ----------------------
-# herder: served on a node under steward.methods (HerderMinion, HerderDaemon), and for this session.
+# ---- Herder (minions, daemons, golems, tokens, on the steward node agent) -----------------------
+# herder: served on a node under steward.methods (HerderMinion, HerderDaemon, HerderGolem), and for this session.
 #   environments        name -> command run in the minion's or daemon's directory (built-ins: bash,
 #                       python, node, ruby, pwsh, latex)
 #   sandbox             bubblewrap, or none to allow unsandboxed runs explicitly
 #   max_timeout         the longest a minion may run, and its default timeout
 #   memory_limit        bytes a minion or daemon may have
-#   token_issuers       public keys whose herder tokens are believed (and who may issue them)
+#   token_issuers       public keys whose herder tokens (New-HerderToken) are believed (and who may issue them)
 #   require_token       every run needs a token whose owner has credits
 #   credits_per_second  what a running minion or daemon costs its owner per second
-#   ledger_bucket       the key-value bucket of owners' credit balances
+#   ledger_bucket       the JetStream key-value bucket of owners' credit balances
 #   log_retention       how long a daemon's rotated logs (and an ended daemon's folder) are kept
+#   proxy_port          the node agent serves http://<node>:<port>/daemon/<name>/... to a daemon's
+#                       first port, for requests with a valid token (0 = off; needs the ASP.NET Core
+#                       runtime 9 or later on the node)
+#   browser             the Chromium golems run: a program name in PATH, or a path
 #herder:
 #  environments: { python: [python3, main.py] }
 #  sandbox: bubblewrap
@@ -193,32 +197,8 @@ peers:
 #  credits_per_second: 1
 #  ledger_bucket: herder_ledger
 #  log_retention: 7d
-
-""");
-        sb.Append($$"""
-# ---- Herder (sandboxed minions and daemons, on the node agent) ------------------------------
-# herder: minions (Invoke-HerderMinion), tokens and credits, and the node agent's reverse proxy.
-#   environments        name -> command run in the minion's directory; built-ins need no entry
-#   sandbox             bubblewrap, or none to allow unsandboxed runs explicitly
-#   max_timeout         the longest a minion may run, and its default timeout
-#   memory_limit        a minion's memory limit in bytes, and the most it may ask for
-#   token_issuers       public keys whose herder tokens (New-HerderToken) are believed
-#   require_token       every run needs a token whose owner has credits left
-#   credits_per_second  what a running minion costs its owner
-#   ledger_bucket       the JetStream key-value bucket of owners' balances
-#   proxy_port          the node agent serves http://<node>:<port>/daemon/<name>/... to a daemon's
-#                       first port, for requests with a valid token (0 = off; needs the ASP.NET Core
-#                       runtime 9 or later on the node)
-#herder:
-#  environments: { python: [python3, main.py] }
-#  sandbox: bubblewrap
-#  max_timeout: 30s
-#  memory_limit: 268435456
-#  token_issuers: [{{s(publicKey)}}]
-#  require_token: false
-#  credits_per_second: 1
-#  ledger_bucket: herder_ledger
 #  proxy_port: 8080
+#  browser: chromium
 
 """);
         return sb.ToString();

@@ -82,10 +82,11 @@ public static class HerderTokens
             throw Invalid("its claims are not readable");
         }
         if (claims is null || !SigningKey.TryDecodePublic(claims.Issuer ?? "", out var issuerKey)) throw Invalid("it names no issuer key");
-        var key = VerificationKey.For(claims.Issuer!, issuerKey);
+        var issuer = claims.Issuer!;
+        var key = VerificationKey.For(issuer, issuerKey);
         if (key is null || !VerificationKey.Verify(key, Domain, body, signature)) throw Invalid("its signature does not hold (forged or altered)");
-        if (!config.TokenIssuers.Contains(claims.Issuer, StringComparer.Ordinal))
-            throw Invalid($"its issuer {claims.Issuer[..Math.Min(8, claims.Issuer.Length)]}… is not in herder.token_issuers");
+        if (!config.TokenIssuers.Contains(issuer, StringComparer.Ordinal))
+            throw Invalid($"its issuer {issuer[..Math.Min(8, issuer.Length)]}… is not in herder.token_issuers");
         if (claims.Expires is { } expires && expires <= now) throw Invalid($"it expired at {expires:u}");
         ValidateOwner(claims.Owner);
         return claims;

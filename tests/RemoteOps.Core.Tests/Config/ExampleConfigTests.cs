@@ -18,7 +18,7 @@ public class ExampleConfigTests
         "subject", "inbox_prefix", "destination", "allow_skew", "default_identity", "identities", "public", "private", "private_file",
         "verbs", "peers", "latch_bucket", "max_payload", "seaport", "bucket", "heartbeat", "timeout", "range", "authorized",
         "herder", "environments", "sandbox", "max_timeout", "memory_limit", "token_issuers", "require_token", "credits_per_second",
-        "ledger_bucket", "log_retention",
+        "ledger_bucket", "log_retention", "proxy_port", "browser",
     ];
 
     [Fact]

@@ -107,4 +107,35 @@ public sealed class HerderRemoteTests : IAsyncLifetime
         Assert.Contains("does not fit", back.Stderr);
         Assert.EndsWith("cut to fit steward.max_output]", back.Stdout);
     }
+
+    /// <summary>Two node agents charging one owner's balance at once, each every second of each of its minions: the
+    /// balance drops by exactly what the results say was spent (no compare-and-set update lost).</summary>
+    [Fact]
+    public async Task Two_agents_spending_for_one_owner_at_once_add_up_exactly()
+    {
+        static StewardConfig AllowMinions(StewardConfig s) => s with
+        {
+            Methods = new Dictionary<StewardMethod, IReadOnlyList<string>>(s.Methods) { [StewardMethod.HerderMinion] = [StewardTestBed.SenderName] },
+        };
+        await using var a = new StewardTestBed(_server.Url, AllowMinions);
+        await using var b = new StewardTestBed(_server.Url, AllowMinions);
+        var herder = new HerderConfig { TokenIssuers = [a.SenderKey.PublicBase58], LedgerBucket = "hl_" + Guid.NewGuid().ToString("N")[..10] };
+        await a.StartAgentAsync(a.NodeConfig with { Sections = [.. a.NodeConfig.Sections, herder] });
+        await b.StartAgentAsync(b.NodeConfig with { Sections = [.. b.NodeConfig.Sections, herder] });
+        var issuer = a.SenderConfig with { Sections = [.. a.SenderConfig.Sections, herder] };
+        var token = await HerderTokenService.IssueAsync(issuer, "shared-owner", 1000, null, CancellationToken.None);
+
+        // Three minions on each agent, all paid by the same owner, all running at once for a few seconds.
+        var runs = Enumerable.Range(0, 6).Select(i => HerderRemote.RunMinionAsync((i % 2 == 0 ? a : b).SenderConfig, StewardTestBed.NodeName,
+            new HerderMinionRequest { Environment = "bash", Files = Files("main.sh", "sleep 2.5"), Token = token.Token }, CancellationToken.None));
+        var results = await Task.WhenAll(runs);
+
+        Assert.All(results, r => Assert.Equal(0, r.ExitCode));
+        Assert.All(results, r => Assert.True(r.CreditsSpent >= 2, $"charged {r.CreditsSpent} for {r.Duration}"));
+        var left = (await HerderTokenService.InspectAsync(issuer, token.Token, CancellationToken.None)).Credits;
+        Assert.Equal(1000 - results.Sum(r => r.CreditsSpent), left);
+        await ConnectionPool.DisconnectAsync(a.SenderConfig);
+        await ConnectionPool.DisconnectAsync(b.SenderConfig);
+        await ConnectionPool.DisconnectAsync(issuer);
+    }
 }

@@ -40,4 +40,36 @@ public class HerderDaemonSessionTests
         Assert.False(after.HadErrors, after.ErrorText);
         Assert.Equal(("Stopped", "its session ended"), (after.Output[0].Properties["State"].Value.ToString(), (string)after.Output[0].Properties["StopReason"].Value));
     }
+
+    /// <summary>Ctrl+C on Connect-HerderDaemon detaches: the attached pipeline stops, the daemon runs on and still
+    /// writes its lines for the next client.</summary>
+    [Fact]
+    public async Task Ctrl_C_detaches_an_attached_client_and_the_daemon_runs_on()
+    {
+        using var dir = new TempDir();
+        var config = dir.File("config.yaml");
+        File.WriteAllText(config, $"destination: com.example.detach\nsteward:\n  data_directory: {dir.Path}/data\n");
+        var parameters = new Hashtable { ["config"] = config };
+        using var pwsh = new Pwsh();
+        var started = pwsh.Run("param($config) Start-HerderDaemon ticker -Command bash, -c, 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done' -ConfigPath $config", parameters);
+        Assert.False(started.HadErrors, started.ErrorText);
+        try
+        {
+            using (var attached = new Streaming(pwsh, "param($config) Connect-HerderDaemon ticker -ConfigPath $config", parameters))
+            {
+                await attached.Next(o => o.Properties["Line"].Value is string line && line.StartsWith("tick ", StringComparison.Ordinal), 60);
+                attached.Stop();
+                Assert.Equal(PSInvocationState.Stopped, attached.Shell.InvocationStateInfo.State);
+            }
+            var after = pwsh.Run("param($config) Get-HerderDaemon ticker -ConfigPath $config", parameters);
+            Assert.Equal("Running", after.Output[0].Properties["State"].Value.ToString());
+            // A later client still gets its new lines.
+            var again = pwsh.Run("param($config) Connect-HerderDaemon ticker -Timeout 3s -ConfigPath $config", parameters);
+            Assert.Contains(again.Output, o => ((string)o.Properties["Line"].Value).StartsWith("tick ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            pwsh.Run("param($config) Stop-HerderDaemon ticker -ConfigPath $config -Confirm:$false", parameters);
+        }
+    }
 }
