@@ -18,7 +18,6 @@ public static class HerderDaemonRemote
     public static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
-    private const string FailurePrefix = "RemoteOps.Herder";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -71,7 +70,7 @@ public static class HerderDaemonRemote
         if (wire is null)
             return new MethodOutcome(StewardStatus.Failed, Error: "HerderDaemon takes one argument: the daemon request (JSON), as the *-HerderDaemon cmdlets send it.");
         if (HerderDaemons.AgentHost(call.Node) is not { } host)
-            return new MethodOutcome(StewardStatus.Failed, Error: $"{FailurePrefix}{HerderFailure.RemoteFailed}: node {call.Node} runs no daemon host.");
+            return new MethodOutcome(StewardStatus.Failed, Error: $"{HerderStewardCall.FailurePrefix}{HerderFailure.RemoteFailed}: node {call.Node} runs no daemon host.");
         var owner = OwnerOf(call);
         try
         {
@@ -171,34 +170,8 @@ public static class HerderDaemonRemote
         }
     }
 
-    private static T Parse<T>(string output, string node)
-    {
-        try { return JsonSerializer.Deserialize<T>(output, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} answered with a result that does not parse: {e.Message}"); }
-    }
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
 
-    /// <summary>Sends one HerderDaemon message and waits for its end: the output when it succeeded, else the node's
-    /// herder refusal (its own error id) or steward's status.</summary>
-    private static async Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, CancellationToken ct)
-    {
-        var client = await StewardClient.OpenAsync(config, null, ct).ConfigureAwait(false);
-        var steward = new StewardRequest
-        {
-            ToNodes = [node], Method = StewardMethod.HerderDaemon, MethodArgs = [JsonSerializer.Serialize(wire, Json)], MethodTimeout = CallTimeout,
-        };
-        var (ack, retries, _) = StewardClient.Check(steward, client.Section);
-        Exception? failure = null;
-        var sent = await client.SendAsync(steward, [node], 1, (_, e) => failure = e, ct).ConfigureAwait(false);
-        if (failure is not null) throw failure;
-        StewardRecord? final = null;
-        await foreach (var e in client.WaitAsync(sent, null, streamOutput: false, ack * (retries + 1) + CallTimeout + Slack, ct).ConfigureAwait(false))
-            if (e.Reply is not null) final = e.Record;
-        if (final is null) throw new HerderException(HerderFailure.RemoteFailed, $"No answer from node {node}.");
-        if (final.Status == StewardStatus.Succeeded) return final.Output;
-        if (final.Status == StewardStatus.Failed && final.Error.StartsWith(FailurePrefix, StringComparison.Ordinal)
-            && final.Error.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0
-            && Enum.TryParse<HerderFailure>(final.Error[FailurePrefix.Length..colon], out var kind))
-            throw new HerderException(kind, $"Node {node}: {final.Error[(colon + 2)..]}");
-        throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} did not serve the request: {final.Status}. {final.Error}".TrimEnd());
-    }
+    private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, CancellationToken ct) =>
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderDaemon, JsonSerializer.Serialize(wire, Json), CallTimeout, Slack, ct);
 }

@@ -19,7 +19,6 @@ public static class HerderGolemRemote
 {
     /// <summary>Beyond the operation's own timeout, what the node may take to pick it up and report.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
-    private const string FailurePrefix = "RemoteOps.Herder";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -113,35 +112,8 @@ public static class HerderGolemRemote
         return golems.Select(g => new CompletionValue(g.Name, g.Url));
     }
 
-    private static T Parse<T>(string output, string node)
-    {
-        try { return JsonSerializer.Deserialize<T>(output, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} answered with a result that does not parse: {e.Message}"); }
-    }
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
 
-    /// <summary>Sends one HerderGolem message to <paramref name="node"/> and waits for its end: the output when it
-    /// succeeded, else the node's herder refusal (its own error id) or steward's status. (HerderRemote's HerderMinion
-    /// call does the same for minions.)</summary>
-    private static async Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct)
-    {
-        var client = await StewardClient.OpenAsync(config, null, ct).ConfigureAwait(false);
-        var steward = new StewardRequest
-        {
-            ToNodes = [node], Method = StewardMethod.HerderGolem, MethodArgs = [JsonSerializer.Serialize(wire, Json)], MethodTimeout = timeout,
-        };
-        var (ack, retries, _) = StewardClient.Check(steward, client.Section);
-        Exception? failure = null;
-        var sent = await client.SendAsync(steward, [node], 1, (_, e) => failure = e, ct).ConfigureAwait(false);
-        if (failure is not null) throw failure;
-        StewardRecord? final = null;
-        await foreach (var e in client.WaitAsync(sent, null, streamOutput: false, ack * (retries + 1) + timeout + Slack + Slack, ct).ConfigureAwait(false))
-            if (e.Reply is not null) final = e.Record;
-        if (final is null) throw new HerderException(HerderFailure.RemoteFailed, $"No result from node {node}.");
-        if (final.Status == StewardStatus.Succeeded) return final.Output;
-        if (final.Status == StewardStatus.Failed && final.Error.StartsWith(FailurePrefix, StringComparison.Ordinal)
-            && final.Error.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0
-            && Enum.TryParse<HerderFailure>(final.Error[FailurePrefix.Length..colon], out var kind))
-            throw new HerderException(kind, $"Node {node}: {final.Error[(colon + 2)..]}");
-        throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} did not serve the request: {final.Status}. {final.Error}".TrimEnd());
-    }
+    private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct) =>
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderGolem, JsonSerializer.Serialize(wire, Json), timeout, Slack + Slack, ct);
 }

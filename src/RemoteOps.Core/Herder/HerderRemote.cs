@@ -18,7 +18,6 @@ public static class HerderRemote
     public static readonly TimeSpan DefaultTimeout = HerderConfig.DefaultMaxTimeout;
     /// <summary>Beyond the minion's own timeout, what the node may take to start it and report.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
-    private const string FailurePrefix = "RemoteOps.Herder";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -119,11 +118,7 @@ public static class HerderRemote
         return Parse<List<HerderEnvironment>>(output, node);
     }
 
-    private static T Parse<T>(string output, string node)
-    {
-        try { return JsonSerializer.Deserialize<T>(output, Json) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} answered with a result that does not parse: {e.Message}"); }
-    }
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
 
     /// <summary>The sender's side: runs the minion on <paramref name="node"/> and returns its result.</summary>
     /// <exception cref="HerderException">The node refused the request (its error id and message), or steward did not
@@ -140,28 +135,6 @@ public static class HerderRemote
         return Parse<HerderMinionResult>(await CallAsync(config, node, wire, timeout, ct).ConfigureAwait(false), node);
     }
 
-    /// <summary>Sends one HerderMinion message to <paramref name="node"/> and waits for its end: the output when it
-    /// succeeded, else the node's herder refusal (its own error id) or steward's status.</summary>
-    private static async Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct)
-    {
-        var client = await StewardClient.OpenAsync(config, null, ct).ConfigureAwait(false);
-        var steward = new StewardRequest
-        {
-            ToNodes = [node], Method = StewardMethod.HerderMinion, MethodArgs = [JsonSerializer.Serialize(wire, Json)], MethodTimeout = timeout,
-        };
-        var (ack, retries, _) = StewardClient.Check(steward, client.Section);
-        Exception? failure = null;
-        var sent = await client.SendAsync(steward, [node], 1, (_, e) => failure = e, ct).ConfigureAwait(false);
-        if (failure is not null) throw failure;
-        StewardRecord? final = null;
-        await foreach (var e in client.WaitAsync(sent, null, streamOutput: false, ack * (retries + 1) + timeout + Slack + Slack, ct).ConfigureAwait(false))
-            if (e.Reply is not null) final = e.Record;
-        if (final is null) throw new HerderException(HerderFailure.RemoteFailed, $"No result from node {node}.");
-        if (final.Status == StewardStatus.Succeeded) return final.Output;
-        if (final.Status == StewardStatus.Failed && final.Error.StartsWith(FailurePrefix, StringComparison.Ordinal)
-            && final.Error.IndexOf(": ", StringComparison.Ordinal) is var colon and > 0
-            && Enum.TryParse<HerderFailure>(final.Error[FailurePrefix.Length..colon], out var kind))
-            throw new HerderException(kind, $"Node {node}: {final.Error[(colon + 2)..]}");
-        throw new HerderException(HerderFailure.RemoteFailed, $"Node {node} did not serve the request: {final.Status}. {final.Error}".TrimEnd());
-    }
+    private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct) =>
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderMinion, JsonSerializer.Serialize(wire, Json), timeout, Slack + Slack, ct);
 }
