@@ -56,7 +56,7 @@ public class StewardErrorOutboxTests
 
         await server.RestartAsync();
         var again = await bed.StartAgentAsync();
-        await Until(() => again.PendingErrorReports == 0, "the kept reports sent");
+        await Until(() => again.PendingErrorReports == 0, $"the kept reports sent ({again.PendingErrorReports} waiting)\n{bed.LogText}");
         await Until(() => ids.All(id => Lines(log).Any(l => l.Contains(id))), $"every error in central's log\n{string.Join('\n', Lines(log))}\n{bed.LogText}");
         foreach (var id in ids) Assert.Equal(StewardStatus.Failed, (await bed.AwaitAsync(id)).Status);
 

@@ -12,7 +12,9 @@ public class SeaportCmdletTests(RemaphoreServerFixture nats) : IClassFixture<Rem
     [Fact]
     public void Register_assigns_a_port_in_range_and_Get_finds_it_by_name_and_semver_range()
     {
-        using var space = new SeaportSpace(nats.Server);
+        // A timeout far past the heartbeat: this is about assignment and queries, not expiry (at the default 600 ms a
+        // stalled heartbeat on a busy test host let the entry lapse between two queries).
+        using var space = new SeaportSpace(nats.Server, timeout: "30s");
         var (config, key) = space.Node("a");
         using var pwsh = new Pwsh();
         var r = pwsh.Run("param($c) Register-SeaportService web@1.2.3 -Meta @{ zone = 'eu' } -ConfigPath $c", new Hashtable { ["c"] = config });
