@@ -49,7 +49,7 @@ public static class HerderTokens
             Id = Guid.CreateVersion7().ToString("N"), Owner = owner, Credits = credits, Issued = now, Expires = expires, Issuer = issuer.PublicBase58,
         };
         var body = JsonSerializer.SerializeToUtf8Bytes(claims, Options);
-        return Prefix + Convert.ToBase64String(body).TrimEnd('=').Replace('+', '-').Replace('/', '_') + "." + Base58.Encode(issuer.Sign(Domain, body));
+        return Prefix + Base64Url(body) + "." + Base58.Encode(issuer.Sign(Domain, body));
     }
 
     /// <summary>The owner names herder takes: what the seed takes (an e-mail address), or any short name on one line.</summary>
@@ -58,6 +58,8 @@ public static class HerderTokens
         if (string.IsNullOrWhiteSpace(owner) || owner.Length > MaxOwnerLength || owner.Any(char.IsControl))
             throw new HerderException(HerderFailure.InvalidToken, $"'{HerderEnvironments.Clean(owner)}' is not an owner: give a name or e-mail address of 1 to {MaxOwnerLength} characters on one line.");
     }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>Opens and checks a token: its form, its signature, an issuer the config lists, and its expiry.</summary>
     /// <exception cref="HerderException">InvalidToken, saying which check failed.</exception>
@@ -74,6 +76,9 @@ public static class HerderTokens
             body = Convert.FromBase64String(b64 + new string('=', (4 - b64.Length % 4) % 4));
         }
         catch (FormatException) { throw Invalid("its claims are not base64url"); }
+        // One token per claims: base64 ignores the unused low bits of the last character, so another spelling of the
+        // same bytes would otherwise pass as a different token string.
+        if (Base64Url(body) != parts[0]) throw Invalid("its claims are not base64url as issued (altered)");
         if (!Base58.TryDecode(parts[1].AsSpan(), out var signature) || signature.Length != 64) throw Invalid("its signature is not a base58 Ed25519 signature");
         HerderTokenClaims? claims;
         try { claims = JsonSerializer.Deserialize<HerderTokenClaims>(body, Options); }

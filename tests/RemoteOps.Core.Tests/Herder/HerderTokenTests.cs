@@ -160,4 +160,37 @@ public sealed class HerderTokenTests : IAsyncLifetime
             catch (HerderException e) { return e.Failure == HerderFailure.InvalidToken; }
         }));
     }
+
+    /// <summary>Found by the property above: base64 ignores the unused low bits of the claims' last character, so
+    /// another spelling of the same claims decoded to the genuine token. Every such spelling is refused.</summary>
+    [Fact]
+    public void Another_base64_spelling_of_genuine_claims_is_refused()
+    {
+        var section = new HerderConfig { TokenIssuers = [_issuer.PublicBase58] };
+        // An owner name whose claims leave unused bits in the last base64 character (a length not a multiple of 4).
+        var (owner, genuine) = new[] { "gina", "ginas", "ginass" }
+            .Select(o => (o, HerderTokens.Issue(o, 5, null, _issuer, DateTimeOffset.UtcNow)))
+            .First(t => (t.Item2.LastIndexOf('.') - "hrd1.".Length) % 4 != 0);
+        var dot = genuine.LastIndexOf('.');
+        var claims = genuine["hrd1.".Length..dot];
+        var decoded = Decode(claims);
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var respellings = alphabet.Where(c => c != claims[^1])
+            .Select(c => claims[..^1] + c)
+            .Where(other => Decode(other).AsSpan().SequenceEqual(decoded))
+            .ToList();
+        Assert.NotEmpty(respellings);
+        Assert.Equal(owner, HerderTokens.Verify(genuine, section, DateTimeOffset.UtcNow).Owner);
+        foreach (var other in respellings)
+        {
+            var e = Assert.Throws<HerderException>(() => HerderTokens.Verify("hrd1." + other + genuine[dot..], section, DateTimeOffset.UtcNow));
+            Assert.Equal(HerderFailure.InvalidToken, e.Failure);
+        }
+
+        static byte[] Decode(string b64url)
+        {
+            var b64 = b64url.Replace('-', '+').Replace('_', '/');
+            return Convert.FromBase64String(b64 + new string('=', (4 - b64.Length % 4) % 4));
+        }
+    }
 }
