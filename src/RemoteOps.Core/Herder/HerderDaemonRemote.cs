@@ -19,15 +19,6 @@ public static class HerderDaemonRemote
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-        Converters = { new JsonStringEnumConverter() },
-        MaxDepth = 8,
-    };
-
     internal enum Op { Start, List, Stop, Input, Read, Log }
 
     internal sealed record Wire
@@ -64,13 +55,11 @@ public static class HerderDaemonRemote
     /// <summary>The node's side.</summary>
     internal static async Task<MethodOutcome> ServeAsync(StewardExtensionCall call, CancellationToken ct)
     {
-        Wire? wire;
-        try { wire = call.Args.Count == 1 ? JsonSerializer.Deserialize<Wire>(call.Args[0], Json) : null; }
-        catch (JsonException) { wire = null; }
+        var wire = HerderStewardCall.ReadRequest<Wire>(call);
         if (wire is null)
             return new MethodOutcome(StewardStatus.Failed, Error: "HerderDaemon takes one argument: the daemon request (JSON), as the *-HerderDaemon cmdlets send it.");
         if (HerderDaemons.AgentHost(call.Node) is not { } host)
-            return new MethodOutcome(StewardStatus.Failed, Error: $"{HerderStewardCall.FailurePrefix}{HerderFailure.RemoteFailed}: node {call.Node} runs no daemon host.");
+            return HerderStewardCall.Refusal(HerderFailure.RemoteFailed, $"node {call.Node} runs no daemon host.");
         var owner = OwnerOf(call);
         try
         {
@@ -88,11 +77,11 @@ public static class HerderDaemonRemote
                 Op.Log => Log(host, owner, wire),
                 _ => throw new HerderException(HerderFailure.RemoteFailed, $"Unknown daemon operation {wire.Op}."),
             };
-            return new MethodOutcome(StewardStatus.Succeeded, JsonSerializer.Serialize(answer, Json));
+            return new MethodOutcome(StewardStatus.Succeeded, JsonSerializer.Serialize(answer, HerderStewardCall.Json));
         }
         catch (HerderException e)
         {
-            return new MethodOutcome(StewardStatus.Failed, Error: $"{e.ErrorId}: {e.Message}");
+            return HerderStewardCall.Refusal(e);
         }
     }
 
@@ -170,8 +159,8 @@ public static class HerderDaemonRemote
         }
     }
 
-    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node);
 
     private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, CancellationToken ct) =>
-        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderDaemon, JsonSerializer.Serialize(wire, Json), CallTimeout, Slack, ct);
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderDaemon, JsonSerializer.Serialize(wire, HerderStewardCall.Json), CallTimeout, Slack, ct);
 }

@@ -20,15 +20,6 @@ public static class HerderGolemRemote
     /// <summary>Beyond the operation's own timeout, what the node may take to pick it up and report.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-        Converters = { new JsonStringEnumConverter() },
-        MaxDepth = 8,
-    };
-
     private sealed record Wire
     {
         public HerderGolemOperation Operation { get; init; }
@@ -46,9 +37,7 @@ public static class HerderGolemRemote
     /// <summary>The node's side: one JSON request in, JSON out (a golem, a list of golems, or a script's value).</summary>
     internal static async Task<MethodOutcome> ServeAsync(StewardExtensionCall call, CancellationToken ct)
     {
-        Wire? wire;
-        try { wire = call.Args.Count == 1 ? JsonSerializer.Deserialize<Wire>(call.Args[0], Json) : null; }
-        catch (JsonException) { wire = null; }
+        var wire = HerderStewardCall.ReadRequest<Wire>(call);
         if (wire is null)
             return new MethodOutcome(StewardStatus.Failed, Error: "HerderGolem takes one argument: the golem request (JSON), as the *-HerderGolem cmdlets send it with -Node.");
         var herd = HerderGolemHerd.OfNode(call.Node);
@@ -57,22 +46,22 @@ public static class HerderGolemRemote
             string output = wire.Operation switch
             {
                 HerderGolemOperation.Start => JsonSerializer.Serialize(
-                    await herd.StartAsync(call.Config.Herder, wire.Url ?? "", wire.Name, owner: null, ct).ConfigureAwait(false), Json),
-                HerderGolemOperation.List => JsonSerializer.Serialize(herd.List(), Json),
+                    await herd.StartAsync(call.Config.Herder, wire.Url ?? "", wire.Name, owner: null, ct).ConfigureAwait(false), HerderStewardCall.Json),
+                HerderGolemOperation.List => JsonSerializer.Serialize(herd.List(), HerderStewardCall.Json),
                 HerderGolemOperation.Invoke => await herd.EvaluateAsync(wire.Name ?? "", wire.Script ?? "",
                     wire.TimeoutSeconds is { } s && double.IsFinite(s) && s > 0 && s < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(s) : call.Timeout,
                     ct).ConfigureAwait(false),
-                HerderGolemOperation.Stop => JsonSerializer.Serialize(await herd.StopAsync(wire.Name ?? "").ConfigureAwait(false), Json),
+                HerderGolemOperation.Stop => JsonSerializer.Serialize(await herd.StopAsync(wire.Name ?? "").ConfigureAwait(false), HerderStewardCall.Json),
                 _ => throw new HerderException(HerderFailure.GolemFailed, $"'{wire.Operation}' is not a golem operation."),
             };
             if (Encoding.UTF8.GetByteCount(output) > call.OutputCap)
-                return new MethodOutcome(StewardStatus.Failed,
-                    Error: $"RemoteOps.Herder{HerderFailure.ScriptError}: the result ({Encoding.UTF8.GetByteCount(output)} bytes of JSON) does not fit the node's steward.max_output ({call.OutputCap} bytes).");
+                return HerderStewardCall.Refusal(HerderFailure.ScriptError,
+                    $"the result ({Encoding.UTF8.GetByteCount(output)} bytes of JSON) does not fit the node's steward.max_output ({call.OutputCap} bytes).");
             return new MethodOutcome(StewardStatus.Succeeded, output);
         }
         catch (HerderException e)
         {
-            return new MethodOutcome(StewardStatus.Failed, Error: $"{e.ErrorId}: {e.Message}");
+            return HerderStewardCall.Refusal(e);
         }
     }
 
@@ -112,8 +101,8 @@ public static class HerderGolemRemote
         return golems.Select(g => new CompletionValue(g.Name, g.Url));
     }
 
-    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node);
 
     private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct) =>
-        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderGolem, JsonSerializer.Serialize(wire, Json), timeout, Slack + Slack, ct);
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderGolem, JsonSerializer.Serialize(wire, HerderStewardCall.Json), timeout, Slack + Slack, ct);
 }

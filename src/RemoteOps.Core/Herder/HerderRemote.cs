@@ -19,14 +19,6 @@ public static class HerderRemote
     /// <summary>Beyond the minion's own timeout, what the node may take to start it and report.</summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-        MaxDepth = 8,
-    };
-
     private sealed record Wire
     {
         /// <summary>Empty when <see cref="ListEnvironments"/> asks for the node's environments instead of a run.</summary>
@@ -48,11 +40,9 @@ public static class HerderRemote
     /// <summary>The node's side: one JSON request in, the result JSON out (within the agent's output cap).</summary>
     internal static async Task<MethodOutcome> ServeAsync(StewardExtensionCall call, CancellationToken ct)
     {
-        Wire? wire;
-        try { wire = call.Args.Count == 1 ? JsonSerializer.Deserialize<Wire>(call.Args[0], Json) : null; }
-        catch (JsonException) { wire = null; }
+        var wire = HerderStewardCall.ReadRequest<Wire>(call);
         if (wire is { ListEnvironments: true })
-            return new MethodOutcome(StewardStatus.Succeeded, JsonSerializer.Serialize(Environments(call.Config.Herder, call.Node), Json));
+            return new MethodOutcome(StewardStatus.Succeeded, JsonSerializer.Serialize(Environments(call.Config.Herder, call.Node), HerderStewardCall.Json));
         if (wire is null || string.IsNullOrEmpty(wire.Environment))
             return new MethodOutcome(StewardStatus.Failed, Error: "HerderMinion takes one argument: the minion request (JSON), as Invoke-HerderMinion -Node sends it.");
         var request = new HerderMinionRequest
@@ -71,7 +61,7 @@ public static class HerderRemote
         }
         catch (HerderException e)
         {
-            return new MethodOutcome(StewardStatus.Failed, Error: $"{e.ErrorId}: {e.Message}");
+            return HerderStewardCall.Refusal(e);
         }
     }
 
@@ -79,20 +69,20 @@ public static class HerderRemote
     /// left out (said in Stderr), then stdout and stderr are cut, so what arrives always parses.</summary>
     internal static string Fit(HerderMinionResult result, int cap)
     {
-        var json = JsonSerializer.Serialize(result, Json);
+        var json = JsonSerializer.Serialize(result, HerderStewardCall.Json);
         if (Encoding.UTF8.GetByteCount(json) <= cap) return json;
         if (result.Output is { } output)
         {
             result.Stderr = $"[herder: the output file '{result.OutputName}' ({output.Length} bytes) does not fit the node's steward.max_output ({cap} bytes); it was left out]\n" + result.Stderr;
             result.Output = null;
-            json = JsonSerializer.Serialize(result, Json);
+            json = JsonSerializer.Serialize(result, HerderStewardCall.Json);
         }
         while (Encoding.UTF8.GetByteCount(json) > cap && (result.Stdout.Length > 0 || result.Stderr.Length > 0))
         {
             var over = Encoding.UTF8.GetByteCount(json) - cap + 64;
             if (result.Stdout.Length > 0) result.Stdout = Cut(result.Stdout, over);
             else result.Stderr = Cut(result.Stderr, over);
-            json = JsonSerializer.Serialize(result, Json);
+            json = JsonSerializer.Serialize(result, HerderStewardCall.Json);
         }
         return json;
     }
@@ -118,7 +108,7 @@ public static class HerderRemote
         return Parse<List<HerderEnvironment>>(output, node);
     }
 
-    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node, Json);
+    private static T Parse<T>(string output, string node) => HerderStewardCall.Parse<T>(output, node);
 
     /// <summary>The sender's side: runs the minion on <paramref name="node"/> and returns its result.</summary>
     /// <exception cref="HerderException">The node refused the request (its error id and message), or steward did not
@@ -136,5 +126,5 @@ public static class HerderRemote
     }
 
     private static Task<string> CallAsync(RemoteOpsConfig config, string node, Wire wire, TimeSpan timeout, CancellationToken ct) =>
-        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderMinion, JsonSerializer.Serialize(wire, Json), timeout, Slack + Slack, ct);
+        HerderStewardCall.CallAsync(config, node, StewardMethod.HerderMinion, JsonSerializer.Serialize(wire, HerderStewardCall.Json), timeout, Slack + Slack, ct);
 }
