@@ -39,9 +39,7 @@ public sealed class StartHerderGolemCommand : ConfiguredCmdlet
         {
             try
             {
-                var golem = node is null
-                    ? await HerderGolemHerd.Session.StartAsync(config.Herder, url, name, owner, ct).ConfigureAwait(false)
-                    : await HerderGolemRemote.StartAsync(config, node, url, name, ct).ConfigureAwait(false);
+                var golem = await HerderGolemTargets.StartAsync(config, node, url, name, owner, ct).ConfigureAwait(false);
                 if (golem.BootstrapError is { } error) writer.WriteWarning($"Golem {golem.Name}: the page's {HerderGolemHerd.BootstrapSelector} code threw: {error}");
                 writer.WriteObject(golem);
             }
@@ -78,7 +76,7 @@ public sealed class GetHerderGolemCommand : ConfiguredCmdlet
         {
             try
             {
-                var all = await HerderGolemCmdlets.ListAsync(config, node, ct).ConfigureAwait(false);
+                var all = await HerderGolemTargets.ListAsync(config, node, ct).ConfigureAwait(false);
                 foreach (var golem in HerderGolemCmdlets.Select(all, names, node, writer)) writer.WriteObject(golem);
             }
             catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, node, ToolErrorIds.Herder) is { } record)
@@ -123,20 +121,13 @@ public sealed class InvokeHerderGolemCommand : ConfiguredCmdlet
     {
         var config = LoadConfigCached();
         var (name, script, node, asHashtable) = (Name, Script, string.IsNullOrEmpty(Node) ? null : Node, AsHashtable.IsPresent);
-        var timeout = Timeout ?? config.Herder.MaxTimeout;
-        if (timeout <= TimeSpan.Zero)
-        {
-            WriteError(new ErrorRecord(new ArgumentException("-Timeout must be more than zero."), "RemoteOps.HerderInvalidLimit", ErrorCategory.InvalidArgument, Timeout));
-            return;
-        }
+        var timeout = Timeout;
         RunAsync(async (writer, ct) =>
         {
             string json;
             try
             {
-                json = node is null
-                    ? await HerderGolemHerd.Session.EvaluateAsync(name, script, timeout, ct).ConfigureAwait(false)
-                    : await HerderGolemRemote.EvaluateAsync(config, node, name, script, timeout, ct).ConfigureAwait(false);
+                json = await HerderGolemTargets.EvaluateAsync(config, node, name, script, timeout, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, name, ToolErrorIds.Herder) is { } record)
             {
@@ -186,7 +177,7 @@ public sealed class StopHerderGolemCommand : ConfiguredCmdlet
         RunAsync(async (writer, ct) =>
         {
             IReadOnlyList<HerderGolem> chosen;
-            try { chosen = HerderGolemCmdlets.Select(await HerderGolemCmdlets.ListAsync(config, node, ct).ConfigureAwait(false), names, node, writer).ToList(); }
+            try { chosen = HerderGolemCmdlets.Select(await HerderGolemTargets.ListAsync(config, node, ct).ConfigureAwait(false), names, node, writer).ToList(); }
             catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, node, ToolErrorIds.Herder) is { } record)
             {
                 writer.WriteError(record);
@@ -198,9 +189,7 @@ public sealed class StopHerderGolemCommand : ConfiguredCmdlet
                 if (!await writer.InvokeOnPipeline(c => c.ShouldProcess(target, "Stop golem")).ConfigureAwait(false)) continue;
                 try
                 {
-                    var stopped = node is null
-                        ? await HerderGolemHerd.Session.StopAsync(golem.Name).ConfigureAwait(false)
-                        : await HerderGolemRemote.StopAsync(config, node, golem.Name, ct).ConfigureAwait(false);
+                    var stopped = await HerderGolemTargets.StopAsync(config, node, golem.Name, ct).ConfigureAwait(false);
                     if (passThru) writer.WriteObject(stopped);
                 }
                 catch (Exception e) when (e is not OperationCanceledException && ErrorMap.ToErrorRecord(e, golem.Name, ToolErrorIds.Herder) is { } record)
@@ -212,12 +201,9 @@ public sealed class StopHerderGolemCommand : ConfiguredCmdlet
     }
 }
 
-/// <summary>What the golem cmdlets share: the list from the session or a node, and the choice by name patterns.</summary>
+/// <summary>What the golem cmdlets share: the choice by name patterns.</summary>
 internal static class HerderGolemCmdlets
 {
-    public static async Task<IReadOnlyList<HerderGolem>> ListAsync(RemoteOpsConfig config, string? node, CancellationToken ct) =>
-        node is null ? HerderGolemHerd.Session.List() : await HerderGolemRemote.ListAsync(config, node, ct).ConfigureAwait(false);
-
     /// <summary>The golems matching any of <paramref name="names"/> (all when null); a name without wildcards that
     /// matches none is a GolemNotFound error, as Get-Process -Name reports one.</summary>
     public static IEnumerable<HerderGolem> Select(IReadOnlyList<HerderGolem> all, string[]? names, string? node, PipelineWriter writer)
