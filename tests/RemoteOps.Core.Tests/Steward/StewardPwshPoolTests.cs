@@ -102,6 +102,9 @@ public class StewardPwshPoolTests
             return (outcome, chunks);
         }
         var warmPid = pool.IdlePids.Single();
+        // The worker starts with the runtime settings for one short script, and its script (and what it starts) never sees them.
+        if (OperatingSystem.IsLinux())
+            Assert.Contains("DOTNET_TC_CallCountThreshold=65535", File.ReadAllText($"/proc/{warmPid}/environ").Split('\0'));
         var (one, oneChunks) = await Run("$global:leak = 'from the first caller'; $PID");
         Assert.Equal(StewardStatus.Succeeded, one.Status);
         Assert.Equal(0, one.ExitCode);
@@ -112,6 +115,11 @@ public class StewardPwshPoolTests
         Assert.Equal(StewardStatus.Succeeded, two.Status);
         Assert.Contains("<S>clean</S>", twoChunks[0]);
         Assert.DoesNotContain($"<I32>{warmPid}</I32>", twoChunks[1]);
+
+        var env = await Run("'[' + $env:DOTNET_TC_CallCountThreshold + $env:DOTNET_TC_CallCountingDelayMs + ']'; @(@(if ($IsWindows) { cmd /c set } else { env }) -like 'DOTNET_TC_*').Count");
+        Assert.Equal(StewardStatus.Succeeded, env.Outcome.Status);
+        Assert.Contains("<S>[]</S>", env.Chunks[0]);
+        Assert.True(env.Chunks[1].Contains("<I32>0</I32>"), string.Join("\n", env.Chunks));
 
         // Exit codes and terminating errors still come back, and the pool keeps serving.
         var exit = await Run("'before'; exit 3");
