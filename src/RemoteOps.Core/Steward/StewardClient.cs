@@ -295,25 +295,39 @@ public sealed class StewardClient
 
     // ---- Waiting -------------------------------------------------------------------------------------------------
 
-    private sealed class Tracked(StewardRecord record, ulong revision, long after)
+    private sealed class Tracked(StewardRecord record, ulong revision, long after, bool streams)
     {
         public StewardRecord Record = record;
         public ulong Revision = revision;
         public long LastSequence = after;
         public bool Done;
         public DateTimeOffset? DrainUntil;
+        /// <summary>Its output is wanted (a streaming method, and the caller streams).</summary>
+        public readonly bool Streams = streams;
+        /// <summary>The stream reader (an ordered consumer), started only when the live copies cannot be enough.</summary>
         public Task? Reader;
+        /// <summary>A chunk came on the live subscription.</summary>
+        public bool LiveSeen;
+        /// <summary>When it was first seen taken by its node (Delivered or Running).</summary>
+        public DateTimeOffset? TakenSince;
     }
 
     private abstract record Input;
     private sealed record RecordInput(StoredRecord Stored, string Key) : Input;
-    private sealed record ChunkInput(StewardChunk Chunk) : Input;
+    private sealed record ChunkInput(StewardChunk Chunk, bool Live) : Input;
+
+    /// <summary>How long a message may run with no live chunk before its output is read from the stream as well (the
+    /// live subscription may be refused by the server's permissions, which only says so in its log).</summary>
+    public static readonly TimeSpan LiveGrace = TimeSpan.FromSeconds(1);
 
     public static bool IsStreaming(StewardMethod method) => method is StewardMethod.CliCommandCont or StewardMethod.TailFile or StewardMethod.PwshScript;
 
     /// <summary>Waits for <paramref name="messages"/> (their records as last seen): yields a streaming method's lines as
     /// they arrive (after sequence <paramref name="after"/>[id], else from the first), and each message's final reply as
-    /// it ends. A record still Queued when its window passes is moved to NoAck (when we are its sender; otherwise it is
+    /// it ends. Output comes first from a plain subscription to the message's output subject, which sees each chunk as
+    /// the node publishes it; the stream, which keeps every chunk, is read only when that is not enough: a gap in the
+    /// numbers (chunks published before the subscription, or lost on it), a final record that counts more chunks than
+    /// arrived, or a message running for <see cref="LiveGrace"/> with no live chunk at all. A record still Queued when its window passes is moved to NoAck (when we are its sender; otherwise it is
     /// reported NoAck as readers see it), compare-and-set, so a node that took it meanwhile wins. Ends when every
     /// message is final, or at <paramref name="timeout"/> with a <see cref="TimeoutException"/> naming the rest.</summary>
     public async IAsyncEnumerable<StewardWaitEvent> WaitAsync(IReadOnlyList<StewardRecord> messages, IReadOnlyDictionary<string, long>? after,
@@ -323,8 +337,15 @@ public sealed class StewardClient
         var deadline = timeout is { } t ? DateTimeOffset.UtcNow + t : (DateTimeOffset?)null;
         var tracked = new Dictionary<string, Tracked>(StringComparer.Ordinal);
         foreach (var m in messages)
-            tracked.TryAdd(m.MessageId, new Tracked(m, 0, after is not null && after.TryGetValue(m.MessageId, out var a) ? a : 0));
+            tracked.TryAdd(m.MessageId, new Tracked(m, 0, after is not null && after.TryGetValue(m.MessageId, out var a) ? a : 0,
+                streamOutput && IsStreaming(m.Method)));
         var inputs = Channel.CreateUnbounded<Input>(new UnboundedChannelOptions { SingleReader = true });
+        void StartReader(Tracked tr) =>
+            tr.Reader ??= Task.Run(() => ReadChunksAsync(tr.Record.Node, tr.Record.MessageId, tr.LastSequence, inputs.Writer, stop.Token));
+        // The live copies first, so that as little as possible is published before they listen.
+        var live = new List<Task>();
+        foreach (var tr in tracked.Values.Where(x => x.Streams))
+            live.Add(await ListenLiveAsync(tr.Record, inputs.Writer, stop.Token).ConfigureAwait(false));
 
         // Every update after the bucket's last revision now, so nothing between the reads below and the watch is missed.
         ulong from = 0;
@@ -339,11 +360,7 @@ public sealed class StewardClient
         try
         {
             foreach (var (id, tr) in tracked)
-            {
                 await ReadAgainAsync(id, inputs.Writer, stop.Token).ConfigureAwait(false);
-                if (streamOutput && IsStreaming(tr.Record.Method))
-                    tr.Reader = Task.Run(() => ReadChunksAsync(tr.Record.Node, id, tr.LastSequence, inputs.Writer, stop.Token));
-            }
             var remaining = tracked.Count;
             var nextRecheck = DateTimeOffset.UtcNow + RecheckInterval;
             while (remaining > 0)
@@ -354,6 +371,7 @@ public sealed class StewardClient
                 {
                     if (tr.Record.Status == StewardStatus.Queued && tr.Record.Expires < wake) wake = tr.Record.Expires;
                     if (tr.DrainUntil is { } d && d < wake) wake = d;
+                    if (NeedsReaderAt(tr) is { } r && r < wake) wake = r;
                 }
                 if (deadline is { } dl && dl < wake) wake = dl;
                 var delay = wake - now;
@@ -368,12 +386,13 @@ public sealed class StewardClient
                 now = DateTimeOffset.UtcNow;
                 var ready = new List<StewardWaitEvent>();
                 while (inputs.Reader.TryRead(out var input))
-                    Handle(input, tracked, ready, now);
+                    Handle(input, tracked, ready, now, StartReader);
                 // The clock's work: windows that passed, drains that waited long enough, the periodic re-read.
                 foreach (var (id, tr) in tracked.Where(x => !x.Value.Done))
                 {
                     if (tr.Record.Status == StewardStatus.Queued && now >= tr.Record.Expires)
-                        Handle(await ExpireAsync(tr, stop.Token).ConfigureAwait(false), tracked, ready, now);
+                        Handle(await ExpireAsync(tr, stop.Token).ConfigureAwait(false), tracked, ready, now, StartReader);
+                    if (NeedsReaderAt(tr) is { } readFrom && now >= readFrom) StartReader(tr);
                     if (tr.DrainUntil is { } d && now >= d && !tr.Done)
                     {
                         _log?.Invoke($"Message {id}: {tr.Record.Chunks - tr.LastSequence} output chunk(s) of {tr.Record.Chunks} never arrived (aged out or capped).");
@@ -401,12 +420,16 @@ public sealed class StewardClient
         finally
         {
             stop.Cancel();
-            try { await Task.WhenAll(tracked.Values.Select(x => x.Reader).OfType<Task>().Append(watcher)).ConfigureAwait(false); }
+            try { await Task.WhenAll(tracked.Values.Select(x => x.Reader).OfType<Task>().Concat(live).Append(watcher)).ConfigureAwait(false); }
             catch (Exception) { /* cancelled on purpose */ }
         }
     }
 
-    private void Handle(Input input, Dictionary<string, Tracked> tracked, List<StewardWaitEvent> ready, DateTimeOffset now)
+    /// <summary>When the stream reader of a message with no live chunk yet should start (null: not for that reason).</summary>
+    private static DateTimeOffset? NeedsReaderAt(Tracked tr) =>
+        tr is { Streams: true, Reader: null, LiveSeen: false, Done: false, TakenSince: { } since } ? since + LiveGrace : null;
+
+    private void Handle(Input input, Dictionary<string, Tracked> tracked, List<StewardWaitEvent> ready, DateTimeOffset now, Action<Tracked> startReader)
     {
         switch (input)
         {
@@ -415,12 +438,26 @@ public sealed class StewardClient
                 if (Checked(stored, key) is not { Record: { } r } s) return;
                 if (s.Revision <= tr.Revision) return; // a re-read of what we know
                 tr.Record = r; tr.Revision = s.Revision;
+                if (r.Status is StewardStatus.Delivered or StewardStatus.Running) tr.TakenSince ??= now;
                 if (!StewardStatuses.IsFinal(r.Status)) return;
-                if (tr.Reader is not null && tr.LastSequence < r.Chunks) { tr.DrainUntil ??= now + ChunkDrainWait; return; }
+                if (tr.Streams && tr.LastSequence < r.Chunks)
+                {
+                    // Chunks the live copies did not bring: the stream has them.
+                    startReader(tr);
+                    tr.DrainUntil ??= now + ChunkDrainWait;
+                    return;
+                }
                 Finish(tr, ready, now);
                 return;
-            case ChunkInput { Chunk: var c }:
+            case ChunkInput { Chunk: var c, Live: var isLive }:
                 if (!tracked.TryGetValue(c.MessageId, out var t) || t.Done || c.Sequence <= t.LastSequence) return;
+                if (isLive)
+                {
+                    t.LiveSeen = true;
+                    // Past a gap: the chunks between were published before the subscription listened, or lost on it; the
+                    // stream has them all, in order, from where this message is.
+                    if (c.Sequence != t.LastSequence + 1) { startReader(t); return; }
+                }
                 t.LastSequence = c.Sequence;
                 ready.Add(new StewardWaitEvent(new StewardOutput { Node = c.Node, MessageId = c.MessageId, Sequence = c.Sequence, Line = c.Line, Time = c.Time }, null, t.Record));
                 if (t.DrainUntil is not null && t.LastSequence >= t.Record.Chunks) Finish(t, ready, now);
@@ -507,6 +544,35 @@ public sealed class StewardClient
         }
     }
 
+    /// <summary>Subscribes to the live copies of <paramref name="record"/>'s output chunks (as the node publishes them, not
+    /// from the stream) and passes on each one its node signed; returns the task that reads them until cancelled. A
+    /// subscription that fails is logged and leaves the stream reader to do the work.</summary>
+    private async Task<Task> ListenLiveAsync(StewardRecord record, ChannelWriter<Input> inputs, CancellationToken ct)
+    {
+        NATS.Client.Core.INatsSub<byte[]> sub;
+        try { sub = await Store.Connection.SubscribeCoreAsync<byte[]>(Store.Subjects.Output(record.MessageId), cancellationToken: ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _log?.Invoke($"Live output of message {record.MessageId} not subscribed ({e.Message}); reading it from the stream.");
+            return Task.CompletedTask;
+        }
+        return Task.Run(async () =>
+        {
+            await using (sub.ConfigureAwait(false))
+            {
+                try
+                {
+                    await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
+                        if (Store.TryOpenChunk(m.Data, record.Node, record.MessageId, out var chunk))
+                            inputs.TryWrite(new ChunkInput(chunk, Live: true));
+                }
+                catch (OperationCanceledException) { }
+                // Refused by the server's permissions, or the connection closed: the stream reader has every chunk.
+                catch (Exception e) { _log?.Invoke($"Live output of message {record.MessageId} ended ({e.Message}); reading it from the stream."); }
+            }
+        }, CancellationToken.None);
+    }
+
     private async Task ReadChunksAsync(string node, string id, long after, ChannelWriter<Input> inputs, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -517,7 +583,7 @@ public sealed class StewardClient
                 await foreach (var c in Store.ReadChunksAsync(node, id, after, ct).ConfigureAwait(false))
                 {
                     after = c.Sequence;
-                    inputs.TryWrite(new ChunkInput(c));
+                    inputs.TryWrite(new ChunkInput(c, Live: false));
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }

@@ -214,13 +214,23 @@ public sealed class StewardStore
         long next = after + 1;
         await foreach (var m in consumer.ConsumeAsync<byte[]>(cancellationToken: ct).ConfigureAwait(false))
         {
-            if (m.Data is null || !SignedJson.TryOpen<StewardChunk>(m.Data, StewardChunk.Domain, MaxRecordBytes, out var chunk, out var signer, out _)) continue;
-            if (chunk.MessageId != messageId || chunk.Node != node || !IsNodeKey(node, signer)) continue;
+            if (!TryOpenChunk(m.Data, node, messageId, out var chunk)) continue;
             // Numbered chunks: a repeat (a re-published chunk) or one we saw already is skipped; the order is the stream's.
             if (chunk.Sequence < next) continue;
             next = chunk.Sequence + 1;
             yield return chunk;
         }
+    }
+
+    /// <summary>An output chunk of <paramref name="messageId"/> signed by its node <paramref name="node"/>; false for
+    /// anything else (unsigned, forged, another message's).</summary>
+    public bool TryOpenChunk(byte[]? data, string node, string messageId, out StewardChunk chunk)
+    {
+        chunk = null!;
+        if (data is null || !SignedJson.TryOpen<StewardChunk>(data, StewardChunk.Domain, MaxRecordBytes, out var opened, out var signer, out _)) return false;
+        if (opened.MessageId != messageId || opened.Node != node || !IsNodeKey(node, signer)) return false;
+        chunk = opened;
+        return true;
     }
 
     /// <summary>Writes this node's presence.</summary>

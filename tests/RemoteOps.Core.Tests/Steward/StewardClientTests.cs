@@ -226,6 +226,68 @@ public class StewardClientTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task Output_published_before_the_wait_listened_is_read_from_the_stream_once_past_a_gap_and_forged_live_chunks_are_skipped()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.PwshScript, "1"), ["com.acme.web1"], 1, null, default);
+        var id = sent[0].MessageId;
+        // Chunk 1 goes out before anyone listens live; the record stays Queued, so only the gap can bring it.
+        await node.ChunkAsync(id, 1, "O:first");
+        using var limit = new CancellationTokenSource(Limit);
+        await using var events = client.WaitAsync(sent, null, true, null, limit.Token).GetAsyncEnumerator(limit.Token);
+        var next = events.MoveNextAsync().AsTask();
+        // Later chunks, each with a forged copy ahead of it, until the wait yields something: the live copy past the gap
+        // makes it read the stream from chunk 1.
+        long sequence = 1;
+        while (!next.IsCompleted)
+        {
+            sequence++;
+            var forged = new StewardChunk { MessageId = id, Node = "com.acme.web1", Sequence = sequence, Line = "O:forged", Time = DateTimeOffset.UtcNow };
+            await node.Store.PublishChunkAsync(forged, SigningKey.Generate(), default);
+            await node.ChunkAsync(id, sequence, $"O:chunk {sequence}");
+            await Task.WhenAny(next, Task.Delay(100));
+        }
+        Assert.True(await next);
+        Assert.Equal(1, events.Current.Output!.Sequence);
+        Assert.Equal("O:first", events.Current.Output.Line);
+        for (long i = 2; i <= sequence; i++)
+        {
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal(i, events.Current.Output!.Sequence);
+            Assert.Equal($"O:chunk {i}", events.Current.Output.Line);
+        }
+        await node.DeliverAsync(id);
+        await node.FinishAsync(id, StewardStatus.Succeeded, chunks: sequence);
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal(StewardStatus.Succeeded, events.Current.Reply!.Status);
+        Assert.False(await events.MoveNextAsync());
+    }
+
+    [Fact]
+    public async Task A_running_message_whose_output_never_comes_live_is_read_from_the_stream_before_it_ends()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommandCont, "x"), ["com.acme.web1"], 1, null, default);
+        var id = sent[0].MessageId;
+        // Published before the wait (as a user the server does not let subscribe would miss them all): the record is
+        // Running, so after LiveGrace with nothing live the stream is read, before any final record.
+        await node.DeliverAsync(id);
+        for (int i = 1; i <= 3; i++) await node.ChunkAsync(id, i, $"line {i}");
+        using var limit = new CancellationTokenSource(Limit);
+        await using var events = client.WaitAsync(sent, null, true, null, limit.Token).GetAsyncEnumerator(limit.Token);
+        for (int i = 1; i <= 3; i++)
+        {
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal($"line {i}", events.Current.Output!.Line);
+        }
+        await node.FinishAsync(id, StewardStatus.Succeeded, chunks: 3);
+        Assert.True(await events.MoveNextAsync());
+        Assert.Equal(StewardStatus.Succeeded, events.Current.Reply!.Status);
+    }
+
+    [Fact]
     public async Task A_chunk_not_signed_by_the_node_is_skipped()
     {
         await using var node = await _fleet.NodeAsync("com.acme.web1");

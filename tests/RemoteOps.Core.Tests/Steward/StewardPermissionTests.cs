@@ -165,7 +165,15 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
         var stored = (await store.GetAsync(record.MessageId, default))!.Value;
         Assert.True(stored.Valid, stored.Problem);
         Assert.Equal(StewardStatus.Delivered, stored.Record!.Status);
+        // The operator hears the chunk live (the sender's fast path) as well as finding it in the stream.
+        await using var live = await op.Connection.SubscribeCoreAsync<byte[]>(Names.Output(record.MessageId));
+        await op.Connection.PingAsync();
         await store.PublishChunkAsync(new StewardChunk { MessageId = record.MessageId, Node = Web1, Sequence = 1, Line = "out", Time = DateTimeOffset.UtcNow }, web1.Key, default);
+        using (var heard = new CancellationTokenSource(Bound))
+        {
+            Assert.True(SignedJson.TryOpen<StewardChunk>((await live.Msgs.ReadAsync(heard.Token)).Data!, StewardChunk.Domain, 1 << 20, out var liveChunk, out var signer, out var problem), problem);
+            Assert.Equal(("out", web1.Key.PublicBase58), (liveChunk.Line, signer));
+        }
         var outputs = (await opJs.GetStreamAsync(Names.Stream, new StreamInfoRequest { SubjectsFilter = Names.AllOutput })).Info.State.Subjects;
         Assert.Equal([Names.Output(record.MessageId)], outputs!.Keys);
         // web1 is central in the file: it publishes its error log records.
