@@ -43,7 +43,9 @@ public static class StewardPwshBenchmarks
         {
             await one.ReadyAsync();
             var warm = new Samples();
-            for (int i = 0; i < 35; i++)
+            // STEWARD_PWSH_BENCH_CALLS: how many warm round trips are timed (after 5 untimed), default 30.
+            var calls = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_CALLS"), out var c) && c > 0 ? c : 30;
+            for (int i = 0; i < calls + 5; i++)
             {
                 // A warm round trip: a worker waits (the pool refills in the background between calls).
                 await one.ReadyAsync();

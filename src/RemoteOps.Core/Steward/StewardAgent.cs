@@ -52,6 +52,9 @@ public sealed partial class StewardAgent : IAsyncDisposable
     /// compare-and-set on it without reading it again (a read is one round trip; the benchmark's Ping needs four fewer).
     /// A move that loses (someone else wrote) reads the record again.</summary>
     private readonly ConcurrentDictionary<string, StoredRecord> _latest = new();
+    /// <summary>Each streaming message's last output chunk still being stored: the method reads on meanwhile, the next
+    /// chunk waits for it (the stream keeps them in order), and the final record waits for all.</summary>
+    private readonly ConcurrentDictionary<string, Task> _chunksInFlight = new();
     private readonly Lock _handlersLock = new();
     private Dictionary<StewardMethod, IReadOnlyList<string>> _handlers;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
@@ -361,12 +364,16 @@ public sealed partial class StewardAgent : IAsyncDisposable
             await RefuseAsync(command, raw, StewardStatus.Denied, denied, ct).ConfigureAwait(false);
             return;
         }
+        // The record Delivered moves is read while the local store records the message (a round trip and a disk write
+        // side by side rather than one after the other).
+        var current = _store.GetAsync(command.MessageId, ct);
         if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId))
         {
+            _ = current.ContinueWith(static t => t.Exception, TaskScheduler.Default); // not needed: its failure observed, not thrown
             if (_local.Get(command.MessageId) is { } raced) await DuplicateAsync(command, raced, ct).ConfigureAwait(false);
             return;
         }
-        var delivered = await MoveAsync(command, r => r with { Status = StewardStatus.Delivered, Attempts = r.Attempts + 1 }, ct).ConfigureAwait(false);
+        var delivered = await MoveAsync(command, r => r with { Status = StewardStatus.Delivered, Attempts = r.Attempts + 1 }, ct, current).ConfigureAwait(false);
         if (delivered is { } d && d.Status != StewardStatus.Delivered && StewardStatuses.IsFinal(d.Status))
         {
             // The sender withdrew it (Cancelled) or gave up on it (NoAck) first: it never runs.
@@ -448,13 +455,14 @@ public sealed partial class StewardAgent : IAsyncDisposable
     }
 
     /// <summary>Moves the message's record to what <paramref name="next"/> makes of it (compare-and-set, retried when
-    /// another writer won). Returns the record now stored: ours, or the final one someone else wrote first; null when
-    /// the bucket could not be written.</summary>
-    private async Task<StewardRecord?> MoveAsync(StewardCommand c, Func<StewardRecord, StewardRecord> next, CancellationToken ct)
+    /// another writer won), from <paramref name="read"/> when the record is being read already. Returns the record now
+    /// stored: ours, or the final one someone else wrote first; null when the bucket could not be written.</summary>
+    private async Task<StewardRecord?> MoveAsync(StewardCommand c, Func<StewardRecord, StewardRecord> next, CancellationToken ct, Task<StoredRecord?>? read = null)
     {
         for (int attempt = 0; attempt < 10; attempt++)
         {
-            var stored = attempt == 0 && _latest.TryGetValue(c.MessageId, out var known) ? known : await _store.GetAsync(c.MessageId, ct).ConfigureAwait(false);
+            var stored = attempt == 0 && read is not null ? await read.ConfigureAwait(false)
+                : attempt == 0 && _latest.TryGetValue(c.MessageId, out var known) ? known : await _store.GetAsync(c.MessageId, ct).ConfigureAwait(false);
             if (stored is { Valid: true, Record: { } current })
             {
                 if (StewardStatuses.IsFinal(current.Status)) return Forget(c, current);
@@ -589,6 +597,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             finally
             {
                 _inFlight.TryRemove(command.MessageId, out _);
+                _chunksInFlight.TryRemove(command.MessageId, out _);
                 gate.TrySetResult();
             }
         });
@@ -629,6 +638,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
             Status = outcome.Status, ExitCode = outcome.ExitCode, Output = outcome.Output, Error = outcome.Error, Dropped = outcome.Dropped,
             Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, await TryGetAttempts(c, CancellationToken.None).ConfigureAwait(false)),
         };
+        // The final record counts the chunks, so they are stored first.
+        try { await ChunksStoredAsync(c).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            record = record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
+        }
         // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         _events.MethodFinished(c, record);
@@ -721,7 +736,20 @@ public sealed partial class StewardAgent : IAsyncDisposable
         return new MethodOutcome(StewardStatus.Succeeded, $"{method} stopped");
     }
 
+    /// <summary>Starts storing one output chunk once the message's previous chunk is stored (returns then, without waiting
+    /// for this one: see <see cref="_chunksInFlight"/>); <see cref="ChunksStoredAsync"/> waits for the last.</summary>
     private async Task PublishChunkAsync(StewardCommand c, long sequence, string line, CancellationToken ct)
+    {
+        // One method's chunks come one after another (each call is awaited), so the entry is never raced.
+        if (_chunksInFlight.TryGetValue(c.MessageId, out var previous)) await previous.ConfigureAwait(false);
+        _chunksInFlight[c.MessageId] = StoreChunkAsync(c, sequence, line);
+    }
+
+    /// <summary>Until every output chunk of <paramref name="c"/> is stored (before its final record, which counts them).</summary>
+    private Task ChunksStoredAsync(StewardCommand c) =>
+        _chunksInFlight.TryRemove(c.MessageId, out var last) ? last : Task.CompletedTask;
+
+    private async Task StoreChunkAsync(StewardCommand c, long sequence, string line)
     {
         var chunk = new StewardChunk { MessageId = c.MessageId, Node = Name, Sequence = sequence, Line = line, Time = DateTimeOffset.UtcNow };
         for (int attempt = 0; ; attempt++)

@@ -342,10 +342,9 @@ public sealed class StewardClient
         var inputs = Channel.CreateUnbounded<Input>(new UnboundedChannelOptions { SingleReader = true });
         void StartReader(Tracked tr) =>
             tr.Reader ??= Task.Run(() => ReadChunksAsync(tr.Record.Node, tr.Record.MessageId, tr.LastSequence, inputs.Writer, stop.Token));
-        // The live copies first, so that as little as possible is published before they listen.
-        var live = new List<Task>();
-        foreach (var tr in tracked.Values.Where(x => x.Streams))
-            live.Add(await ListenLiveAsync(tr.Record, inputs.Writer, stop.Token).ConfigureAwait(false));
+        // The live copies first, so that as little as possible is published before they listen; not waited for (a
+        // subscription made while the connection is away waits for it to be back, and the waiting goes on meanwhile).
+        var live = tracked.Values.Where(x => x.Streams).Select(tr => ListenLiveAsync(tr.Record, inputs.Writer, stop.Token)).ToArray();
 
         // Every update after the bucket's last revision now, so nothing between the reads below and the watch is missed.
         ulong from = 0;
@@ -545,32 +544,20 @@ public sealed class StewardClient
     }
 
     /// <summary>Subscribes to the live copies of <paramref name="record"/>'s output chunks (as the node publishes them, not
-    /// from the stream) and passes on each one its node signed; returns the task that reads them until cancelled. A
-    /// subscription that fails is logged and leaves the stream reader to do the work.</summary>
-    private async Task<Task> ListenLiveAsync(StewardRecord record, ChannelWriter<Input> inputs, CancellationToken ct)
+    /// from the stream) and passes on each one its node signed, until cancelled. A subscription that fails or ends is
+    /// logged and leaves the stream reader to do the work.</summary>
+    private async Task ListenLiveAsync(StewardRecord record, ChannelWriter<Input> inputs, CancellationToken ct)
     {
-        NATS.Client.Core.INatsSub<byte[]> sub;
-        try { sub = await Store.Connection.SubscribeCoreAsync<byte[]>(Store.Subjects.Output(record.MessageId), cancellationToken: ct).ConfigureAwait(false); }
-        catch (Exception e) when (e is not OperationCanceledException)
+        try
         {
-            _log?.Invoke($"Live output of message {record.MessageId} not subscribed ({e.Message}); reading it from the stream.");
-            return Task.CompletedTask;
+            await using var sub = await Store.Connection.SubscribeCoreAsync<byte[]>(Store.Subjects.Output(record.MessageId), cancellationToken: ct).ConfigureAwait(false);
+            await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
+                if (Store.TryOpenChunk(m.Data, record.Node, record.MessageId, out var chunk))
+                    inputs.TryWrite(new ChunkInput(chunk, Live: true));
         }
-        return Task.Run(async () =>
-        {
-            await using (sub.ConfigureAwait(false))
-            {
-                try
-                {
-                    await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
-                        if (Store.TryOpenChunk(m.Data, record.Node, record.MessageId, out var chunk))
-                            inputs.TryWrite(new ChunkInput(chunk, Live: true));
-                }
-                catch (OperationCanceledException) { }
-                // Refused by the server's permissions, or the connection closed: the stream reader has every chunk.
-                catch (Exception e) { _log?.Invoke($"Live output of message {record.MessageId} ended ({e.Message}); reading it from the stream."); }
-            }
-        }, CancellationToken.None);
+        catch (OperationCanceledException) { }
+        // Refused by the server's permissions, or the connection closed: the stream reader has every chunk.
+        catch (Exception e) { _log?.Invoke($"Live output of message {record.MessageId} ended ({e.Message}); reading it from the stream."); }
     }
 
     private async Task ReadChunksAsync(string node, string id, long after, ChannelWriter<Input> inputs, CancellationToken ct)

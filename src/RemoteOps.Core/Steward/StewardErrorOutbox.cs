@@ -18,6 +18,9 @@ public sealed class StewardErrorOutbox
     public const int MaxPending = 100_000;
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(10);
+    /// <summary>The longest one send may take before it is given up and tried again: a publish made across a server
+    /// restart was seen (rarely) never to complete nor fail, which held every report behind it.</summary>
+    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(15);
 
     private readonly StewardStore _store;
     private readonly StewardLocalStore _local;
@@ -106,8 +109,10 @@ public sealed class StewardErrorOutbox
                 {
                     try
                     {
+                        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                        bounded.CancelAfter(SendTimeout);
                         await StewardErrorReport.SendAsync(_store, _section, _key, _central, pending.Report, pending.MessageId,
-                            ReportAckTimeout, ct).ConfigureAwait(false);
+                            ReportAckTimeout, bounded.Token).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                     {
