@@ -638,14 +638,16 @@ public sealed partial class StewardAgent : IAsyncDisposable
             Status = outcome.Status, ExitCode = outcome.ExitCode, Output = outcome.Output, Error = outcome.Error, Dropped = outcome.Dropped,
             Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, await TryGetAttempts(c, CancellationToken.None).ConfigureAwait(false)),
         };
-        // The final record counts the chunks, so they are stored first.
+        // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again (written
+        // while the last output chunk is being stored).
+        _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
+        // The final record counts the chunks, so they are stored before it is written.
         try { await ChunksStoredAsync(c).ConfigureAwait(false); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             record = record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
+            _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         }
-        // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
-        _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         _events.MethodFinished(c, record);
         if (Directory.Exists(RunDirectory(c.MessageId)))
             try { Directory.Delete(RunDirectory(c.MessageId), recursive: true); } catch (IOException) { }
