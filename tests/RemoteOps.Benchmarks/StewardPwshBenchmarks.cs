@@ -77,23 +77,38 @@ public static class StewardPwshBenchmarks
     private static async Task FleetAsync(Report report, string url, IReadOnlyList<string> pwsh)
     {
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_FLEET"), out var n) ? n : 100;
+        // STEWARD_PWSH_BENCH_ROUNDS: how many times the fleet is asked (each round after every worker is warm again).
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ROUNDS"), out var r) && r > 0 ? r : 1;
         long s0 = Stopwatch.GetTimestamp();
         await using (var fleet = await PwshFleet.StartAsync(url, size, "pf" + Guid.NewGuid().ToString("N")[..6], pwsh, workers: 1))
         {
             await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
             report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
-            long t0 = Stopwatch.GetTimestamp();
-            var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
-            var resolved = Stopwatch.GetElapsedTime(t0);
-            // Replies only (each carries its object count): the fleet figure is "all answered".
-            var answers = new Samples();
-            var sentAt = TimeSpan.Zero;
-            var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false, answered: () => answers.AddTicks(Stopwatch.GetTimestamp() - t0),
-                sentAction: () => sentAt = Stopwatch.GetElapsedTime(t0));
-            var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            report.Add($"Invoke PwshScript `{{ Get-Date }}` on '**' over {size} live nodes: all answered", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} Succeeded, {objects} objects)", "", null, "≤ 3 s");
-            report.Add("  targets resolved / all sent, from the start", $"{resolved.TotalMilliseconds:0} ms / {sentAt.TotalMilliseconds:0} ms");
-            report.Add("  its answers from the start: first / p50 / p90", $"{Samples.Micros(answers.Percentile(0))} / {Samples.Micros(answers.Percentile(50))} / {Samples.Micros(answers.Percentile(90))}");
+            for (int round = 1; round <= rounds; round++)
+            {
+                if (round > 1) await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
+                var label = rounds > 1 ? $" (round {round} of {rounds})" : "";
+                long t0 = Stopwatch.GetTimestamp();
+                var sentAtClock = DateTimeOffset.UtcNow;
+                var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
+                var resolved = Stopwatch.GetElapsedTime(t0);
+                // Replies only (each carries its object count): the fleet figure is "all answered".
+                var answers = new Samples();
+                var answered = new List<(StewardRecord Record, DateTimeOffset At)>();
+                var sentAt = TimeSpan.Zero;
+                var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false,
+                    answered: rec => { answers.AddTicks(Stopwatch.GetTimestamp() - t0); answered.Add((rec, DateTimeOffset.UtcNow)); },
+                    sentAction: () => sentAt = Stopwatch.GetElapsedTime(t0));
+                var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                report.Add($"Invoke PwshScript `{{ Get-Date }}` on '**' over {size} live nodes: all answered{label}", $"{seconds:0.00} s ({ok}/{targets.Nodes.Count} Succeeded, {objects} objects)", "", null, "≤ 3 s");
+                report.Add("  targets resolved / all sent, from the start", $"{resolved.TotalMilliseconds:0} ms / {sentAt.TotalMilliseconds:0} ms");
+                report.Add("  its answers from the start: first / p50 / p90", $"{Samples.Micros(answers.Percentile(0))} / {Samples.Micros(answers.Percentile(50))} / {Samples.Micros(answers.Percentile(90))}");
+                // Where the last answer's time went, from its record's own times (one clock: one process).
+                if (answered.OrderByDescending(a => a.At).FirstOrDefault() is { Record: { } last } slowest)
+                    report.Add("  the last answer: started / finished / written / answered, from the start",
+                        $"{Offset(last.Started)} / {Offset(last.Finished)} / {Offset(last.Updated)} / {Offset(slowest.At)} ({last.Node})");
+                string Offset(DateTimeOffset? t) => t is { } v ? $"{(v - sentAtClock).TotalMilliseconds:0} ms" : "-";
+            }
         }
         var perCall = PwshPerCall(pwsh, "Get-Date", 5);
         report.Add($"stand-in: {size} × a new `pwsh -c Get-Date` (p50 {Samples.Micros(perCall.Percentile(50))}) on 2 cores, estimated", $"{perCall.Percentile(50) * size / 2 / 1e6:0} s");
@@ -188,7 +203,7 @@ public static class StewardPwshBenchmarks
         }
 
         /// <summary>Sends the script, waits for every reply and its streamed objects; (succeeded, objects).</summary>
-        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true, Action? answered = null, Action? sentAction = null)
+        public async Task<(int Ok, int Objects)> RunAsync(string script, IReadOnlyList<string> nodes, int throttle = 32, bool streamOutput = true, Action<StewardRecord>? answered = null, Action? sentAction = null)
         {
             var request = StewardPwsh.Request(nodes, script, [], new Dictionary<string, string>(), [], false, null, null, null);
             var sent = await Client.SendAsync(request, nodes, throttle, null, default);
@@ -199,7 +214,7 @@ public static class StewardPwshBenchmarks
                 if (e.Output is { Line: ['O', ':', ..] }) objects++;
                 if (e.Reply is { } r)
                 {
-                    answered?.Invoke();
+                    answered?.Invoke(e.Record);
                     if (!streamOutput && r.Output.StartsWith("1 object", StringComparison.Ordinal)) objects++;
                     if (r.Status == StewardStatus.Succeeded) ok++;
                     else if (nodes.Count == 1) throw new InvalidOperationException($"{r.Node}: {r.Status} {r.Error}");

@@ -369,11 +369,11 @@ public sealed class StewardClient
             watcher = from > 0 ? Task.Run(() => WatchAsync(">", tracked.Keys.ToHashSet(StringComparer.Ordinal), from, inputs.Writer, stop.Token)) : Task.CompletedTask;
         }
 
+        // The first read and the periodic re-reads go side by side, beside the loop: a large fan-out's replies are
+        // passed on as they come rather than after a hundred reads one after another.
+        var reads = readFirst ? ReadAllAgainAsync(tracked.Keys.ToArray(), inputs.Writer, stop.Token) : Task.CompletedTask;
         try
         {
-            if (readFirst)
-                foreach (var id in tracked.Keys)
-                    await ReadAgainAsync(id, inputs.Writer, stop.Token).ConfigureAwait(false);
             var remaining = tracked.Count;
             var nextRecheck = DateTimeOffset.UtcNow + RecheckInterval;
             while (remaining > 0)
@@ -412,11 +412,10 @@ public sealed class StewardClient
                         Finish(tr, ready, now);
                     }
                 }
-                if (now >= nextRecheck)
+                if (now >= nextRecheck && reads.IsCompleted)
                 {
                     nextRecheck = now + RecheckInterval;
-                    foreach (var (id, _) in tracked.Where(x => !x.Value.Done && x.Value.DrainUntil is null))
-                        await ReadAgainAsync(id, inputs.Writer, stop.Token).ConfigureAwait(false);
+                    reads = ReadAllAgainAsync(tracked.Where(x => !x.Value.Done && x.Value.DrainUntil is null).Select(x => x.Key).ToArray(), inputs.Writer, stop.Token);
                 }
                 foreach (var e in ready)
                 {
@@ -433,7 +432,7 @@ public sealed class StewardClient
         finally
         {
             stop.Cancel();
-            try { await Task.WhenAll(tracked.Values.Select(x => x.Reader).OfType<Task>().Concat(live).Append(watcher)).ConfigureAwait(false); }
+            try { await Task.WhenAll(tracked.Values.Select(x => x.Reader).OfType<Task>().Concat(live).Append(watcher).Append(reads)).ConfigureAwait(false); }
             catch (Exception) { /* cancelled on purpose */ }
         }
     }
@@ -523,6 +522,15 @@ public sealed class StewardClient
         // A node took it meanwhile: its record wins.
         return new RecordInput(await Store.GetAsync(id, ct).ConfigureAwait(false) ?? new StoredRecord(null, 0, "", "gone"), id);
     }
+
+    /// <summary>How many records a wait reads at a time.</summary>
+    private const int ParallelReads = 16;
+
+    /// <summary>Reads <paramref name="ids"/>' records again, <see cref="ParallelReads"/> at a time, passing each on.</summary>
+    private Task ReadAllAgainAsync(IReadOnlyList<string> ids, ChannelWriter<Input> inputs, CancellationToken ct) =>
+        ids.Count == 0 ? Task.CompletedTask
+        : Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = ct },
+            async (id, token) => await ReadAgainAsync(id, inputs, token).ConfigureAwait(false));
 
     private async Task ReadAgainAsync(string id, ChannelWriter<Input> inputs, CancellationToken ct)
     {

@@ -361,6 +361,28 @@ public class StewardAgentTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task A_burst_of_messages_to_one_node_is_handled_without_a_stalled_round_trip()
+    {
+        // Many messages queued at once for one node: the consumer hands them over faster than each is judged (a round
+        // trip or two each). None may wait on a round trip that cannot complete: every one is handled on its first
+        // delivery, so the log shows no "not handled yet" and every record is final with one attempt.
+        await using var bed = Bed();
+        var store = await bed.StoreAsync();
+        var ids = new List<string>();
+        for (int i = 0; i < 40; i++) ids.Add(await bed.SendAsync(StewardMethod.Ping));
+        await bed.StartAgentAsync();
+        var more = new List<string>();
+        for (int i = 0; i < 40; i++) more.Add(await bed.SendAsync(StewardMethod.Ping));
+        foreach (var id in ids.Concat(more))
+        {
+            var r = await bed.AwaitAsync(id);
+            Assert.Equal(StewardStatus.Succeeded, r.Status);
+            Assert.Equal(1, r.Attempts);
+        }
+        Assert.DoesNotContain("not handled yet", bed.LogText);
+    }
+
+    [Fact]
     public async Task Starting_without_a_name_without_JetStream_or_with_a_bad_name_is_a_clear_error()
     {
         await using var bed = Bed();
