@@ -92,7 +92,7 @@ public static partial class StewardBenchmarks
         public NatsConnection? AgentConnection { get; init; }
         public string Node(int i) => $"com.bench.n{i}";
 
-        public static async Task<Fleet> StartAsync(string url, int n, string suffix, Func<StewardConfig, StewardConfig>? change = null)
+        public static async Task<Fleet> StartAsync(string url, int n, string suffix, Func<StewardConfig, StewardConfig>? change = null, Action<StewardLogEntry>? log = null)
         {
             var dir = System.IO.Directory.CreateTempSubdirectory("steward-bench-").FullName;
             using var sender = SigningKey.Generate();
@@ -134,7 +134,7 @@ public static partial class StewardBenchmarks
                     Peers = [senderPeer],
                     Sections = [section],
                 };
-                agents.Add(await StewardAgent.StartAsync(config, null, null, default, own));
+                agents.Add(await StewardAgent.StartAsync(config, null, log, default, own));
             }
             foreach (var k in nodeKeys) k.Dispose();
             return new Fleet { SenderConfig = senderConfig, Client = client, Agents = agents, Directory = dir, AgentConnection = own };

@@ -27,7 +27,7 @@ public static class StewardPwshBenchmarks
         // STEWARD_PWSH_BENCH_ONLY=fleet runs the fleet measure alone; =warm the single-node measures alone.
         var only = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ONLY");
         if (only != "fleet") await SingleNodeAsync(report, server.Url, raw, pwsh);
-        if (only != "warm") await FleetAsync(report, server.Url, pwsh);
+        if (only != "warm") await FleetAsync(report, server, pwsh);
     }
 
     private static async Task SingleNodeAsync(Report report, string url, NatsConnection raw, IReadOnlyList<string> pwsh)
@@ -74,15 +74,37 @@ public static class StewardPwshBenchmarks
 
     }
 
-    private static async Task FleetAsync(Report report, string url, IReadOnlyList<string> pwsh)
+    private static async Task FleetAsync(Report report, NatsServer server, IReadOnlyList<string> pwsh)
     {
+        var url = server.Url;
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_FLEET"), out var n) ? n : 100;
         // STEWARD_PWSH_BENCH_ROUNDS: how many times the fleet is asked (each round after every worker is warm again).
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ROUNDS"), out var r) && r > 0 ? r : 1;
         long s0 = Stopwatch.GetTimestamp();
-        await using (var fleet = await PwshFleet.StartAsync(url, size, "pf" + Guid.NewGuid().ToString("N")[..6], pwsh, workers: 1))
+        // What went wrong while the fleet ran, printed after each round: the agents' warnings, the shared connection's
+        // events, the server's warnings and errors.
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Note(string what) => events.Enqueue($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {what}");
+        await using (var fleet = await PwshFleet.StartAsync(url, size, "pf" + Guid.NewGuid().ToString("N")[..6], pwsh, workers: 1,
+            log: e => { if (e.Level == StewardLogLevel.Warning) Note("agent: " + e.Text); }))
         {
+            var connection = fleet.Client.Store.Connection;
+            connection.ConnectionDisconnected += (_, a) => { Note($"connection: disconnected ({a.Message})"); return default; };
+            connection.ConnectionOpened += (_, a) => { Note($"connection: opened ({a.Message})"); return default; };
+            connection.MessageDropped += (_, a) => { Note($"connection: a message on {a.Subject} dropped ({a.Pending} pending)"); return default; };
+            connection.SlowConsumerDetected += (_, a) => { Note($"connection: slow consumer {a.Subscription.Subject}"); return default; };
+            var serverLogSeen = server.LogText.Length;
+            void PrintEvents()
+            {
+                var log = server.LogText;
+                var lines = log[serverLogSeen..].Split('\n').Where(l => l.Contains("[WRN]") || l.Contains("[ERR]")).Select(l => "server: " + l.Trim()).ToList();
+                serverLogSeen = log.Length;
+                while (events.TryDequeue(out var e)) lines.Add(e);
+                foreach (var l in lines.Take(20)) Console.WriteLine("    ! " + l);
+                if (lines.Count > 20) Console.WriteLine($"    ! ... and {lines.Count - 20} more");
+            }
             await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
+            PrintEvents();
             report.Add($"{size} agents started in one process, each with 1 warm pwsh worker ready", $"{Stopwatch.GetElapsedTime(s0).TotalSeconds:0} s");
             for (int round = 1; round <= rounds; round++)
             {
@@ -108,6 +130,7 @@ public static class StewardPwshBenchmarks
                     report.Add("  the last answer: started / finished / written / answered, from the start",
                         $"{Offset(last.Started)} / {Offset(last.Finished)} / {Offset(last.Updated)} / {Offset(slowest.At)} ({last.Node})");
                 string Offset(DateTimeOffset? t) => t is { } v ? $"{(v - sentAtClock).TotalMilliseconds:0} ms" : "-";
+                PrintEvents();
             }
         }
         var perCall = PwshPerCall(pwsh, "Get-Date", 5);
@@ -184,12 +207,12 @@ public static class StewardPwshBenchmarks
         public List<StewardAgent> Agents => fleet.Agents;
         public string Node(int i) => fleet.Node(i);
 
-        public static async Task<PwshFleet> StartAsync(string url, int n, string suffix, IReadOnlyList<string> pwsh, int workers) =>
+        public static async Task<PwshFleet> StartAsync(string url, int n, string suffix, IReadOnlyList<string> pwsh, int workers, Action<StewardLogEntry>? log = null) =>
             new(await StewardBenchmarks.Fleet.StartAsync(url, n, suffix, s => s with
             {
                 MethodTimeout = TimeSpan.FromSeconds(60), AckTimeout = TimeSpan.FromSeconds(30), PwshCommand = pwsh, PwshWorkers = workers,
                 Methods = new Dictionary<StewardMethod, IReadOnlyList<string>> { [StewardMethod.PwshScript] = ["*"] },
-            }));
+            }, log));
 
         /// <summary>Until every agent's pool is full of ready workers.</summary>
         public async Task ReadyAsync(TimeSpan? within = null)

@@ -10,6 +10,7 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
 {
     private Process? _process;
     private readonly string? _extraConfig;
+    private readonly System.Text.StringBuilder _log = new();
 
     public int Port { get; }
     public string Url => $"nats://127.0.0.1:{Port}";
@@ -47,6 +48,9 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
     /// <summary>The server process's id while it runs (the benchmarks read its CPU time from /proc).</summary>
     public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
+    /// <summary>What the server has printed so far (all its runs).</summary>
+    public string LogText { get { lock (_log) return _log.ToString(); } }
+
     /// <summary>Whether the server's process is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
@@ -70,7 +74,7 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
             UseShellExecute = false,
         };
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var log = new System.Text.StringBuilder();
+        var log = _log;
         var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
         DataReceivedEventHandler onLine = (_, e) =>
         {
@@ -80,7 +84,7 @@ public sealed class NatsServer : IAsyncDisposable, IDisposable
         };
         p.OutputDataReceived += onLine;
         p.ErrorDataReceived += onLine;
-        p.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("nats-server exited: " + log));
+        p.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("nats-server exited: " + LogText));
         p.Start();
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();

@@ -223,6 +223,28 @@ Describe 'Invoke-StewardCommand: scriptblocks on two node agents' {
         Wait-Agent $script:A
     }
 
+    It 'runs under -Governor: with one slot, the two nodes'' scripts run one after the other' {
+        New-StewardGovernor -Name 'pwsh-one' -Capacity 1 -Confirm:$false | Out-Null
+        try {
+            # Each script holds its slot for a while: without the governor the two would overlap.
+            $r = @(Invoke-StewardCommand $script:A, $script:B -Governor 'pwsh-one' {
+                    $start = [DateTime]::UtcNow; Start-Sleep -Milliseconds 1500; [pscustomobject]@{ Start = $start; End = [DateTime]::UtcNow }
+                })
+            $r | Should -HaveCount 2
+            $first, $second = @($r | Sort-Object Start)
+            $second.Start | Should -BeGreaterOrEqual $first.End
+        }
+        finally { Remove-StewardGovernor -Name 'pwsh-one' -Confirm:$false }
+    }
+
+    It 'refuses a -Governor that is not a governor name, sending nothing' {
+        $before = @(Get-StewardMessage).Count
+        Invoke-StewardCommand $script:A { 1 } -Governor 'bad name!' -ErrorVariable e -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $e | Should -HaveCount 1
+        $e[0].FullyQualifiedErrorId | Should -BeLike 'RemoteOps.StewardInvalidArgument*'
+        @(Get-StewardMessage).Count | Should -Be $before
+    }
+
     It '-NoWait returns the queued StewardMessage per node' {
         $m = @(Invoke-StewardCommand $script:A, $script:B { [pscustomobject]@{ Name = 'tmp' } } -NoWait)
         $m | Should -HaveCount 2

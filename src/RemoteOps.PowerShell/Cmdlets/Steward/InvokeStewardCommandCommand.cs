@@ -52,6 +52,12 @@ public sealed class InvokeStewardCommandCommand : ConfiguredCmdlet
     [ValidateRange(0, StewardConfigReader.MaxRetries)]
     public int? Retries { get; set; }
 
+    /// <summary>A fleet governor (New-StewardGovernor, or steward.governors): each node waits for one of its slots before
+    /// running the script, so at most its capacity run at once across every node and sender.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(Completers.StewardGovernorCompleter))]
+    public string? Governor { get; set; }
+
     /// <summary>Return one StewardMessage per node at once (Status Queued).</summary>
     [Parameter]
     public SwitchParameter NoWait { get; set; }
@@ -83,7 +89,7 @@ public sealed class InvokeStewardCommandCommand : ConfiguredCmdlet
             var (text, usingValues) = RewriteUsing(ScriptBlock);
             request = StewardPwsh.Request(ToNode, text, (ArgumentList ?? []).Select(a => PSSerializer.Serialize(a)),
                 usingValues.ToDictionary(u => u.Key, u => PSSerializer.Serialize(u.Value)), _input.Select(i => PSSerializer.Serialize(i)), _hasInput,
-                AckTimeout, Retries, MethodTimeout);
+                AckTimeout, Retries, MethodTimeout) with { Governor = Governor };
             StewardClient.Check(request, _config!.Steward);
         }
         catch (Exception e) when (StewardSenderSupport.ToErrorRecord(e, string.Join(", ", ToNode)) is { } record)
