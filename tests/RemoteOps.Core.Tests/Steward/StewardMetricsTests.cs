@@ -25,6 +25,25 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
 
     private static StewardTestBed Bed(string server, string endpoint) => new(server, s => s with { Metrics = endpoint });
 
+    /// <summary>A bed from <paramref name="make"/> (given a free port) whose agent serves its metrics on that port, and
+    /// the port. A port found free can be taken by another process before the agent binds it (the agent then only warns,
+    /// by design): then the bed is dropped and another port is tried. <paramref name="beforeStart"/> runs before each
+    /// agent starts.</summary>
+    private static async Task<(StewardTestBed Bed, int Port)> StartServedAsync(Func<int, StewardTestBed> make, Func<StewardTestBed, Task>? beforeStart = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            var bed = make(port);
+            if (beforeStart is not null) await beforeStart(bed);
+            await bed.StartAgentAsync();
+            if (!bed.LogText.Contains("metrics not served", StringComparison.Ordinal)) return (bed, port);
+            var log = bed.LogText;
+            await bed.DisposeAsync();
+            if (attempt == 5) throw new InvalidOperationException("No free port could be bound in 5 attempts:\n" + log);
+        }
+    }
+
     private static Task<string> ScrapeAsync(int port) => Http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
 
     /// <summary>The value of one series (name and labels as Prometheus writes them, node label first); 0 when absent.</summary>
@@ -53,9 +72,8 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
     [Fact]
     public async Task An_agent_serves_its_metrics_and_the_counters_move_with_real_messages()
     {
-        var port = FreePort();
-        await using var bed = Bed(nats.Server.Url, $"127.0.0.1:{port}");
-        await bed.StartAgentAsync();
+        var (bed, port) = await StartServedAsync(p => Bed(nats.Server.Url, $"127.0.0.1:{p}"));
+        await using var _ = bed;
         var before = await AwaitScrapeAsync(port, t => Value(t, S("steward_hellos_sent_total")) >= 1);
         Assert.Equal(1, Value(before, S("steward_connection_state", "state=\"Open\"")));
         Assert.Equal(0, Value(before, S("steward_connection_state", "state=\"Closed\"")));
@@ -93,13 +111,12 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
     [Fact]
     public async Task Queue_depth_redeliveries_and_errors_sent_to_central_are_counted()
     {
-        var port = FreePort();
-        // The node is its own central: its refusals are errors "sent to central".
-        await using var bed = new StewardTestBed(nats.Server.Url, s => s with { Metrics = $"127.0.0.1:{port}", Central = StewardTestBed.NodeName });
-        // Messages queued before the agent starts: it finds them pending.
+        // The node is its own central: its refusals are errors "sent to central". Messages queued before the agent
+        // starts: it finds them pending.
         var ids = new List<string>();
-        for (var i = 0; i < 5; i++) ids.Add(await bed.SendAsync(StewardMethod.Ping));
-        await bed.StartAgentAsync();
+        var (bed, port) = await StartServedAsync(p => new StewardTestBed(nats.Server.Url, s => s with { Metrics = $"127.0.0.1:{p}", Central = StewardTestBed.NodeName }),
+            async b => { ids.Clear(); for (var i = 0; i < 5; i++) ids.Add(await b.SendAsync(StewardMethod.Ping)); });
+        await using var _ = bed;
         foreach (var id in ids) await bed.AwaitAsync(id);
         var denied = await bed.SendAsync(bed.Command(StewardMethod.CliCommand, "true"), bed.GuestKey);
         await bed.AwaitAsync(denied);
@@ -131,9 +148,8 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
     [Fact]
     public async Task Each_agent_has_its_own_registry_a_busy_port_is_a_warning_and_a_non_loopback_bind_warns()
     {
-        var port = FreePort();
-        await using var bed = Bed(nats.Server.Url, $"127.0.0.1:{port}");
-        await bed.StartAgentAsync();
+        var (bed, port) = await StartServedAsync(p => Bed(nats.Server.Url, $"127.0.0.1:{p}"));
+        await using var _ = bed;
         await bed.AwaitAsync(await bed.SendAsync(StewardMethod.Ping));
 
         // A second agent on the same port: a warning; it serves its node all the same.
@@ -144,9 +160,8 @@ public class StewardMetricsTests(NatsFixture nats) : IClassFixture<NatsFixture>
         Assert.Equal(1, Value(await ScrapeAsync(port), S("steward_messages_received_total", "method=\"Ping\"")));
 
         // Every interface: served (scraped on loopback), with a warning.
-        var wide = FreePort();
-        await using var third = Bed(nats.Server.Url, $"0.0.0.0:{wide}");
-        await third.StartAgentAsync();
+        var (third, wide) = await StartServedAsync(p => Bed(nats.Server.Url, $"0.0.0.0:{p}"));
+        await using var __ = third;
         Assert.Contains("not loopback", third.LogText);
         Assert.Contains("# TYPE steward_messages_received_total counter", await ScrapeAsync(wide));
         // Its registry is its own: the first agent's Ping is not in it.
