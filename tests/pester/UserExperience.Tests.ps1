@@ -64,6 +64,9 @@ Describe 'Default views at 120 columns' {
         $text | Should -BeLike "*$($script:File.PublicKey)*"
         $text | Should -BeLike '*com.example.db1*'
         $text | Should -BeLike '*Servers*'
+        # Every tool's section, its defaults when the file has none.
+        $text | Should -Match '(?m)^Steward\s+: stream steward, results steward_results'
+        $text | Should -Match '(?m)^Herder\s+: sandbox '
         foreach ($line in $text -split "`n") { $line.TrimEnd().Length | Should -BeLessOrEqual 120 }
     }
 

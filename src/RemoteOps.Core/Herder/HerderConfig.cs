@@ -39,6 +39,13 @@ public sealed record HerderConfig : ConfigSection
     public TimeSpan LogRetention { get; init; } = DefaultLogRetention;
     public static readonly TimeSpan DefaultLogRetention = TimeSpan.FromDays(7);
 
+    public override void Describe(RemoteOpsConfigInfo info) => info.Herder = new RemoteOpsHerderInfo
+    {
+        Environments = Environments.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal), Sandbox = Sandbox.ToString(),
+        MaxTimeout = MaxTimeout, MemoryLimit = MemoryLimit, TokenIssuers = TokenIssuers.ToArray(), RequireToken = RequireToken,
+        CreditsPerSecond = CreditsPerSecond, LedgerBucket = LedgerBucket, ProxyPort = ProxyPort, Browser = Browser, LogRetention = LogRetention,
+    };
+
     public bool Equals(HerderConfig? other) =>
         other is not null && Sandbox == other.Sandbox && MaxTimeout == other.MaxTimeout && MemoryLimit == other.MemoryLimit
         && TokenIssuers.SequenceEqual(other.TokenIssuers) && RequireToken == other.RequireToken

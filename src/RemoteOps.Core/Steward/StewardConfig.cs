@@ -65,6 +65,17 @@ public sealed record StewardConfig : ConfigSection
     /// <summary>steward.metrics: host:port the agent serves Prometheus metrics on (/metrics); null: off.</summary>
     public string? Metrics { get; init; }
 
+    public override void Describe(RemoteOpsConfigInfo info) => info.Steward = new RemoteOpsStewardInfo
+    {
+        Central = Central, Stream = Stream, ResultsBucket = ResultsBucket, NodesBucket = NodesBucket, GovernorsBucket = GovernorsBucket,
+        DataDirectory = EffectiveDataDirectory, HelloInterval = HelloInterval, AckTimeout = AckTimeout, Retries = Retries,
+        MethodTimeout = MethodTimeout, MaxOutput = MaxOutput, PwshCommand = PwshCommand?.ToArray() ?? [], PwshWorkers = PwshWorkers,
+        Methods = Methods.ToDictionary(m => m.Key.ToString(), m => m.Value.ToArray(), StringComparer.Ordinal),
+        Governors = Governors.ToDictionary(g => g.Key, g => g.Value, StringComparer.Ordinal), GovernorTimeout = GovernorTimeout,
+        Socket = Socket, SocketPath = SocketPath, TcpListener = TcpListener, HttpListener = HttpListener,
+        AuditLog = AuditLog, AuditPath = AuditPath, AuditMaxSize = AuditMaxSize, AuditKeep = AuditKeep, Metrics = Metrics,
+    };
+
     /// <summary>The data directory in effect.</summary>
     public string EffectiveDataDirectory => DataDirectory ?? DefaultDataDirectory();
 

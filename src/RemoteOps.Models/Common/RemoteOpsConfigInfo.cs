@@ -31,6 +31,8 @@ public sealed class RemoteOpsConfigInfo
     public string LatchBucket { get; set; } = "";
     public int MaxPayload { get; set; }
     public RemoteOpsSeaportInfo Seaport { get; set; } = new();
+    public RemoteOpsStewardInfo Steward { get; set; } = new();
+    public RemoteOpsHerderInfo Herder { get; set; } = new();
     /// <summary>Set by -TestConnection: the state of this session's connection for the config.</summary>
     public RemoteOpsConnectionInfo? Connection { get; set; }
 
@@ -72,4 +74,65 @@ public sealed class RemoteOpsSeaportInfo
     public string[] Authorized { get; set; } = [];
 
     public override string ToString() => $"bucket {Bucket}, heartbeat {Heartbeat}, timeout {Timeout}, range {string.Join("-", Range)}";
+}
+
+/// <summary>The steward: section in effect (its defaults when the file has none).</summary>
+public sealed class RemoteOpsStewardInfo
+{
+    public string? Central { get; set; }
+    public string Stream { get; set; } = "";
+    public string ResultsBucket { get; set; } = "";
+    public string NodesBucket { get; set; } = "";
+    public string GovernorsBucket { get; set; } = "";
+    /// <summary>The agent's local store in effect (the default folder when the file names none).</summary>
+    public string DataDirectory { get; set; } = "";
+    public TimeSpan HelloInterval { get; set; }
+    public TimeSpan AckTimeout { get; set; }
+    public int Retries { get; set; }
+    public TimeSpan MethodTimeout { get; set; }
+    public int MaxOutput { get; set; }
+    /// <summary>steward.pwsh_command; empty: the pwsh running the agent, else pwsh from PATH.</summary>
+    public string[] PwshCommand { get; set; } = [];
+    public int PwshWorkers { get; set; }
+    /// <summary>The methods this node serves, each with its allowed senders.</summary>
+    public Dictionary<string, string[]> Methods { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Governors the config defines, name → capacity.</summary>
+    public Dictionary<string, int> Governors { get; set; } = new(StringComparer.Ordinal);
+    public TimeSpan GovernorTimeout { get; set; }
+    public bool Socket { get; set; }
+    public string? SocketPath { get; set; }
+    public string? TcpListener { get; set; }
+    public string? HttpListener { get; set; }
+    /// <summary>steward.audit_log as written: null (unset: on for the agent, off for clients), true or false.</summary>
+    public bool? AuditLog { get; set; }
+    public string? AuditPath { get; set; }
+    public long AuditMaxSize { get; set; }
+    public int AuditKeep { get; set; }
+    public string? Metrics { get; set; }
+
+    public override string ToString() =>
+        $"stream {Stream}, results {ResultsBucket}, methods {(Methods.Count == 0 ? "(none)" : string.Join(",", Methods.Keys))}{(Central is null ? "" : ", central " + Central)}";
+}
+
+/// <summary>The herder: section in effect (its defaults when the file has none).</summary>
+public sealed class RemoteOpsHerderInfo
+{
+    /// <summary>Configured environments, name → command line (the built-ins are not listed).</summary>
+    public Dictionary<string, string[]> Environments { get; set; } = new(StringComparer.Ordinal);
+    public string Sandbox { get; set; } = "";
+    public TimeSpan MaxTimeout { get; set; }
+    /// <summary>Bytes.</summary>
+    public long MemoryLimit { get; set; }
+    /// <summary>Public keys whose tokens herder believes.</summary>
+    public string[] TokenIssuers { get; set; } = [];
+    public bool RequireToken { get; set; }
+    public int CreditsPerSecond { get; set; }
+    public string LedgerBucket { get; set; } = "";
+    /// <summary>0: the daemon proxy is off.</summary>
+    public int ProxyPort { get; set; }
+    public string Browser { get; set; } = "";
+    public TimeSpan LogRetention { get; set; }
+
+    public override string ToString() =>
+        $"sandbox {Sandbox}, max timeout {MaxTimeout}, memory {MemoryLimit / (1024 * 1024)} MiB, ledger {LedgerBucket}, tokens {(RequireToken ? "required" : "optional")}{(ProxyPort > 0 ? $", proxy port {ProxyPort}" : "")}";
 }

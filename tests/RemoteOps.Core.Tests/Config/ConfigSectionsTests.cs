@@ -1,6 +1,7 @@
 using RemoteOps.Config;
 using RemoteOps.Remaphore;
 using RemoteOps.Seaport;
+using RemoteOps.Steward;
 using YamlDotNet.RepresentationModel;
 
 namespace RemoteOps.Core.Tests.Config;
@@ -137,7 +138,35 @@ public class ConfigSectionsTests
         Assert.Equal(TimeSpan.FromSeconds(45), info.Seaport.Timeout);
         Assert.Equal("demo:hi", info.User);
 
+        using var issuer = RemoteOps.Identity.SigningKey.Generate();
+        var tools = Parse("servers: [nats://a:4222]\nsteward:\n  stream: jobs\n  central: com.x.central\n  data_directory: /var/lib/st\n  pwsh_command: [dotnet, pwsh]\n"
+            + "  methods:\n    Ping: { allowed: ['*'] }\n    PwshScript: { allowed: [com.x.ops] }\n  governors:\n    deploys: 2\n"
+            + "herder:\n  sandbox: none\n  max_timeout: 1m\n  token_issuers: [" + issuer.PublicBase58 + "]\n  require_token: true\n  proxy_port: 8080\n  environments:\n    lua: [lua5.4]\n");
+        var described = ConfigDescriber.Describe(tools, "/cfg/config.yaml");
+        Assert.Equal("jobs", described.Steward.Stream);
+        Assert.Equal("com.x.central", described.Steward.Central);
+        Assert.Equal("/var/lib/st", described.Steward.DataDirectory);
+        Assert.Equal(["dotnet", "pwsh"], described.Steward.PwshCommand);
+        Assert.Equal(["*"], described.Steward.Methods["Ping"]);
+        Assert.Equal(["com.x.ops"], described.Steward.Methods["PwshScript"]);
+        Assert.Equal(2, described.Steward.Governors["deploys"]);
+        Assert.Equal("None", described.Herder.Sandbox);
+        Assert.Equal(TimeSpan.FromMinutes(1), described.Herder.MaxTimeout);
+        Assert.Equal([issuer.PublicBase58], described.Herder.TokenIssuers);
+        Assert.True(described.Herder.RequireToken);
+        Assert.Equal(8080, described.Herder.ProxyPort);
+        Assert.Equal(["lua5.4"], described.Herder.Environments["lua"]);
+        Assert.Contains("methods Ping,PwshScript", described.Steward.ToString());
+
         var defaults = ConfigDescriber.Describe(new RemoteOpsConfig(), null);
+        Assert.Equal("steward", defaults.Steward.Stream);
+        Assert.Equal("steward_results", defaults.Steward.ResultsBucket);
+        Assert.Equal(2, defaults.Steward.PwshWorkers);
+        Assert.Empty(defaults.Steward.Methods);
+        Assert.Equal(StewardConfig.DefaultDataDirectory(), defaults.Steward.DataDirectory);
+        Assert.Equal("Bubblewrap", defaults.Herder.Sandbox);
+        Assert.Equal("herder_ledger", defaults.Herder.LedgerBucket);
+        Assert.Equal(0, defaults.Herder.ProxyPort);
         Assert.Equal("remaphore", defaults.Subject);
         Assert.Equal("remaphore_latch", defaults.LatchBucket);
         Assert.Equal("seaport", defaults.Seaport.Bucket);
