@@ -80,6 +80,8 @@ public static class StewardPwshBenchmarks
         var size = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_FLEET"), out var n) ? n : 100;
         // STEWARD_PWSH_BENCH_ROUNDS: how many times the fleet is asked (each round after every worker is warm again).
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_ROUNDS"), out var r) && r > 0 ? r : 1;
+        // STEWARD_PWSH_BENCH_STREAMED=1: every second round waits as Invoke-StewardCommand does, output streamed live.
+        var streamedRounds = Environment.GetEnvironmentVariable("STEWARD_PWSH_BENCH_STREAMED") == "1";
         long s0 = Stopwatch.GetTimestamp();
         // What went wrong while the fleet ran, printed after each round: the agents' warnings, the shared connection's
         // events, the server's warnings and errors.
@@ -109,7 +111,8 @@ public static class StewardPwshBenchmarks
             for (int round = 1; round <= rounds; round++)
             {
                 if (round > 1) await fleet.ReadyAsync(TimeSpan.FromMinutes(10));
-                var label = rounds > 1 ? $" (round {round} of {rounds})" : "";
+                var streamed = streamedRounds && round % 2 == 0;
+                var label = (rounds > 1 ? $" (round {round} of {rounds})" : "") + (streamed ? ", output streamed as Invoke-StewardCommand waits" : "");
                 long t0 = Stopwatch.GetTimestamp();
                 var sentAtClock = DateTimeOffset.UtcNow;
                 var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
@@ -118,7 +121,7 @@ public static class StewardPwshBenchmarks
                 var answers = new Samples();
                 var answered = new List<(StewardRecord Record, DateTimeOffset At)>();
                 var sentAt = TimeSpan.Zero;
-                var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: false,
+                var (ok, objects) = await fleet.RunAsync("Get-Date", targets.Nodes, throttle: 64, streamOutput: streamed,
                     answered: rec => { answers.AddTicks(Stopwatch.GetTimestamp() - t0); answered.Add((rec, DateTimeOffset.UtcNow)); },
                     sentAction: () => sentAt = Stopwatch.GetElapsedTime(t0));
                 var seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
