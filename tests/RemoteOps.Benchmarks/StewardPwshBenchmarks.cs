@@ -117,7 +117,7 @@ public static class StewardPwshBenchmarks
                 var sentAtClock = DateTimeOffset.UtcNow;
                 var targets = await fleet.Client.ResolveTargetsAsync(["com.bench.**"], default);
                 var resolved = Stopwatch.GetElapsedTime(t0);
-                // Replies only (each carries its object count): the fleet figure is "all answered".
+                // Replies only, unless streamed (each reply carries its object count): the fleet figure is "all answered".
                 var answers = new Samples();
                 var answered = new List<(StewardRecord Record, DateTimeOffset At)>();
                 var sentAt = TimeSpan.Zero;
