@@ -169,7 +169,8 @@ public sealed class StewardStore
     /// <summary>Every record, newest first by creation time (invalid ones are skipped).</summary>
     public async IAsyncEnumerable<StoredRecord> ListAsync([EnumeratorCancellation] CancellationToken ct)
     {
-        var opts = new NatsKVWatchOpts { IgnoreDeletes = true, OnNoData = _ => ValueTask.FromResult(true) };
+        // Deletes delivered and skipped here: a newest entry that is a delete still ends the listing (Delta 0).
+        var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
         await foreach (var e in Results.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
         {
             if (e.Operation == NatsKVOperation.Put) yield return Open(e.Value, e.Revision, e.Key);
@@ -249,7 +250,8 @@ public sealed class StewardStore
         // By key, the latest wins: a hello written while the listing runs comes as a second entry of its key (with a
         // thousand nodes saying hello, a listing sees a few), and a node is listed once.
         var byKey = new Dictionary<string, StewardNodeRecord>(StringComparer.Ordinal);
-        var opts = new NatsKVWatchOpts { IgnoreDeletes = true, OnNoData = _ => ValueTask.FromResult(true) };
+        // Deletes delivered and skipped here: a newest entry that is a delete still ends the listing (Delta 0).
+        var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
         await foreach (var e in Nodes.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
         {
             if (e.Operation == NatsKVOperation.Put && e.Value is { } raw

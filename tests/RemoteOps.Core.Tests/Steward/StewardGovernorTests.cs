@@ -277,6 +277,29 @@ public class StewardGovernorTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task A_listing_ends_when_the_newest_entry_of_the_bucket_is_a_released_slot()
+    {
+        // A released slot is deleted from the bucket: the listing's watch must still end when that delete is the newest
+        // entry, and when nothing but deletes is left.
+        await using var fleet = Fleet.Create(nats.Server.Url, nodes: 1, senders: 1);
+        var client = await fleet.ClientAsync(0);
+        var governors = await StewardGovernors.OpenAsync(client.Store.Connection, client.Config, default);
+        await governors.DefineAsync("once", 1, fleet.SenderKeys[0], force: false, default);
+        using var holder = SigningKey.Generate();
+        var lease = await governors.AcquireAsync("once", "com.gov.elsewhere", "held-" + Guid.NewGuid().ToString("N"), holder,
+            TimeSpan.FromMinutes(10), DateTimeOffset.UtcNow.AddSeconds(30), null, default);
+        await lease.ReleaseAsync();
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var state = Assert.Single(await governors.ListAsync("once", DateTimeOffset.UtcNow, limit.Token));
+        Assert.Equal(0, state.InUse);
+        Assert.Equal(1, state.Capacity);
+        // And with nothing but deletes after the definition is removed.
+        Assert.True(await governors.RemoveAsync("once", default));
+        Assert.Empty(await governors.ListAsync(null, DateTimeOffset.UtcNow, limit.Token));
+    }
+
+    [Fact]
     public async Task An_unknown_governor_is_refused_at_send_time_and_Failed_on_a_node_that_does_not_know_it()
     {
         await using var fleet = Fleet.Create(nats.Server.Url, nodes: 1, senders: 1);
