@@ -31,6 +31,40 @@ public static class KvBuckets
         return cached?.Store ?? store;
     }
 
+    /// <summary>How long a listing of a bucket may go without an entry before it is started again.</summary>
+    public static readonly TimeSpan ListingWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>The values (puts) of the keys <paramref name="filter"/> matches, in the bucket's order, read through a
+    /// watch up to the entry that says nothing more is pending. Deletes are delivered and skipped here rather than dropped
+    /// by the watcher, so that end entry is seen whatever it is. A listing takes milliseconds, but one was seen to wait
+    /// forever inside the client's watcher (its consumer never delivered): an attempt that goes
+    /// <see cref="ListingWait"/> without an entry is started again (a large bucket may take longer as a whole), and the
+    /// third is a <see cref="TimeoutException"/>.</summary>
+    public static async Task<IReadOnlyList<NatsKVEntry<byte[]>>> ListAsync(INatsKVStore store, string filter, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            bound.CancelAfter(ListingWait);
+            try
+            {
+                var list = new List<NatsKVEntry<byte[]>>();
+                var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
+                await foreach (var e in store.WatchAsync<byte[]>(filter, opts: opts, cancellationToken: bound.Token).ConfigureAwait(false))
+                {
+                    if (e.Operation == NatsKVOperation.Put) list.Add(e);
+                    if (e.Delta == 0) break;
+                    bound.CancelAfter(ListingWait);
+                }
+                return list;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                if (attempt == 3) throw new TimeoutException($"Listing the key-value bucket '{store.Bucket}' stalled {attempt} times ({ListingWait.TotalSeconds:0} s without an entry).");
+            }
+        }
+    }
+
     private sealed class StoreSlot
     {
         public volatile INatsKVStore? Store;

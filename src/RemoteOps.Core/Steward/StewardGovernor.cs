@@ -209,38 +209,8 @@ public sealed partial class StewardGovernors
         return true;
     }
 
-    /// <summary>How long one listing of the bucket may take before it is started again.</summary>
-    private static readonly TimeSpan ListingWait = TimeSpan.FromSeconds(10);
-
-    private async Task<List<(string Key, byte[]? Value, ulong Revision)>> EntriesAsync(string filter, CancellationToken ct)
-    {
-        // A listing takes milliseconds. One was seen to wait forever inside the client library's watcher (its consumer
-        // never delivered): each attempt is bounded and started again, and the third failure is an error.
-        for (var attempt = 1; ; attempt++)
-        {
-            using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            bound.CancelAfter(ListingWait);
-            try { return await ListEntriesAsync(filter, bound.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                if (attempt == 3) throw new TimeoutException($"Listing the governors bucket '{Bucket.Bucket}' did not end in {attempt} attempts of {ListingWait.TotalSeconds:0} s.");
-            }
-        }
-    }
-
-    private async Task<List<(string Key, byte[]? Value, ulong Revision)>> ListEntriesAsync(string filter, CancellationToken ct)
-    {
-        var list = new List<(string, byte[]?, ulong)>();
-        // Deletes (released slots) are delivered and skipped here rather than dropped by the watcher, so the entry that
-        // marks the end (Delta 0) is seen whatever it is.
-        var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
-        await foreach (var e in Bucket.WatchAsync<byte[]>(filter, opts: opts, cancellationToken: ct).ConfigureAwait(false))
-        {
-            if (e.Operation == NatsKVOperation.Put) list.Add((e.Key, e.Value, e.Revision));
-            if (e.Delta == 0) break;
-        }
-        return list;
-    }
+    private async Task<List<(string Key, byte[]? Value, ulong Revision)>> EntriesAsync(string filter, CancellationToken ct) =>
+        (await KvBuckets.ListAsync(Bucket, filter, ct).ConfigureAwait(false)).Select(e => (e.Key, e.Value, e.Revision)).ToList();
 
     private StewardGovernorSlot? OpenSlot(byte[]? raw) =>
         raw is not null && SignedJson.TryOpen<StewardGovernorSlot>(raw, StewardGovernorSlot.Domain, MaxRecordBytes, out var slot, out _, out _) ? slot : null;

@@ -169,13 +169,8 @@ public sealed class StewardStore
     /// <summary>Every record, newest first by creation time (invalid ones are skipped).</summary>
     public async IAsyncEnumerable<StoredRecord> ListAsync([EnumeratorCancellation] CancellationToken ct)
     {
-        // Deletes delivered and skipped here: a newest entry that is a delete still ends the listing (Delta 0).
-        var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
-        await foreach (var e in Results.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
-        {
-            if (e.Operation == NatsKVOperation.Put) yield return Open(e.Value, e.Revision, e.Key);
-            if (e.Delta == 0) yield break;
-        }
+        foreach (var e in await KvBuckets.ListAsync(Results, ">", ct).ConfigureAwait(false))
+            yield return Open(e.Value, e.Revision, e.Key);
     }
 
     /// <summary>Every change to the results bucket from now on (and, with <paramref name="includeCurrent"/>, the current
@@ -250,15 +245,12 @@ public sealed class StewardStore
         // By key, the latest wins: a hello written while the listing runs comes as a second entry of its key (with a
         // thousand nodes saying hello, a listing sees a few), and a node is listed once.
         var byKey = new Dictionary<string, StewardNodeRecord>(StringComparer.Ordinal);
-        // Deletes delivered and skipped here: a newest entry that is a delete still ends the listing (Delta 0).
-        var opts = new NatsKVWatchOpts { IgnoreDeletes = false, OnNoData = _ => ValueTask.FromResult(true) };
-        await foreach (var e in Nodes.WatchAsync<byte[]>(">", opts: opts, cancellationToken: ct).ConfigureAwait(false))
+        foreach (var e in await KvBuckets.ListAsync(Nodes, ">", ct).ConfigureAwait(false))
         {
-            if (e.Operation == NatsKVOperation.Put && e.Value is { } raw
+            if (e.Value is { } raw
                 && SignedJson.TryOpen<StewardNodeRecord>(raw, StewardNodeRecord.Domain, 1024 * 1024, out var node, out var signer, out _)
                 && node.PublicKey == signer && IsNodeKey(node.Name, signer) && e.Key == NodeKey(node.Name))
                 byKey[e.Key] = node;
-            if (e.Delta == 0) break;
         }
         return byKey.Values.ToList();
     }
