@@ -549,7 +549,8 @@ public sealed class StewardClient
         {
             try
             {
-                var opts = from > 0 ? new NatsKVWatchOpts { IgnoreDeletes = true, ResumeAtRevision = from } : new NatsKVWatchOpts { IgnoreDeletes = true };
+                // ResumeAtRevision 0 is unset: each key's value now.
+                var opts = new NatsKVWatchOpts { IgnoreDeletes = true, ResumeAtRevision = from };
                 await foreach (var e in Store.Results.WatchAsync<byte[]>(filter, opts: opts, cancellationToken: ct).ConfigureAwait(false))
                 {
                     from = e.Revision + 1;
