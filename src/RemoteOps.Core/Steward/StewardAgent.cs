@@ -52,9 +52,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
     /// compare-and-set on it without reading it again (a read is one round trip; the benchmark's Ping needs four fewer).
     /// A move that loses (someone else wrote) reads the record again.</summary>
     private readonly ConcurrentDictionary<string, StoredRecord> _latest = new();
-    /// <summary>Each streaming message's last output chunk still being stored: the method reads on meanwhile, the next
-    /// chunk waits for it (the stream keeps them in order), and the final record waits for all.</summary>
-    private readonly ConcurrentDictionary<string, Task> _chunksInFlight = new();
+    /// <summary>Each streaming message's last output chunk and its storing: the method reads on meanwhile, the next chunk
+    /// waits for it (the stream keeps them in order), and the final record waits for it or carries it.</summary>
+    private readonly ConcurrentDictionary<string, ChunkInFlight> _chunksInFlight = new();
+    private sealed record ChunkInFlight(StewardChunk Chunk, Task Stored);
+    /// <summary>The largest last chunk a final record carries rather than waiting for it to be stored (UTF-8 bytes).</summary>
+    internal const int MaxCarriedChunkBytes = 64 * 1024;
     private readonly Lock _handlersLock = new();
     private Dictionary<StewardMethod, IReadOnlyList<string>> _handlers;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
@@ -313,7 +316,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
         try
         {
             _events.Delivered(msg.Metadata);
-            await JudgeAsync(msg.Data ?? [], msg.Subject, ct).ConfigureAwait(false);
+            var hint = msg.Headers is { } headers && headers.TryGetValue(StewardQueuedHint.Header, out var value) ? value.ToString() : null;
+            await JudgeAsync(msg.Data ?? [], msg.Subject, hint, ct).ConfigureAwait(false);
             await msg.AckAsync(cancellationToken: ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
@@ -324,7 +328,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
         }
     }
 
-    private async Task JudgeAsync(byte[] raw, string subject, CancellationToken ct)
+    private async Task JudgeAsync(byte[] raw, string subject, string? queuedHint, CancellationToken ct)
     {
         var envelope = Envelope<StewardCommand>.Open(StewardCodec.Instance, raw);
         var verdict = _verifier.Verify(envelope, NowNanos(), Freshness.Stored, this, static (_, _, _) => null,
@@ -364,9 +368,12 @@ public sealed partial class StewardAgent : IAsyncDisposable
             await RefuseAsync(command, raw, StewardStatus.Denied, denied, ct).ConfigureAwait(false);
             return;
         }
-        // The record Delivered moves is read while the local store records the message (a round trip and a disk write
-        // side by side rather than one after the other).
-        var current = _store.GetAsync(command.MessageId, ct);
+        // The record Delivered moves: rebuilt from the command when its sender's signed hint names the record's revision
+        // (a compare-and-set that fails reads it after all); else read while the local store records the message (a
+        // round trip and a disk write side by side rather than one after the other).
+        var current = StewardQueuedHint.TryOpen(queuedHint, command, out var revision, out var replyTimeout)
+            ? Task.FromResult<StoredRecord?>(new StoredRecord(StewardRecord.Queued(command, StewardRecordHash.OfWire(raw), replyTimeout), revision, command.Sender, null))
+            : _store.GetAsync(command.MessageId, ct);
         if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId))
         {
             _ = current.ContinueWith(static t => t.Exception, TaskScheduler.Default); // not needed: its failure observed, not thrown
@@ -441,18 +448,8 @@ public sealed partial class StewardAgent : IAsyncDisposable
 
     // ---- the status record ----
 
-    private StewardRecord BaseRecord(StewardCommand c)
-    {
-        var created = DateTimeOffset.FromUnixTimeMilliseconds(c.Time / 1_000_000);
-        var now = DateTimeOffset.UtcNow;
-        return new StewardRecord
-        {
-            MessageId = c.MessageId, Node = c.Node, Method = c.Method, Sender = c.Sender, Status = StewardStatus.Queued,
-            Created = created, Updated = now, Expires = created + DeliveryWindow(c),
-            ReplyMethod = c.ReplyMethod, ReplyArgs = c.ReplyArgs, Directory = c.Directory, FileName = c.FileName,
-            ReplyByAgent = c.ReplyByAgent,
-        };
-    }
+    /// <summary>The message's record from its command alone (Created and Expires as its sender's record has them).</summary>
+    private static StewardRecord BaseRecord(StewardCommand c) => StewardRecord.Queued(c, "", null) with { Updated = DateTimeOffset.UtcNow };
 
     /// <summary>Moves the message's record to what <paramref name="next"/> makes of it (compare-and-set, retried when
     /// another writer won), from <paramref name="read"/> when the record is being read already. Returns the record now
@@ -478,7 +475,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             if (stored is null)
             {
                 // No record (the sender stored none, or it aged out): the node's own record stands in.
-                if (await _store.TryCreateAsync(fresh, _key, ct).ConfigureAwait(false)) return fresh;
+                if (await _store.TryCreateAsync(fresh, _key, ct).ConfigureAwait(false) is { } created) return Remember(c, fresh, created);
                 continue;
             }
             // A record that does not verify (not ours, not the sender's) is replaced by ours.
@@ -638,16 +635,28 @@ public sealed partial class StewardAgent : IAsyncDisposable
             Status = outcome.Status, ExitCode = outcome.ExitCode, Output = outcome.Output, Error = outcome.Error, Dropped = outcome.Dropped,
             Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, await TryGetAttempts(c, CancellationToken.None).ConfigureAwait(false)),
         };
-        // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again (written
-        // while the last output chunk is being stored).
-        _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
-        // The final record counts the chunks, so they are stored before it is written.
-        try { await ChunksStoredAsync(c).ConfigureAwait(false); }
-        catch (Exception e) when (e is not OperationCanceledException)
+        // The final record counts the chunks, and every chunk before the last is stored already (each waits for the one
+        // before it). The last one, when not stored yet, travels inside the record rather than being waited for: no reader
+        // needs the stream for it, and the result is a round trip sooner. A larger one is waited for.
+        if (_chunksInFlight.TryRemove(c.MessageId, out var last) && !last.Stored.IsCompletedSuccessfully)
         {
-            record = record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
-            _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
+            if (System.Text.Encoding.UTF8.GetByteCount(last.Chunk.Line) <= MaxCarriedChunkBytes)
+            {
+                record = record with { LastChunk = last.Chunk };
+                _ = last.Stored.ContinueWith(t => Log(StewardLogLevel.Verbose, $"{c.MessageId}: its last output chunk was not stored ({t.Exception?.InnerException?.Message}); its final record has it."),
+                    CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+            else
+            {
+                try { await last.Stored.ConfigureAwait(false); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    record = record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
+                }
+            }
         }
+        // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
+        _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         _events.MethodFinished(c, record);
         if (Directory.Exists(RunDirectory(c.MessageId)))
             try { Directory.Delete(RunDirectory(c.MessageId), recursive: true); } catch (IOException) { }
@@ -739,21 +748,17 @@ public sealed partial class StewardAgent : IAsyncDisposable
     }
 
     /// <summary>Starts storing one output chunk once the message's previous chunk is stored (returns then, without waiting
-    /// for this one: see <see cref="_chunksInFlight"/>); <see cref="ChunksStoredAsync"/> waits for the last.</summary>
+    /// for this one: see <see cref="_chunksInFlight"/>).</summary>
     private async Task PublishChunkAsync(StewardCommand c, long sequence, string line, CancellationToken ct)
     {
         // One method's chunks come one after another (each call is awaited), so the entry is never raced.
-        if (_chunksInFlight.TryGetValue(c.MessageId, out var previous)) await previous.ConfigureAwait(false);
-        _chunksInFlight[c.MessageId] = StoreChunkAsync(c, sequence, line);
+        if (_chunksInFlight.TryGetValue(c.MessageId, out var previous)) await previous.Stored.ConfigureAwait(false);
+        var chunk = new StewardChunk { MessageId = c.MessageId, Node = Name, Sequence = sequence, Line = line, Time = DateTimeOffset.UtcNow };
+        _chunksInFlight[c.MessageId] = new ChunkInFlight(chunk, StoreChunkAsync(chunk));
     }
 
-    /// <summary>Until every output chunk of <paramref name="c"/> is stored (before its final record, which counts them).</summary>
-    private Task ChunksStoredAsync(StewardCommand c) =>
-        _chunksInFlight.TryRemove(c.MessageId, out var last) ? last : Task.CompletedTask;
-
-    private async Task StoreChunkAsync(StewardCommand c, long sequence, string line)
+    private async Task StoreChunkAsync(StewardChunk chunk)
     {
-        var chunk = new StewardChunk { MessageId = c.MessageId, Node = Name, Sequence = sequence, Line = line, Time = DateTimeOffset.UtcNow };
         for (int attempt = 0; ; attempt++)
         {
             try { await _store.PublishChunkAsync(chunk, _key, CancellationToken.None).ConfigureAwait(false); return; }

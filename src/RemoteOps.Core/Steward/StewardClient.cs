@@ -123,15 +123,7 @@ public sealed class StewardClient
             Time = (now.UtcTicks - DateTime.UnixEpoch.Ticks) * 100, ReplyByAgent = ReplyByAgent(request), Governor = request.Governor,
         };
         var wire = StewardCodec.Encode(command, key);
-        var record = new StewardRecord
-        {
-            MessageId = id, Node = node, Method = request.Method, Sender = key.PublicBase58, Status = StewardStatus.Queued,
-            Created = now, Updated = now, Expires = now + ack * (retries + 1),
-            ReplyMethod = request.ReplyMethod, ReplyArgs = request.ReplyMethodArgs, Directory = request.Directory, FileName = request.FileName,
-            ReplyMethodTimeout = request.ReplyMethodTimeout, ReplyByAgent = command.ReplyByAgent,
-            CommandHash = StewardRecordHash.OfWire(wire),
-        };
-        return new StewardOutgoing(command, wire, record);
+        return new StewardOutgoing(command, wire, StewardRecord.Queued(command, StewardRecordHash.OfWire(wire), request.ReplyMethodTimeout));
     }
 
     /// <summary>Only a reply method that does something away from the console is worth an agent's run.</summary>
@@ -194,9 +186,10 @@ public sealed class StewardClient
     /// command, so a node always finds the record it moves.</summary>
     public async Task SendOneAsync(StewardOutgoing o, SigningKey key, CancellationToken ct)
     {
-        if (!await Store.TryCreateAsync(o.Record, key, ct).ConfigureAwait(false))
+        if (await Store.TryCreateAsync(o.Record, key, ct).ConfigureAwait(false) is not { } revision)
             throw new StewardArgumentException($"A message with id {o.Record.MessageId} exists already.");
-        await Store.PublishCommandAsync(o.Command, o.Wire, ct).ConfigureAwait(false);
+        // The record's revision travels with the command, so the node moves it without reading it first.
+        await Store.PublishCommandAsync(o.Command, o.Wire, ct, StewardQueuedHint.Encode(key, o.Record.MessageId, revision, o.Record.ReplyMethodTimeout)).ConfigureAwait(false);
     }
 
     // ---- Reading -------------------------------------------------------------------------------------------------
@@ -452,6 +445,7 @@ public sealed class StewardClient
                 tr.Record = r; tr.Revision = s.Revision;
                 if (r.Status is StewardStatus.Delivered or StewardStatus.Running) tr.TakenSince ??= now;
                 if (!StewardStatuses.IsFinal(r.Status)) return;
+                if (tr.Streams) TakeCarried(tr, ready);
                 if (tr.Streams && tr.LastSequence < r.Chunks)
                 {
                     // Chunks the live copies did not bring: the stream has them.
@@ -471,11 +465,31 @@ public sealed class StewardClient
                     if (c.Sequence != t.LastSequence + 1) { startReader(t); return; }
                 }
                 t.LastSequence = c.Sequence;
-                ready.Add(new StewardWaitEvent(new StewardOutput { Node = c.Node, MessageId = c.MessageId, Sequence = c.Sequence, Line = c.Line, Time = c.Time }, null, t.Record));
-                if (t.DrainUntil is not null && t.LastSequence >= t.Record.Chunks) Finish(t, ready, now);
+                ready.Add(OutputEvent(c, t.Record));
+                if (t.DrainUntil is null) return;
+                TakeCarried(t, ready);
+                if (t.LastSequence >= t.Record.Chunks) Finish(t, ready, now);
                 return;
         }
     }
+
+    private static StewardWaitEvent OutputEvent(StewardChunk c, StewardRecord record) =>
+        new(new StewardOutput { Node = c.Node, MessageId = c.MessageId, Sequence = c.Sequence, Line = c.Line, Time = c.Time }, null, record);
+
+    /// <summary>A final record's carried last chunk (<see cref="StewardRecord.LastChunk"/>), passed on when it is the next
+    /// one this message needs.</summary>
+    private static void TakeCarried(Tracked tr, List<StewardWaitEvent> ready)
+    {
+        if (CarriedChunk(tr.Record) is { } c && c.Sequence == tr.LastSequence + 1)
+        {
+            tr.LastSequence = c.Sequence;
+            ready.Add(OutputEvent(c, tr.Record));
+        }
+    }
+
+    /// <summary>The last chunk a final record carries, when it is that record's own last chunk; else null.</summary>
+    public static StewardChunk? CarriedChunk(StewardRecord r) =>
+        r.LastChunk is { } c && c.Sequence == r.Chunks && c.MessageId == r.MessageId && c.Node == r.Node ? c : null;
 
     private static void Finish(Tracked tr, List<StewardWaitEvent> ready, DateTimeOffset now)
     {

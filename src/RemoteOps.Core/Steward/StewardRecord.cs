@@ -45,6 +45,27 @@ public sealed record StewardRecord
     /// <see cref="StewardRecordHash"/>), so that a node that receives the id with a body that fails the signature and
     /// differs can mark it Denied (altered in flight) instead of only dropping it. "" from older senders.</summary>
     public string CommandHash { get; init; } = "";
+    /// <summary>Streaming methods: the last output chunk (number <see cref="Chunks"/>) when the node wrote this final
+    /// record before that chunk was confirmed stored. It travels here so that no reader waits on the stream for it; the
+    /// chunks before it are in the stream. Null otherwise.</summary>
+    public StewardChunk? LastChunk { get; init; }
+
+    /// <summary>The Queued record of <paramref name="c"/> as its sender stores it, from the command (its timeouts as the
+    /// wire carries them, in whole milliseconds) and the reply method's timeout, which the command does not carry. The
+    /// sender builds its record with this, and a node given the record's revision (<see cref="StewardQueuedHint"/>)
+    /// rebuilds the same record instead of reading it.</summary>
+    public static StewardRecord Queued(StewardCommand c, string commandHash, TimeSpan? replyMethodTimeout)
+    {
+        var created = new DateTimeOffset(DateTime.UnixEpoch.Ticks + c.Time / 100, TimeSpan.Zero);
+        var window = TimeSpan.FromMilliseconds((long)c.AckTimeout.TotalMilliseconds) * (c.Retries + 1);
+        return new StewardRecord
+        {
+            MessageId = c.MessageId, Node = c.Node, Method = c.Method, Sender = c.Sender, Status = StewardStatus.Queued,
+            Created = created, Updated = created, Expires = created + window,
+            ReplyMethod = c.ReplyMethod, ReplyArgs = c.ReplyArgs, Directory = c.Directory, FileName = c.FileName,
+            ReplyMethodTimeout = replyMethodTimeout, ReplyByAgent = c.ReplyByAgent, CommandHash = commandHash,
+        };
+    }
 }
 
 /// <summary>One line of a streaming method's output: published on <c>&lt;stream&gt;.out.&lt;id&gt;</c>, numbered from 1,

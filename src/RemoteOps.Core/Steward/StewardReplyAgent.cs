@@ -65,18 +65,24 @@ internal sealed class StewardReplyAgent(StewardStore store, StewardLocalStore lo
     private async Task<string> StreamedAsync(StewardRecord r, CancellationToken ct)
     {
         var text = new StringBuilder();
-        if (r.Chunks <= 0) return text.ToString();
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        wait.CancelAfter(ChunkWait);
-        try
+        // The last chunk may travel in the record itself; the stream has the ones before it.
+        var carried = StewardClient.CarriedChunk(r);
+        var fromStream = carried is null ? r.Chunks : r.Chunks - 1;
+        if (fromStream > 0)
         {
-            await foreach (var chunk in store.ReadChunksAsync(r.Node, r.MessageId, 0, wait.Token).ConfigureAwait(false))
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(ChunkWait);
+            try
             {
-                text.Append(chunk.Line).Append('\n');
-                if (chunk.Sequence >= r.Chunks) break;
+                await foreach (var chunk in store.ReadChunksAsync(r.Node, r.MessageId, 0, wait.Token).ConfigureAwait(false))
+                {
+                    text.Append(chunk.Line).Append('\n');
+                    if (chunk.Sequence >= fromStream) break;
+                }
             }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { log(StewardLogLevel.Warning, $"Reply of {r.MessageId}: not every output chunk arrived."); }
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { log(StewardLogLevel.Warning, $"Reply of {r.MessageId}: not every output chunk arrived."); }
+        if (carried is not null) text.Append(carried.Line).Append('\n');
         return text.ToString();
     }
 }

@@ -150,11 +150,11 @@ public sealed class StewardStore
         return Open(entry.Value.Value, entry.Value.Revision, messageId);
     }
 
-    /// <summary>Stores a new record (Queued); false when the id exists already.</summary>
-    public async Task<bool> TryCreateAsync(StewardRecord record, SigningKey key, CancellationToken ct)
+    /// <summary>Stores a new record (Queued): its revision, or null when the id exists already.</summary>
+    public async Task<ulong?> TryCreateAsync(StewardRecord record, SigningKey key, CancellationToken ct)
     {
         var created = await Results.TryCreateAsync(record.MessageId, SignedJson.Encode(record, key, StewardRecord.Domain), cancellationToken: ct).ConfigureAwait(false);
-        return created.Success;
+        return created.Success ? created.Value : null;
     }
 
     /// <summary>Moves the record at <paramref name="revision"/> to <paramref name="next"/>: the new revision, or null when
@@ -183,10 +183,11 @@ public sealed class StewardStore
     }
 
     /// <summary>Publishes a signed command to its node's subject; the id is the JetStream de-duplication id, so sending the
-    /// same message twice stores it once.</summary>
-    public async Task PublishCommandAsync(StewardCommand command, byte[] wire, CancellationToken ct)
+    /// same message twice stores it once. <paramref name="queuedHint"/> (<see cref="StewardQueuedHint"/>) goes in a header.</summary>
+    public async Task PublishCommandAsync(StewardCommand command, byte[] wire, CancellationToken ct, string? queuedHint = null)
     {
         var headers = new NatsHeaders { ["Nats-Msg-Id"] = command.MessageId };
+        if (queuedHint is not null) headers[StewardQueuedHint.Header] = queuedHint;
         var ack = await JetStream.PublishAsync(Subjects.Command(command.Node), wire, headers: headers, cancellationToken: ct).ConfigureAwait(false);
         ack.EnsureSuccess();
     }

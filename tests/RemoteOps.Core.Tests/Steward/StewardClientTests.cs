@@ -226,6 +226,41 @@ public class StewardClientTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task A_last_chunk_carried_by_the_final_record_completes_the_output_for_every_reader_and_a_mismatched_one_is_ignored()
+    {
+        await using var node = await _fleet.NodeAsync("com.acme.web1");
+        var client = await StewardClient.OpenAsync(_fleet.SenderConfig(), null, default);
+        var sent = await client.SendAsync(Request(StewardMethod.CliCommandCont, "x"), ["com.acme.web1", "com.acme.web1"], 2, null, default);
+        var (id, other) = (sent[0].MessageId, sent[1].MessageId);
+        foreach (var m in sent) await node.DeliverAsync(m.MessageId);
+        var wait = All(client.WaitAsync(sent, null, true, null, default));
+        await node.ChunkAsync(id, 1, "line 1");
+        await node.ChunkAsync(other, 1, "other 1");
+        // Chunk 2 was never published: only the final record has it (the node wrote it before the chunk was stored).
+        StewardChunk Chunk(string messageId, long sequence, string line) =>
+            new() { MessageId = messageId, Node = "com.acme.web1", Sequence = sequence, Line = line, Time = DateTimeOffset.UtcNow };
+        Assert.NotNull(await node.MoveAsync(id, r => r with
+        {
+            Status = StewardStatus.Succeeded, ExitCode = 0, Finished = DateTimeOffset.UtcNow, Chunks = 2, LastChunk = Chunk(id, 2, "line 2"),
+        }));
+        // One that is not the record's own last chunk (another number) is not taken.
+        Assert.NotNull(await node.MoveAsync(other, r => r with
+        {
+            Status = StewardStatus.Succeeded, ExitCode = 0, Finished = DateTimeOffset.UtcNow, Chunks = 2, LastChunk = Chunk(other, 3, "other 3"),
+        }));
+        var events = await wait;
+        string[] Lines(IEnumerable<StewardWaitEvent> es, string messageId) =>
+            es.Where(e => e.Output?.MessageId == messageId).Select(e => e.Output!.Line).ToArray();
+        Assert.Equal(["line 1", "line 2"], Lines(events, id));
+        Assert.Equal(["other 1"], Lines(events, other));
+        Assert.Equal(2, events.Count(e => e.Reply is { Status: StewardStatus.Succeeded }));
+
+        // Later readers: from the start (chunk 1 from the stream, 2 from the record), and after chunk 1.
+        Assert.Equal(["line 1", "line 2"], Lines(await All(client.WaitAsync([sent[0]], null, true, null, default)), id));
+        Assert.Equal(["line 2"], Lines(await All(client.WaitAsync([sent[0]], new Dictionary<string, long> { [id] = 1 }, true, null, default)), id));
+    }
+
+    [Fact]
     public async Task Output_published_before_the_wait_listened_is_read_from_the_stream_once_past_a_gap_and_forged_live_chunks_are_skipped()
     {
         await using var node = await _fleet.NodeAsync("com.acme.web1");

@@ -148,7 +148,7 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
             MessageId = StewardSubjects.NewMessageId(), Node = Web1, Method = StewardMethod.Ping, Sender = op.Key.PublicBase58,
             Status = StewardStatus.Queued, Created = DateTimeOffset.UtcNow, Updated = DateTimeOffset.UtcNow, Expires = DateTimeOffset.UtcNow.AddMinutes(1),
         };
-        Assert.True(await opStore.TryCreateAsync(record, op.Key, default));
+        Assert.NotNull(await opStore.TryCreateAsync(record, op.Key, default));
         var queued = await store.Results.GetEntryAsync<byte[]>(record.MessageId);
         var delivered = record with { Status = StewardStatus.Delivered, Attempts = 1 };
         Assert.NotNull(await store.TryMoveAsync(record, queued.Revision, delivered, web1.Key, default));

@@ -64,6 +64,32 @@ public class StewardReplyAgentTests(NatsFixture nats) : IClassFixture<NatsFixtur
         Assert.False(File.Exists(file));
     }
 
+    [Fact]
+    public async Task A_streamed_reply_whose_last_chunk_the_final_record_carries_is_written_whole()
+    {
+        await using var bed = new StewardTestBed(nats.Server.Url);
+        await bed.StartAgentAsync(bed.SenderConfig);
+        var client = await StewardClient.OpenAsync(bed.SenderConfig, null, default);
+        // The node is played by hand: chunk 1 is in the stream, chunk 2 only in the final record.
+        var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Server.Url });
+        await using var node = new StewardTestNode(await StewardStore.OpenAsync(connection, bed.NodeConfig, default), bed.NodeKey, StewardTestBed.NodeName, connection);
+        var request = new StewardRequest
+        {
+            Method = StewardMethod.CliCommandCont, MethodArgs = ["x"], ReplyMethod = StewardMethod.ToFile, Directory = bed.WorkDirectory, FileName = "streamed.out",
+            ReplyByAgent = true,
+        };
+        var id = Assert.Single(await client.SendAsync(request, [StewardTestBed.NodeName], 4, null, default)).MessageId;
+        await node.DeliverAsync(id);
+        await node.ChunkAsync(id, 1, "line 1");
+        var carried = new StewardChunk { MessageId = id, Node = StewardTestBed.NodeName, Sequence = 2, Line = "line 2", Time = DateTimeOffset.UtcNow };
+        Assert.NotNull(await node.MoveAsync(id, r => r with { Status = StewardStatus.Succeeded, ExitCode = 0, Finished = DateTimeOffset.UtcNow, Chunks = 2, LastChunk = carried }));
+        var store = await bed.StoreAsync();
+        await store.Connection.PublishAsync(store.Subjects.ReplyNotice(StewardTestBed.SenderName), System.Text.Encoding.ASCII.GetBytes(id));
+        var file = Path.Combine(bed.WorkDirectory, "streamed.out");
+        await Until(() => File.Exists(file) && File.ReadAllText(file).Contains("line 2", StringComparison.Ordinal));
+        Assert.Equal("line 1\nline 2\n", File.ReadAllText(file));
+    }
+
     private static async Task Until(Func<bool> condition, int seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
