@@ -369,18 +369,28 @@ public sealed partial class StewardAgent : IAsyncDisposable
             return;
         }
         // The record Delivered moves: rebuilt from the command when its sender's signed hint names the record's revision
-        // (a compare-and-set that fails reads it after all); else read while the local store records the message (a
-        // round trip and a disk write side by side rather than one after the other).
+        // (a compare-and-set that fails reads it after all), else read. The move goes out while the local store records
+        // the message: a round trip and a disk write side by side. Nothing runs before both are done; a duplicate that
+        // raced this one (the local store refuses it) runs only in the handler that recorded it first, and its move
+        // finds the record Delivered already.
         var current = StewardQueuedHint.TryOpen(queuedHint, command, out var revision, out var replyTimeout)
             ? Task.FromResult<StoredRecord?>(new StoredRecord(StewardRecord.Queued(command, StewardRecordHash.OfWire(raw), replyTimeout), revision, command.Sender, null))
             : _store.GetAsync(command.MessageId, ct);
-        if (!_local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId))
+        var moving = MoveAsync(command, r => r with { Status = StewardStatus.Delivered, Attempts = r.Attempts + 1 }, ct, current);
+        bool accepted;
+        try { accepted = _local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId); }
+        catch
         {
-            _ = current.ContinueWith(static t => t.Exception, TaskScheduler.Default); // not needed: its failure observed, not thrown
+            _ = moving.ContinueWith(static t => t.Exception, TaskScheduler.Default); // its failure observed, not thrown
+            throw;
+        }
+        if (!accepted)
+        {
+            _ = moving.ContinueWith(static t => t.Exception, TaskScheduler.Default);
             if (_local.Get(command.MessageId) is { } raced) await DuplicateAsync(command, raced, ct).ConfigureAwait(false);
             return;
         }
-        var delivered = await MoveAsync(command, r => r with { Status = StewardStatus.Delivered, Attempts = r.Attempts + 1 }, ct, current).ConfigureAwait(false);
+        var delivered = await moving.ConfigureAwait(false);
         if (delivered is { } d && d.Status != StewardStatus.Delivered && StewardStatuses.IsFinal(d.Status))
         {
             // The sender withdrew it (Cancelled) or gave up on it (NoAck) first: it never runs.
@@ -622,11 +632,17 @@ public sealed partial class StewardAgent : IAsyncDisposable
             _local.MarkStarted(c.MessageId, started, _bootId);
             // Best effort: NATS may be away (a server restart); the method runs regardless and its result is written later.
             // Methods that answer at once go from Delivered to their result: a Running nobody could see is a round trip.
-            var running = AnswersAtOnce(c.Method) ? Task.CompletedTask : MarkRunningAsync(c, started, ct);
-            // PwshScript's warm worker takes the script while Running is written (its result is written after it).
+            // PwshScript's warm worker takes the script at once, and Running is written only for a script still running
+            // after RunningAfter: a short script goes from Delivered to its result, its round trip not shared with a
+            // compare-and-set, and its result never waits for one.
+            using var ran = new CancellationTokenSource();
+            var running = AnswersAtOnce(c.Method) ? Task.CompletedTask
+                : c.Method == StewardMethod.PwshScript ? MarkRunningUnlessDoneAsync(c, started, ran.Token, ct)
+                : MarkRunningAsync(c, started, ct);
             if (c.Method != StewardMethod.PwshScript) await running.ConfigureAwait(false);
             Log(StewardLogLevel.Verbose, $"{c.MessageId} {c.Method} from {Who(c)}: running.");
-            outcome = await RunMethodAsync(c, started, timeout, ct).ConfigureAwait(false);
+            try { outcome = await RunMethodAsync(c, started, timeout, ct).ConfigureAwait(false); }
+            finally { ran.Cancel(); }
             await running.ConfigureAwait(false);
         }
         var finished = DateTimeOffset.UtcNow;
@@ -666,6 +682,17 @@ public sealed partial class StewardAgent : IAsyncDisposable
         await WriteFinalAsync(c, record, CancellationToken.None).ConfigureAwait(false);
         Log(outcome.Status is StewardStatus.Succeeded ? StewardLogLevel.Verbose : StewardLogLevel.Information,
             $"{c.MessageId} {c.Method} from {Who(c)}: {outcome.Status}{(outcome.ExitCode is { } code ? $" (exit code {code})" : "")}{(outcome.Error.Length > 0 && outcome.Status != StewardStatus.Succeeded ? ": " + FirstLine(outcome.Error) : "")}.");
+    }
+
+    /// <summary>How long a PwshScript runs before its record says Running (settable for tests).</summary>
+    internal TimeSpan RunningAfter { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Writes Running once <see cref="RunningAfter"/> has passed, unless the method is done first (<paramref name="done"/>).</summary>
+    private async Task MarkRunningUnlessDoneAsync(StewardCommand c, DateTimeOffset started, CancellationToken done, CancellationToken ct)
+    {
+        try { await Task.Delay(RunningAfter, done).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; }
+        await MarkRunningAsync(c, started, ct).ConfigureAwait(false);
     }
 
     private async Task MarkRunningAsync(StewardCommand c, DateTimeOffset started, CancellationToken ct)

@@ -209,6 +209,51 @@ public class StewardPwshAlteredTests(NatsFixture nats) : IClassFixture<NatsFixtu
     }
 }
 
+/// <summary>PwshScript's statuses: Running is written once a script has run for <see cref="StewardAgent.RunningAfter"/>;
+/// a script done before goes from Delivered to its result.</summary>
+public class StewardPwshStatusTests(NatsFixture nats) : IClassFixture<NatsFixture>
+{
+    [Fact]
+    public async Task A_script_done_before_RunningAfter_goes_from_Delivered_to_its_result_and_a_longer_one_is_Running_first()
+    {
+        await using var bed = new StewardTestBed(nats.Server.Url, s => s with
+        {
+            PwshCommand = TestPwsh.Command, PwshWorkers = 1,
+            Methods = new Dictionary<StewardMethod, IReadOnlyList<string>>(s.Methods) { [StewardMethod.PwshScript] = [StewardTestBed.SenderName] },
+        });
+        var agent = await bed.StartAgentAsync();
+        var store = await bed.StoreAsync();
+        var client = await StewardClient.OpenAsync(bed.SenderConfig, null, default);
+
+        // Every write of the message's record, in order, until its result.
+        async Task<StewardStatus[]> StatusesAsync(string script)
+        {
+            await TestPwsh.UntilAsync(() => agent.PwshPool.ReadyCount == 1, "the agent's warm worker");
+            var request = StewardPwsh.Request([StewardTestBed.NodeName], script, [], new Dictionary<string, string>(), [], false, null, null, null);
+            var o = StewardClient.Build(request, StewardTestBed.NodeName, bed.SenderConfig.Steward, bed.SenderKey, DateTimeOffset.UtcNow);
+            await using var writes = await store.Connection.SubscribeCoreAsync<byte[]>($"$KV.{bed.SenderConfig.Steward.ResultsBucket}.{o.Record.MessageId}");
+            await store.Connection.PingAsync(); // the server has the subscription before anything is written
+            await client.SendOneAsync(o, bed.SenderKey, default);
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var statuses = new List<StewardStatus>();
+            while (statuses.Count == 0 || !StewardStatuses.IsFinal(statuses[^1]))
+            {
+                var write = await writes.Msgs.ReadAsync(limit.Token);
+                if (store.Open(write.Data, 0, o.Record.MessageId) is { Valid: true, Record: { } r }) statuses.Add(r.Status);
+            }
+            return [.. statuses];
+        }
+
+        // Done long before a threshold of ten minutes: no Running at all.
+        agent.RunningAfter = TimeSpan.FromMinutes(10);
+        Assert.Equal([StewardStatus.Queued, StewardStatus.Delivered, StewardStatus.Succeeded], await StatusesAsync("1"));
+        // Running for 1.5 s, past the default 100 ms: Running is written while it runs.
+        agent.RunningAfter = TimeSpan.FromMilliseconds(100);
+        Assert.Equal([StewardStatus.Queued, StewardStatus.Delivered, StewardStatus.Running, StewardStatus.Succeeded],
+            await StatusesAsync("Start-Sleep -Milliseconds 1500; 1"));
+    }
+}
+
 /// <summary>max_output holds for every record: the terminating error and the dropped-records warning included.</summary>
 public class StewardPwshCapTests
 {
