@@ -174,6 +174,15 @@ public sealed class StewardPermissionTests(ITestOutputHelper output) : IAsyncLif
             Assert.True(SignedJson.TryOpen<StewardChunk>((await live.Msgs.ReadAsync(heard.Token)).Data!, StewardChunk.Domain, 1 << 20, out var liveChunk, out var signer, out var problem), problem);
             Assert.Equal(("out", web1.Key.PublicBase58), (liveChunk.Line, signer));
         }
+        // It hears the record's writes live too (the fast path of waiting for one message).
+        await using var status = await op.Connection.SubscribeCoreAsync<byte[]>($"$KV.steward_results.{record.MessageId}");
+        await op.Connection.PingAsync();
+        Assert.NotNull(await store.TryMoveAsync(stored.Record!, stored.Revision, stored.Record! with { Status = StewardStatus.Running, Started = DateTimeOffset.UtcNow }, web1.Key, default));
+        using (var heard = new CancellationTokenSource(Bound))
+        {
+            Assert.True(SignedJson.TryOpen<StewardRecord>((await status.Msgs.ReadAsync(heard.Token)).Data!, StewardRecord.Domain, StewardStore.MaxRecordBytes, out var write, out var signer, out var problem), problem);
+            Assert.Equal((StewardStatus.Running, web1.Key.PublicBase58), (write.Status, signer));
+        }
         var outputs = (await opJs.GetStreamAsync(Names.Stream, new StreamInfoRequest { SubjectsFilter = Names.AllOutput })).Info.State.Subjects;
         Assert.Equal([Names.Output(record.MessageId)], outputs!.Keys);
         // web1 is central in the file: it publishes its error log records.
