@@ -377,16 +377,11 @@ public sealed partial class StewardAgent : IAsyncDisposable
             ? Task.FromResult<StoredRecord?>(new StoredRecord(StewardRecord.Queued(command, StewardRecordHash.OfWire(raw), replyTimeout), revision, command.Sender, null))
             : _store.GetAsync(command.MessageId, ct);
         var moving = MoveAsync(command, r => r with { Status = StewardStatus.Delivered, Attempts = r.Attempts + 1 }, ct, current);
-        bool accepted;
+        var accepted = false;
         try { accepted = _local.TryAccept(command.MessageId, raw, DateTimeOffset.UtcNow, _bootId); }
-        catch
-        {
-            _ = moving.ContinueWith(static t => t.Exception, TaskScheduler.Default); // its failure observed, not thrown
-            throw;
-        }
+        finally { if (!accepted) _ = moving.ContinueWith(static t => t.Exception, TaskScheduler.Default); } // not awaited: its failure observed, not thrown
         if (!accepted)
         {
-            _ = moving.ContinueWith(static t => t.Exception, TaskScheduler.Default);
             if (_local.Get(command.MessageId) is { } raced) await DuplicateAsync(command, raced, ct).ConfigureAwait(false);
             return;
         }
@@ -651,26 +646,7 @@ public sealed partial class StewardAgent : IAsyncDisposable
             Status = outcome.Status, ExitCode = outcome.ExitCode, Output = outcome.Output, Error = outcome.Error, Dropped = outcome.Dropped,
             Chunks = outcome.Chunks, Started = started, Finished = finished, Attempts = Math.Max(1, await TryGetAttempts(c, CancellationToken.None).ConfigureAwait(false)),
         };
-        // The final record counts the chunks, and every chunk before the last is stored already (each waits for the one
-        // before it). The last one, when not stored yet, travels inside the record rather than being waited for: no reader
-        // needs the stream for it, and the result is a round trip sooner. A larger one is waited for.
-        if (_chunksInFlight.TryRemove(c.MessageId, out var last) && !last.Stored.IsCompletedSuccessfully)
-        {
-            if (System.Text.Encoding.UTF8.GetByteCount(last.Chunk.Line) <= MaxCarriedChunkBytes)
-            {
-                record = record with { LastChunk = last.Chunk };
-                _ = last.Stored.ContinueWith(t => Log(StewardLogLevel.Verbose, $"{c.MessageId}: its last output chunk was not stored ({t.Exception?.InnerException?.Message}); its final record has it."),
-                    CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-            }
-            else
-            {
-                try { await last.Stored.ConfigureAwait(false); }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    record = record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
-                }
-            }
-        }
+        record = await WithLastChunkAsync(c, record).ConfigureAwait(false);
         // Kept locally first: whatever happens to NATS now, this id is done and its result can be sent again.
         _local.SetFinal(c.MessageId, SignedJson.Encode(record, _key, StewardRecord.Domain));
         _events.MethodFinished(c, record);
@@ -772,6 +748,26 @@ public sealed partial class StewardAgent : IAsyncDisposable
         if (!removed) return new MethodOutcome(StewardStatus.Failed, Error: $"{method} is not running on node {Name}.");
         Log(StewardLogLevel.Information, $"Handler {method} stopped.");
         return new MethodOutcome(StewardStatus.Succeeded, $"{method} stopped");
+    }
+
+    /// <summary>The final record, its output settled: it counts the chunks, and every chunk before the last is stored
+    /// already (each waits for the one before it). The last one, when not stored yet, travels inside the record rather
+    /// than being waited for (no reader needs the stream for it, and the result is a round trip sooner); a larger one is
+    /// waited for, and one that cannot be stored makes the record Failed.</summary>
+    private async Task<StewardRecord> WithLastChunkAsync(StewardCommand c, StewardRecord record)
+    {
+        if (!_chunksInFlight.TryRemove(c.MessageId, out var last) || last.Stored.IsCompletedSuccessfully) return record;
+        if (System.Text.Encoding.UTF8.GetByteCount(last.Chunk.Line) <= MaxCarriedChunkBytes)
+        {
+            _ = last.Stored.ContinueWith(t => Log(StewardLogLevel.Verbose, $"{c.MessageId}: its last output chunk was not stored ({t.Exception?.InnerException?.Message}); its final record has it."),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return record with { LastChunk = last.Chunk };
+        }
+        try { await last.Stored.ConfigureAwait(false); return record; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return record with { Status = StewardStatus.Failed, Error = $"agent error: its output could not be stored ({e.Message})." };
+        }
     }
 
     /// <summary>Starts storing one output chunk once the message's previous chunk is stored (returns then, without waiting

@@ -484,16 +484,12 @@ public sealed class StewardClient
     /// one this message needs.</summary>
     private static void TakeCarried(Tracked tr, List<StewardWaitEvent> ready)
     {
-        if (CarriedChunk(tr.Record) is { } c && c.Sequence == tr.LastSequence + 1)
+        if (tr.Record.CarriedChunk() is { } c && c.Sequence == tr.LastSequence + 1)
         {
             tr.LastSequence = c.Sequence;
             ready.Add(OutputEvent(c, tr.Record));
         }
     }
-
-    /// <summary>The last chunk a final record carries, when it is that record's own last chunk; else null.</summary>
-    public static StewardChunk? CarriedChunk(StewardRecord r) =>
-        r.LastChunk is { } c && c.Sequence == r.Chunks && c.MessageId == r.MessageId && c.Node == r.Node ? c : null;
 
     private static void Finish(Tracked tr, List<StewardWaitEvent> ready, DateTimeOffset now)
     {
@@ -594,7 +590,7 @@ public sealed class StewardClient
     {
         try
         {
-            await using var sub = await Store.Connection.SubscribeCoreAsync<byte[]>($"$KV.{Store.Results.Bucket}.{id}", cancellationToken: ct).ConfigureAwait(false);
+            await using var sub = await Store.Connection.SubscribeCoreAsync<byte[]>(Store.RecordSubject(id), cancellationToken: ct).ConfigureAwait(false);
             if (await Store.GetAsync(id, ct).ConfigureAwait(false) is { } now) inputs.TryWrite(new RecordInput(now, id));
             await foreach (var m in sub.Msgs.ReadAllAsync(ct).ConfigureAwait(false))
                 if (m.Data is { Length: > 0 } data) inputs.TryWrite(new RecordInput(Store.Open(data, 0, id), id));

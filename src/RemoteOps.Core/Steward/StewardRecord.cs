@@ -50,6 +50,10 @@ public sealed record StewardRecord
     /// chunks before it are in the stream. Null otherwise.</summary>
     public StewardChunk? LastChunk { get; init; }
 
+    /// <summary><see cref="LastChunk"/> when it is this record's own last chunk (its id, node and number); else null.</summary>
+    public StewardChunk? CarriedChunk() =>
+        LastChunk is { } c && c.Sequence == Chunks && c.MessageId == MessageId && c.Node == Node ? c : null;
+
     /// <summary>The Queued record of <paramref name="c"/> as its sender stores it, from the command (its timeouts as the
     /// wire carries them, in whole milliseconds) and the reply method's timeout, which the command does not carry. The
     /// sender builds its record with this, and a node given the record's revision (<see cref="StewardQueuedHint"/>)

@@ -66,7 +66,7 @@ internal sealed class StewardReplyAgent(StewardStore store, StewardLocalStore lo
     {
         var text = new StringBuilder();
         // The last chunk may travel in the record itself; the stream has the ones before it.
-        var carried = StewardClient.CarriedChunk(r);
+        var carried = r.CarriedChunk();
         var fromStream = carried is null ? r.Chunks : r.Chunks - 1;
         if (fromStream > 0)
         {

@@ -150,6 +150,9 @@ public sealed class StewardStore
         return Open(entry.Value.Value, entry.Value.Revision, messageId);
     }
 
+    /// <summary>The subject each write of <paramref name="messageId"/>'s record is published on (a plain subscription hears it).</summary>
+    public string RecordSubject(string messageId) => $"$KV.{Results.Bucket}.{messageId}";
+
     /// <summary>Stores a new record (Queued): its revision, or null when the id exists already.</summary>
     public async Task<ulong?> TryCreateAsync(StewardRecord record, SigningKey key, CancellationToken ct)
     {

@@ -231,7 +231,7 @@ public class StewardPwshStatusTests(NatsFixture nats) : IClassFixture<NatsFixtur
             await TestPwsh.UntilAsync(() => agent.PwshPool.ReadyCount == 1, "the agent's warm worker");
             var request = StewardPwsh.Request([StewardTestBed.NodeName], script, [], new Dictionary<string, string>(), [], false, null, null, null);
             var o = StewardClient.Build(request, StewardTestBed.NodeName, bed.SenderConfig.Steward, bed.SenderKey, DateTimeOffset.UtcNow);
-            await using var writes = await store.Connection.SubscribeCoreAsync<byte[]>($"$KV.{bed.SenderConfig.Steward.ResultsBucket}.{o.Record.MessageId}");
+            await using var writes = await store.Connection.SubscribeCoreAsync<byte[]>(store.RecordSubject(o.Record.MessageId));
             await store.Connection.PingAsync(); // the server has the subscription before anything is written
             await client.SendOneAsync(o, bed.SenderKey, default);
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -116,7 +116,7 @@ public class StewardQueuedHintAgentTests(NatsFixture nats) : IClassFixture<NatsF
         var o = Touch(bed, Path.Combine(bed.WorkDirectory, "ran"), TimeSpan.FromSeconds(90));
         await using var seen = await store.Connection.SubscribeCoreAsync<byte[]>(store.Subjects.Command(StewardTestBed.NodeName));
         // Every write of the record, as it is published (the bucket keeps only the last).
-        await using var writes = await store.Connection.SubscribeCoreAsync<byte[]>($"$KV.{bed.SenderConfig.Steward.ResultsBucket}.{o.Record.MessageId}");
+        await using var writes = await store.Connection.SubscribeCoreAsync<byte[]>(store.RecordSubject(o.Record.MessageId));
         await client.SendOneAsync(o, bed.SenderKey, default);
 
         // The command carries its Queued record's revision, signed by its sender.
